@@ -1,0 +1,256 @@
+// Package plan defines ssprflow's rollout plan: the YAML document an operator
+// writes (apiVersion ssprflow/v1, kind Rollout), its defaults, and its
+// validation. Every setting of the portal walkthrough has a field here; an
+// omitted field takes the portal's default.
+//
+// A Rollout never holds a secret: credentials are references (an environment
+// variable name or a file path) that the worker resolves inside an activity.
+// That is why a Rollout may travel in workflow history as it is.
+package plan
+
+import "time"
+
+// APIVersion and Kind identify a plan document.
+const (
+	APIVersion = "ssprflow/v1"
+	Kind       = "Rollout"
+)
+
+// Rollout is a whole plan document.
+type Rollout struct {
+	APIVersion string   `yaml:"apiVersion" json:"apiVersion"`
+	Kind       string   `yaml:"kind" json:"kind"`
+	Metadata   Metadata `yaml:"metadata" json:"metadata"`
+	Spec       Spec     `yaml:"spec" json:"spec"`
+}
+
+// Metadata names the rollout and the tenant it targets.
+type Metadata struct {
+	// Name is the plan's name; with Tenant it forms the workflow id, so one
+	// rollout per tenant plan runs at a time.
+	Name string `yaml:"name" json:"name"`
+	// Tenant is the Entra tenant id (GUID) or its initial domain.
+	Tenant string `yaml:"tenant" json:"tenant"`
+	// Description is free text for people.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+}
+
+// Spec is everything the rollout configures.
+type Spec struct {
+	SSPRPolicy      SSPRPolicy    `yaml:"ssprPolicy" json:"ssprPolicy"`
+	MethodsRequired int           `yaml:"methodsRequired" json:"methodsRequired"`
+	Methods         []Method      `yaml:"methods" json:"methods"`
+	Registration    Registration  `yaml:"registration" json:"registration"`
+	Notifications   Notifications `yaml:"notifications" json:"notifications"`
+	Helpdesk        Helpdesk      `yaml:"helpdesk" json:"helpdesk"`
+	Directory       *Directory    `yaml:"directory,omitempty" json:"directory,omitempty"`
+	Writeback       Writeback     `yaml:"writeback" json:"writeback"`
+	Stages          []Stage       `yaml:"stages" json:"stages"`
+	// DefaultGate applies to every stage that has no gate of its own (not to
+	// the final stage, which has nothing after it).
+	DefaultGate *Gate      `yaml:"defaultGate,omitempty" json:"defaultGate,omitempty"`
+	Approvers   []Approver `yaml:"approvers" json:"approvers"`
+	// AllowSelfApproval lets the person who started the rollout approve it.
+	AllowSelfApproval bool `yaml:"allowSelfApproval" json:"allowSelfApproval"`
+	// FailurePolicy says what happens when a step fails or a gate rejects.
+	FailurePolicy FailurePolicy `yaml:"failurePolicy" json:"failurePolicy"`
+	// MissingMembers says what a stage does with member UPNs that do not
+	// exist in the tenant: stop (default) or continue (reported either way).
+	MissingMembers MissingMembersPolicy `yaml:"missingMembers" json:"missingMembers"`
+}
+
+// PolicyMode says how settings the Graph API lacks are changed.
+type PolicyMode string
+
+// Policy modes.
+const (
+	// PolicyModeManual turns each portal-only change into a human task with
+	// exact instructions, then re-reads and verifies. The default: the portal
+	// API is undocumented.
+	PolicyModeManual PolicyMode = "manual"
+	// PolicyModePortalAPI writes the portal's PasswordReset API directly.
+	PolicyModePortalAPI PolicyMode = "portal-api"
+)
+
+// SSPRPolicy selects how portal-only settings are written.
+type SSPRPolicy struct {
+	// Mode is manual (default) or portal-api.
+	Mode PolicyMode `yaml:"mode" json:"mode"`
+}
+
+// Method is an SSPR authentication method as the portal names it.
+type Method string
+
+// The portal's SSPR methods.
+const (
+	MethodEmail                 Method = "email"
+	MethodMobilePhone           Method = "mobilePhone"
+	MethodOfficePhone           Method = "officePhone"
+	MethodMobileAppCode         Method = "mobileAppCode"
+	MethodMobileAppNotification Method = "mobileAppNotification"
+	MethodSecurityQuestions     Method = "securityQuestions"
+)
+
+// AllMethods lists the valid methods in the portal's order.
+var AllMethods = []Method{MethodEmail, MethodMobilePhone, MethodOfficePhone,
+	MethodMobileAppCode, MethodMobileAppNotification, MethodSecurityQuestions}
+
+// Registration is the portal's Registration blade.
+type Registration struct {
+	// RequireOnSignIn asks users to register when they sign in (default true).
+	RequireOnSignIn *bool `yaml:"requireOnSignIn,omitempty" json:"requireOnSignIn,omitempty"`
+	// ReconfirmDays is the re-confirmation cadence, 0-730 (default 180, 0 = never).
+	ReconfirmDays *int `yaml:"reconfirmDays,omitempty" json:"reconfirmDays,omitempty"`
+}
+
+// Notifications is the portal's Notifications blade.
+type Notifications struct {
+	// NotifyUsersOnReset emails users when their password is reset (default true).
+	NotifyUsersOnReset *bool `yaml:"notifyUsersOnReset,omitempty" json:"notifyUsersOnReset,omitempty"`
+	// NotifyAdminsOnAdminReset emails all admins when another admin resets (default false).
+	NotifyAdminsOnAdminReset *bool `yaml:"notifyAdminsOnAdminReset,omitempty" json:"notifyAdminsOnAdminReset,omitempty"`
+}
+
+// Helpdesk is the portal's Customization blade. Set at most one of Email and URL;
+// both empty leaves the helpdesk link uncustomized.
+type Helpdesk struct {
+	// Email is a plain address such as helpdesk@contoso.com.
+	Email string `yaml:"email,omitempty" json:"email,omitempty"`
+	// URL must be https://; an http:// link is refused.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+}
+
+// SecretRef points at a secret the worker resolves at run time. Exactly one
+// field is set. Inline values are refused by validation.
+type SecretRef struct {
+	// Env names an environment variable of the worker.
+	Env string `yaml:"env,omitempty" json:"env,omitempty"`
+	// File is a path on the worker, such as a mounted secret.
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+}
+
+// Directory is the on-premises AD DS the connector account writes back to.
+type Directory struct {
+	// URL is ldaps://host[:636] or ldap://host[:389] (StartTLS unless Insecure).
+	URL string `yaml:"url" json:"url"`
+	// CAFile verifies the DC's certificate; empty means the system roots.
+	CAFile string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
+	// ServerName overrides the name checked in the DC's certificate.
+	ServerName string `yaml:"serverName,omitempty" json:"serverName,omitempty"`
+	// Insecure allows a plain LDAP simple bind. Never in production.
+	Insecure bool `yaml:"insecure,omitempty" json:"insecure,omitempty"`
+	// BindUser is the identity that edits ACLs (DOMAIN\name, UPN or DN).
+	BindUser string `yaml:"bindUser" json:"bindUser"`
+	// BindPassword is where the worker finds BindUser's password.
+	BindPassword SecretRef `yaml:"bindPassword" json:"bindPassword"`
+	// ConnectorAccount is the AD DS connector account of the sync engine.
+	ConnectorAccount string `yaml:"connectorAccount" json:"connectorAccount"`
+	// Scope lists DNs to grant on; empty means the domain root.
+	Scope []string `yaml:"scope,omitempty" json:"scope,omitempty"`
+	// AdminSDHolder also grants on CN=AdminSDHolder (not recommended: lets
+	// writeback reset administrators' passwords).
+	AdminSDHolder bool `yaml:"adminSDHolder,omitempty" json:"adminSDHolder,omitempty"`
+	// ChangePassword and UnexpirePassword add the optional rights.
+	ChangePassword   bool `yaml:"changePassword,omitempty" json:"changePassword,omitempty"`
+	UnexpirePassword bool `yaml:"unexpirePassword,omitempty" json:"unexpirePassword,omitempty"`
+	// RequireMinPasswordAgeZero fails verification when any effective minimum
+	// password age is not 0 (default true).
+	RequireMinPasswordAgeZero *bool `yaml:"requireMinPasswordAgeZero,omitempty" json:"requireMinPasswordAgeZero,omitempty"`
+}
+
+// WritebackMode names the sync engine that writes passwords back.
+type WritebackMode string
+
+// Writeback modes.
+const (
+	WritebackConnect   WritebackMode = "connect"
+	WritebackCloudSync WritebackMode = "cloudsync"
+	WritebackNone      WritebackMode = "none"
+)
+
+// Writeback enables password writeback on the sync server and the tenant.
+type Writeback struct {
+	Mode WritebackMode `yaml:"mode" json:"mode"`
+	// AgentQueue is the task queue of the ssprflow agent on the sync server.
+	// Empty means manual: the operator runs the wizard step when asked.
+	AgentQueue string `yaml:"agentQueue,omitempty" json:"agentQueue,omitempty"`
+	// AgentTimeout bounds how long the step waits for the agent (default 1h).
+	AgentTimeout Duration `yaml:"agentTimeout,omitempty" json:"agentTimeout,omitempty"`
+	// UnlockAccounts enables "Allow users to unlock accounts" (default true).
+	UnlockAccounts *bool `yaml:"unlockAccounts,omitempty" json:"unlockAccounts,omitempty"`
+}
+
+// GroupRef names the SSPR "Selected" group.
+type GroupRef struct {
+	Name string `yaml:"name" json:"name"`
+	// Create makes the group when it does not exist (default true).
+	Create *bool `yaml:"create,omitempty" json:"create,omitempty"`
+}
+
+// Stage is one step of the widening: the pilot (with the SSPR group), waves
+// that add members to that group, and a final "all".
+type Stage struct {
+	Name string `yaml:"name" json:"name"`
+	// Group is set on the first stage only: the SSPR "Selected" group.
+	Group *GroupRef `yaml:"group,omitempty" json:"group,omitempty"`
+	// Members are UPNs added to the SSPR group in this stage.
+	Members []string `yaml:"members,omitempty" json:"members,omitempty"`
+	// All switches SSPR to "All"; only the final stage, which must be named "all".
+	All bool `yaml:"all,omitempty" json:"all,omitempty"`
+	// Gate must pass before the next stage starts.
+	Gate *Gate `yaml:"gate,omitempty" json:"gate,omitempty"`
+}
+
+// Gate is what must hold before the rollout moves past a stage.
+type Gate struct {
+	// Soak is how long to wait after the stage before evaluating metrics.
+	Soak Duration `yaml:"soak,omitempty" json:"soak,omitempty"`
+	// MinRegistrationPercent is the minimum share (0-100) of users in scope
+	// registered for SSPR.
+	MinRegistrationPercent float64 `yaml:"minRegistrationPercent,omitempty" json:"minRegistrationPercent,omitempty"`
+	// MetricTimeout bounds how long the gate waits for the metric to be met
+	// (default: Timeout).
+	MetricTimeout Duration `yaml:"metricTimeout,omitempty" json:"metricTimeout,omitempty"`
+	// Approvals is the quorum of distinct approvers (0 = no approval).
+	Approvals int `yaml:"approvals,omitempty" json:"approvals,omitempty"`
+	// Timeout bounds how long the gate waits for approvals (default 72h;
+	// zero means the default); on expiry the failure policy applies.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// Approver is a person allowed to decide gates. ID is the NATS user they
+// authenticate as.
+type Approver struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+}
+
+// FailurePolicy says what the rollout does on failure or rejection.
+type FailurePolicy string
+
+// Failure policies.
+const (
+	// RollbackStage undoes the failed stage only and stops.
+	RollbackStage FailurePolicy = "rollback-stage"
+	// RollbackAll undoes everything the rollout changed (default).
+	RollbackAll FailurePolicy = "rollback-all"
+	// Pause waits for an operator's retry, rollback or abort.
+	Pause FailurePolicy = "pause"
+)
+
+// MissingMembersPolicy says what to do with member UPNs not in the tenant.
+type MissingMembersPolicy string
+
+// Missing-members policies.
+const (
+	MissingMembersStop     MissingMembersPolicy = "stop"
+	MissingMembersContinue MissingMembersPolicy = "continue"
+)
+
+// Duration is a time.Duration written as "90s", "30m", "72h" or "7d". It
+// encodes to YAML and JSON as such a string (see String), so a Rollout
+// round-trips through Temporal's JSON payloads exactly.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

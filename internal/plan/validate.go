@@ -1,0 +1,421 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks a Rollout built in code (or decoded from JSON) against the
+// same rules Load applies, after filling in defaults. Problems carry field
+// paths but no positions. It returns nil or a *ValidationError.
+func (r *Rollout) Validate() error {
+	v := validator{pos: map[string]pos{}, keyPos: map[string]pos{}, bad: map[string]bool{}}
+	v.check(r.WithDefaults())
+	if len(v.problems) > 0 {
+		return newValidationError(v.problems, nil)
+	}
+	return nil
+}
+
+// Limits the validation enforces.
+const (
+	// MaxNameLength keeps workflow ids and NATS subjects short.
+	MaxNameLength = 63
+	// MaxReconfirmDays is the portal's upper bound.
+	MaxReconfirmDays = 730
+	// AllStageName is the name the final, everyone stage must have.
+	AllStageName = "all"
+)
+
+var (
+	nameRE       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	tenantRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	upnRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
+	approverIDRE = regexp.MustCompile(`^[A-Za-z0-9._@-]+$`)
+)
+
+// validator applies the semantic rules to a defaulted Rollout, locating each
+// problem with the positions the decoder recorded.
+type validator struct {
+	file        string
+	pos, keyPos map[string]pos
+	bad         map[string]bool
+	problems    []Problem
+	// loaded is set for plans read from YAML, whose positions show which
+	// sections were written at all.
+	loaded bool
+}
+
+// add records a problem at path unless the decoder already reported path or
+// one of its parents (a value that failed to decode is zero here, and
+// complaining about that zero would only confuse).
+func (v *validator) add(path, msg, fix string) {
+	for p := path; ; p = parentPath(p) {
+		if v.bad[p] {
+			return
+		}
+		if p == "" {
+			break
+		}
+	}
+	at := v.where(path)
+	v.problems = append(v.problems, Problem{File: v.file, Line: at.line, Column: at.col, Field: path, Message: msg, Fix: fix})
+}
+
+// where locates path: its value if the plan has it (its key, for a mapping
+// or list), else the key of its nearest parent that the plan has (where a
+// missing field should go).
+func (v *validator) where(path string) pos {
+	if p, ok := v.pos[path]; ok {
+		// A mapping or list starts on the line after its key; point at the key.
+		if k, ok := v.keyPos[path]; ok && k.line != p.line {
+			return k
+		}
+		return p
+	}
+	for p := parentPath(path); ; p = parentPath(p) {
+		if at, ok := v.keyPos[p]; ok {
+			return at
+		}
+		if at, ok := v.pos[p]; ok {
+			return at
+		}
+		if p == "" {
+			return pos{}
+		}
+	}
+}
+
+func q(s string) string { return strconv.Quote(clip(s)) }
+
+func (v *validator) check(r *Rollout) {
+	switch r.APIVersion {
+	case APIVersion:
+	case "":
+		v.add("apiVersion", "missing", "add apiVersion: "+APIVersion+" at the top of the file")
+	default:
+		v.add("apiVersion", fmt.Sprintf("must be %q, got %s", APIVersion, q(r.APIVersion)), "set apiVersion: "+APIVersion)
+	}
+	switch r.Kind {
+	case Kind:
+	case "":
+		v.add("kind", "missing", "add kind: "+Kind+" at the top of the file")
+	default:
+		v.add("kind", fmt.Sprintf("must be %q, got %s", Kind, q(r.Kind)), "set kind: "+Kind)
+	}
+	v.checkMetadata(&r.Metadata)
+	if _, ok := v.pos["spec"]; v.loaded && !ok {
+		// Without a spec there is no stage either; one complaint covers both.
+		v.add("spec", "missing", "add spec: with at least stages (see examples/pilot.yaml)")
+		return
+	}
+	v.checkSpec(&r.Spec)
+}
+
+func (v *validator) checkMetadata(m *Metadata) {
+	switch {
+	case m.Name == "":
+		v.add("metadata.name", "missing", "add metadata.name, for example name: sspr-pilot")
+	case len(m.Name) > MaxNameLength || !nameRE.MatchString(m.Name):
+		v.add("metadata.name", fmt.Sprintf("%s must be lowercase letters, digits and dashes, at most %d characters, starting and ending with a letter or digit (it becomes part of NATS subjects and the workflow id)", q(m.Name), MaxNameLength),
+			fmt.Sprintf("rename it, for example to %q", suggestName(m.Name)))
+	}
+	switch {
+	case m.Tenant == "":
+		v.add("metadata.tenant", "missing", "add metadata.tenant: the tenant id (GUID) or its initial domain, such as contoso.onmicrosoft.com")
+	case len(m.Tenant) > 253 || !tenantRE.MatchString(m.Tenant):
+		v.add("metadata.tenant", q(m.Tenant)+" is neither a tenant id (GUID) nor a domain name", "use the tenant id or initial domain shown on the Entra ID Overview page, such as contoso.onmicrosoft.com")
+	}
+}
+
+// suggestName turns an invalid name into a valid one to propose as the fix.
+func suggestName(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteRune(c)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+				b.WriteByte('-')
+			}
+		}
+		if b.Len() >= MaxNameLength {
+			break
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > MaxNameLength {
+		out = strings.Trim(out[:MaxNameLength], "-")
+	}
+	if out == "" {
+		return "sspr-rollout"
+	}
+	return out
+}
+
+func (v *validator) checkSpec(s *Spec) {
+	switch s.SSPRPolicy.Mode {
+	case PolicyModeManual, PolicyModePortalAPI:
+	default:
+		v.add("spec.ssprPolicy.mode", fmt.Sprintf("must be %q or %q, got %s", PolicyModeManual, PolicyModePortalAPI, q(string(s.SSPRPolicy.Mode))),
+			"set mode: manual (ssprflow asks a person to change portal-only settings) or mode: portal-api")
+	}
+	v.checkMethods(s)
+	if d := *s.Registration.ReconfirmDays; d < 0 || d > MaxReconfirmDays {
+		v.add("spec.registration.reconfirmDays", fmt.Sprintf("must be between 0 and %d, got %d", MaxReconfirmDays, d),
+			fmt.Sprintf("set reconfirmDays to a value from 0 (never) to %d; the portal default is %d", MaxReconfirmDays, DefaultReconfirmDays))
+	}
+	v.checkHelpdesk(&s.Helpdesk)
+	if s.Directory != nil {
+		v.checkDirectory(s.Directory)
+	}
+	v.checkWriteback(s)
+	v.checkStages(s)
+	v.checkApprovers(s)
+	switch s.FailurePolicy {
+	case RollbackStage, RollbackAll, Pause:
+	default:
+		v.add("spec.failurePolicy", fmt.Sprintf("must be %q, %q or %q, got %s", RollbackStage, RollbackAll, Pause, q(string(s.FailurePolicy))),
+			"set failurePolicy: rollback-all (undo everything), rollback-stage (undo the failed stage) or pause (wait for an operator)")
+	}
+	switch s.MissingMembers {
+	case MissingMembersStop, MissingMembersContinue:
+	default:
+		v.add("spec.missingMembers", fmt.Sprintf("must be %q or %q, got %s", MissingMembersStop, MissingMembersContinue, q(string(s.MissingMembers))),
+			"set missingMembers: stop (default) or continue")
+	}
+}
+
+func (v *validator) checkMethods(s *Spec) {
+	if s.MethodsRequired != 1 && s.MethodsRequired != 2 {
+		v.add("spec.methodsRequired", fmt.Sprintf("must be 1 or 2, got %d", s.MethodsRequired), "set methodsRequired to 1 or 2")
+	}
+	names := make([]string, len(AllMethods))
+	for i, m := range AllMethods {
+		names[i] = string(m)
+	}
+	seen := map[Method]bool{}
+	for i, m := range s.Methods {
+		p := fmt.Sprintf("spec.methods[%d]", i)
+		switch {
+		case !slices.Contains(AllMethods, m):
+			fix := "use one of: " + strings.Join(names, ", ")
+			if sg := suggest(string(m), names); sg != "" {
+				fix = fmt.Sprintf("did you mean %q? ", sg) + fix
+			}
+			v.add(p, fmt.Sprintf("unknown method %s", q(string(m))), fix)
+		case seen[m]:
+			v.add(p, fmt.Sprintf("method %q is listed twice", m), "delete the second entry")
+		}
+		seen[m] = true
+	}
+	if s.MethodsRequired == 1 {
+		if i := slices.Index(s.Methods, MethodMobileAppNotification); i >= 0 {
+			v.add(fmt.Sprintf("spec.methods[%d]", i), "mobileAppNotification needs methodsRequired: 2 (the portal offers it only as a second method)",
+				"set methodsRequired: 2 and keep another method, or remove mobileAppNotification")
+		}
+	}
+	if s.MethodsRequired == 2 && len(seen) < 2 {
+		v.add("spec.methods", fmt.Sprintf("methodsRequired is 2 but only %d distinct method is enabled", len(seen)),
+			"enable at least two methods, for example email and mobilePhone, or set methodsRequired: 1")
+	}
+}
+
+func (v *validator) checkHelpdesk(h *Helpdesk) {
+	if h.Email != "" && h.URL != "" {
+		v.add("spec.helpdesk", "set either email or url, not both (the portal has one helpdesk link)", "delete helpdesk.email or helpdesk.url")
+	}
+	if h.Email != "" {
+		a, err := mail.ParseAddress(h.Email)
+		if err != nil || a.Address != h.Email || a.Name != "" {
+			v.add("spec.helpdesk.email", fmt.Sprintf("%s is not an email address", q(h.Email)), "write a plain address such as helpdesk@contoso.com")
+		}
+	}
+	if h.URL != "" {
+		u, err := url.Parse(h.URL)
+		switch {
+		case err == nil && u.Scheme == "http":
+			v.add("spec.helpdesk.url", "must use https://, got an http:// URL", "change http:// to https:// and check the page is served over TLS")
+		case err != nil || u.Scheme != "https" || u.Host == "":
+			v.add("spec.helpdesk.url", fmt.Sprintf("%s is not an https:// URL", q(h.URL)), "write a full address such as https://support.contoso.com/password")
+		}
+	}
+}
+
+func (v *validator) checkDirectory(d *Directory) {
+	const p = "spec.directory"
+	if d.URL == "" {
+		v.add(p+".url", "missing", "add url: ldaps://dc1.example.com:636 (or ldap://...:389, which uses StartTLS)")
+	} else if u, err := url.Parse(d.URL); err != nil || (u.Scheme != "ldaps" && u.Scheme != "ldap") || u.Hostname() == "" || (u.Path != "" && u.Path != "/") {
+		v.add(p+".url", fmt.Sprintf("%s is not an ldaps:// or ldap:// URL of a domain controller", q(d.URL)),
+			"write ldaps://dc1.example.com:636, or ldap://dc1.example.com:389 for StartTLS")
+	}
+	if d.BindUser == "" {
+		v.add(p+".bindUser", "missing", `add bindUser: the account that edits permissions, such as "EXAMPLE\\Administrator" or admin@example.com`)
+	}
+	sp := p + ".bindPassword"
+	switch ref := d.BindPassword; {
+	case ref.Env == "" && ref.File == "":
+		v.add(sp, "missing: the bind password must be a reference", "add bindPassword: {env: SSPRFLOW_AD_PASSWORD} and export that variable on the worker, or {file: /run/secrets/ad-password}")
+	case ref.Env != "" && ref.File != "":
+		v.add(sp, "set either env or file, not both", "keep the one the worker actually has")
+	case ref.Env != "" && !envNameRE.MatchString(ref.Env):
+		v.add(sp+".env", fmt.Sprintf("%s is not an environment variable name", q(ref.Env)), "use letters, digits and underscores, such as SSPRFLOW_AD_PASSWORD")
+	}
+	if d.ConnectorAccount == "" {
+		v.add(p+".connectorAccount", "missing: the sync engine's AD DS connector account receives the writeback permissions",
+			`add connectorAccount, such as "EXAMPLE\\MSOL_0123456789ab" (Synchronization Service Manager > Connectors > AD connector > Properties)`)
+	}
+	for i, dn := range d.Scope {
+		if strings.TrimSpace(dn) == "" || !strings.Contains(dn, "=") {
+			v.add(fmt.Sprintf("%s.scope[%d]", p, i), fmt.Sprintf("%s is not a distinguished name", q(dn)), "write a DN such as OU=Staff,DC=example,DC=com, or remove scope to use the domain root")
+		}
+	}
+}
+
+func (v *validator) checkWriteback(s *Spec) {
+	w := &s.Writeback
+	switch w.Mode {
+	case WritebackConnect, WritebackCloudSync:
+		if s.Directory == nil {
+			v.add("spec.writeback.mode", fmt.Sprintf("writeback mode %q needs a directory section (the AD DS the connector account writes to)", w.Mode),
+				"add spec.directory with url, bindUser, bindPassword and connectorAccount, or set writeback mode: none")
+		}
+	case WritebackNone:
+	default:
+		v.add("spec.writeback.mode", fmt.Sprintf("must be %q, %q or %q, got %s", WritebackConnect, WritebackCloudSync, WritebackNone, q(string(w.Mode))),
+			"set mode: connect (Entra Connect), cloudsync (Cloud Sync) or none")
+	}
+	if w.AgentTimeout < 0 {
+		v.add("spec.writeback.agentTimeout", "must not be negative", `use a positive duration such as "1h"`)
+	}
+}
+
+func (v *validator) checkStages(s *Spec) {
+	if len(s.Stages) == 0 {
+		v.add("spec.stages", "at least one stage is required", "add stages, for example a pilot with group and members, then {name: all, all: true}")
+		return
+	}
+	last := len(s.Stages) - 1
+	names := map[string]int{}
+	upns := map[string]string{}
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		p := fmt.Sprintf("spec.stages[%d]", i)
+		switch {
+		case st.Name == "":
+			v.add(p+".name", "missing", "give the stage a name such as pilot, wave-1 or all")
+		case !nameRE.MatchString(st.Name) || len(st.Name) > MaxNameLength:
+			v.add(p+".name", fmt.Sprintf("%s must be lowercase letters, digits and dashes", q(st.Name)), fmt.Sprintf("rename it, for example to %q", suggestName(st.Name)))
+		default:
+			if j, dup := names[st.Name]; dup {
+				v.add(p+".name", fmt.Sprintf("duplicate stage name %q (also spec.stages[%d])", st.Name, j), "give every stage a different name")
+			} else {
+				names[st.Name] = i
+			}
+		}
+		if i == 0 && st.Group == nil && !(last == 0 && st.All) {
+			v.add(p+".group", "the first stage must name the SSPR group (the portal's \"Selected\" group)",
+				"add group: {name: SSPR-Pilot} to the first stage; a plan that goes straight to everyone has a single stage {name: all, all: true}")
+		}
+		if i > 0 && st.Group != nil {
+			v.add(p+".group", "only the first stage may have a group: later stages add members to the same group",
+				"remove this group and list the stage's members instead")
+		}
+		if st.Group != nil && strings.TrimSpace(st.Group.Name) == "" {
+			v.add(p+".group.name", "missing", "add name: the display name of the SSPR group, such as SSPR-Pilot")
+		}
+		switch {
+		case st.All && i != last:
+			v.add(p+".all", "only the final stage may set all: true",
+				"remove all: true here; end the plan with a stage {name: all, all: true}")
+		case st.Name == AllStageName && !st.All:
+			v.add(p+".all", "the stage named \"all\" must set all: true", "add all: true to this stage")
+		case st.All && st.Name != AllStageName && st.Name != "":
+			v.add(p+".name", fmt.Sprintf("the stage with all: true must be named %q, got %s", AllStageName, q(st.Name)), "rename it to all")
+		case i == last && last > 0 && !st.All:
+			v.add(p, fmt.Sprintf("the final stage of a widening rollout must be {name: all, all: true}, got %s", q(st.Name)),
+				"add a last stage with name: all and all: true")
+		}
+		if st.All && len(st.Members) > 0 {
+			v.add(p+".members", "the all stage enables SSPR for everyone; members are not used", "remove members from this stage")
+		}
+		if i > 0 && i < last && len(st.Members) == 0 {
+			v.add(p+".members", "a wave must add at least one member to the SSPR group", "list member UPNs, or remove this stage")
+		}
+		for j, m := range st.Members {
+			mp := fmt.Sprintf("%s.members[%d]", p, j)
+			if !upnRE.MatchString(m) {
+				v.add(mp, fmt.Sprintf("%s is not a user principal name", q(m)), "write the user's UPN, such as alice@contoso.onmicrosoft.com")
+				continue
+			}
+			key := strings.ToLower(m)
+			if other, dup := upns[key]; dup {
+				v.add(mp, fmt.Sprintf("%s is already a member at %s", q(m), other), "list each user in one stage only")
+				continue
+			}
+			upns[key] = mp
+		}
+		if st.Gate != nil {
+			if i == last {
+				v.add(p+".gate", "the final stage has no next stage to gate", "remove this gate")
+			} else {
+				v.checkGate(st.Gate, p+".gate", len(s.Approvers))
+			}
+		}
+	}
+	if s.DefaultGate != nil {
+		v.checkGate(s.DefaultGate, "spec.defaultGate", len(s.Approvers))
+	}
+}
+
+func (v *validator) checkGate(g *Gate, p string, approvers int) {
+	switch {
+	case g.Approvals < 0:
+		v.add(p+".approvals", fmt.Sprintf("must not be negative, got %d", g.Approvals), "set approvals to 0 (no approval) or the number of approvers needed")
+	case g.Approvals > approvers && approvers == 0:
+		v.add(p+".approvals", fmt.Sprintf("needs %d approval(s) but spec.approvers is empty", g.Approvals),
+			"list who may approve under spec.approvers (- id: alice), or set approvals: 0")
+	case g.Approvals > approvers:
+		v.add(p+".approvals", fmt.Sprintf("needs %d approvals but only %d approvers are listed", g.Approvals, approvers),
+			fmt.Sprintf("add approvers under spec.approvers, or lower approvals to at most %d", approvers))
+	}
+	if f := g.MinRegistrationPercent; !(f >= 0 && f <= 100) || math.IsNaN(f) {
+		v.add(p+".minRegistrationPercent", fmt.Sprintf("must be between 0 and 100, got %v", f), "set minRegistrationPercent to a percentage such as 60")
+	}
+	for _, d := range []struct {
+		name string
+		val  Duration
+	}{{"soak", g.Soak}, {"metricTimeout", g.MetricTimeout}, {"timeout", g.Timeout}} {
+		if d.val < 0 {
+			v.add(p+"."+d.name, fmt.Sprintf("must not be negative, got %s", d.val), `use a positive duration such as "30m" or "1d"`)
+		}
+	}
+}
+
+func (v *validator) checkApprovers(s *Spec) {
+	seen := map[string]int{}
+	for i, a := range s.Approvers {
+		p := fmt.Sprintf("spec.approvers[%d].id", i)
+		switch {
+		case a.ID == "":
+			v.add(p, "missing", "add id: the NATS user this approver authenticates as, such as alice")
+		case !approverIDRE.MatchString(a.ID):
+			v.add(p, fmt.Sprintf("%s must be letters, digits, '.', '_', '@' or '-'", q(a.ID)), "use the approver's NATS user name, such as alice")
+		default:
+			if j, dup := seen[a.ID]; dup {
+				v.add(p, fmt.Sprintf("duplicate approver id %q (also spec.approvers[%d])", a.ID, j), "list each approver once")
+			} else {
+				seen[a.ID] = i
+			}
+		}
+	}
+}
