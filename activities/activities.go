@@ -1,0 +1,157 @@
+// Package activities holds the rollout's activities: every call that touches
+// a tenant, a domain controller or NATS. Activities are methods on
+// Activities, whose fields are the clients the worker builds once; each one
+// is idempotent, so a retry or a restarted worker never applies a change
+// twice. Credentials are resolved here from the worker's configuration and
+// never travel as arguments.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/plan"
+)
+
+// TenantFactory returns the Tenant for a plan's tenant and policy mode. The
+// worker builds it from its own configuration (Graph and portal
+// credentials), so a plan can only name a tenant, never authenticate to one.
+type TenantFactory func(ctx context.Context, tenant string, mode plan.PolicyMode) (entra.Tenant, error)
+
+// DirectoryDialer connects to the plan's domain controller as the bind
+// identity, resolving the bind password from the worker's environment or
+// files.
+type DirectoryDialer func(ctx context.Context, d *plan.Directory) (Directory, error)
+
+// Directory is what the rollout needs from on-premises AD DS.
+type Directory interface {
+	// Connector resolves the plan's connector account.
+	Connector(ctx context.Context) (Account, error)
+	// Scopes returns the DNs the rights go on (the plan's scope, or the
+	// domain root, plus AdminSDHolder when the plan asks for it).
+	Scopes(ctx context.Context) ([]string, error)
+	// MissingACEs returns the writeback ACEs not yet on dn, as bytes.
+	MissingACEs(ctx context.Context, dn string, connectorSID string) ([][]byte, error)
+	// Grant adds exactly these ACEs to dn (ACEs already present are not
+	// added again) and returns how many it added.
+	Grant(ctx context.Context, dn string, aces [][]byte) (int, error)
+	// Revoke removes one copy of each of these ACEs from dn, nothing else.
+	Revoke(ctx context.Context, dn string, aces [][]byte) (int, error)
+	// Coverage counts objects that will never inherit the rights.
+	Coverage(ctx context.Context) (DirectoryCoverage, error)
+	// PasswordAge reports every effective minimum password age that is not 0.
+	PasswordAge(ctx context.Context, groups []string) (PasswordAge, error)
+	// Close releases the connection.
+	Close() error
+}
+
+// Account is a resolved AD account.
+type Account struct {
+	Name string `json:"name"`
+	DN   string `json:"dn"`
+	SID  string `json:"sid"`
+}
+
+// DirectoryCoverage summarises objects outside the rights' reach.
+type DirectoryCoverage struct {
+	Protected   int      `json:"protected"`
+	AdminCount  int      `json:"adminCount"`
+	Examples    []string `json:"examples,omitempty"`
+	Remediation []string `json:"remediation,omitempty"`
+}
+
+// PasswordAge is the minimum-password-age verification result.
+type PasswordAge struct {
+	OK       bool     `json:"ok"`
+	Findings []string `json:"findings,omitempty"`
+}
+
+// EventPublisher publishes rollout events and approval requests.
+type EventPublisher interface {
+	PublishEvent(ctx context.Context, in EventInput) error
+	PublishApprovalRequest(ctx context.Context, in ApprovalRequestInput) error
+}
+
+// Activities is the set of rollout activities with their dependencies.
+type Activities struct {
+	Tenants   TenantFactory
+	Directory DirectoryDialer
+	Events    EventPublisher
+	Logger    *slog.Logger
+}
+
+func (a *Activities) log() *slog.Logger {
+	if a.Logger == nil {
+		return slog.Default()
+	}
+	return a.Logger
+}
+
+func (a *Activities) tenant(ctx context.Context, p *plan.Rollout) (entra.Tenant, error) {
+	if a.Tenants == nil {
+		return nil, permanent("TenantUnavailable", errors.New("this worker has no tenant configured"))
+	}
+	t, err := a.Tenants(ctx, p.Metadata.Tenant, p.Spec.SSPRPolicy.Mode)
+	if err != nil {
+		return nil, classify(fmt.Errorf("connect to tenant %s: %w", p.Metadata.Tenant, err))
+	}
+	return t, nil
+}
+
+func (a *Activities) directory(ctx context.Context, p *plan.Rollout) (Directory, error) {
+	if p.Spec.Directory == nil {
+		return nil, permanent("NoDirectory", errors.New("the plan has no directory section"))
+	}
+	if a.Directory == nil {
+		return nil, permanent("DirectoryUnavailable", errors.New("this worker has no directory access configured"))
+	}
+	d, err := a.Directory(ctx, p.Spec.Directory)
+	if err != nil {
+		return nil, classify(fmt.Errorf("connect to %s: %w", p.Spec.Directory.URL, err))
+	}
+	return d, nil
+}
+
+// Error type names of permanent failures; the workflow's retry policies
+// list them as non-retryable.
+const (
+	ErrTypePermanent  = "Permanent"
+	ErrTypeValidation = "PlanInvalid"
+	ErrTypeConflict   = "PolicyConflict"
+)
+
+// NonRetryable lists every permanent error type the activities return.
+var NonRetryable = []string{ErrTypePermanent, ErrTypeValidation, ErrTypeConflict,
+	"TenantUnavailable", "NoDirectory", "DirectoryUnavailable", "GroupMissing", "MembersMissing",
+	"PasswordAge", "ConnectorMismatch"}
+
+func permanent(kind string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), kind, err)
+}
+
+// classify marks errors that retrying cannot fix as non-retryable. Adapters
+// say which errors are permanent (403, 404, 400, a bad credential); anything
+// else — throttling, timeouts, a DC failing over — is retried by Temporal.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	if entra.IsPermanent(err) || isPermanentDirectory(err) {
+		return permanent(ErrTypePermanent, err)
+	}
+	return err
+}
+
+// isPermanentDirectory is replaced by the directory adapter's classifier.
+var isPermanentDirectory = func(error) bool { return false }
+
+var errNoEvents = errors.New("this worker has no NATS connection: approvals cannot be requested")

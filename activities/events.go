@@ -1,0 +1,60 @@
+package activities
+
+import (
+	"context"
+	"time"
+)
+
+// EventInput is one rollout event. The workflow chooses the id, so a
+// retried publish is de-duplicated by JetStream.
+type EventInput struct {
+	ID         string            `json:"id"`
+	Tenant     string            `json:"tenant"` // subject token
+	Rollout    string            `json:"rollout"`
+	WorkflowID string            `json:"workflowId"`
+	Kind       string            `json:"kind"` // e.g. step.applied, gate.passed
+	Stage      string            `json:"stage,omitempty"`
+	Step       string            `json:"step,omitempty"`
+	Outcome    string            `json:"outcome,omitempty"`
+	Detail     string            `json:"detail,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
+	At         time.Time         `json:"at"`
+}
+
+// ApprovalRequestInput asks approvers to decide a gate, or an operator to do
+// a manual task.
+type ApprovalRequestInput struct {
+	ID           string             `json:"id"`
+	Tenant       string             `json:"tenant"`
+	Rollout      string             `json:"rollout"`
+	WorkflowID   string             `json:"workflowId"`
+	Gate         string             `json:"gate"`
+	Stage        string             `json:"stage"`
+	NextStage    string             `json:"nextStage,omitempty"`
+	Summary      string             `json:"summary"`
+	Instructions []string           `json:"instructions,omitempty"`
+	Metrics      map[string]float64 `json:"metrics,omitempty"`
+	Approvers    []string           `json:"approvers"`
+	Quorum       int                `json:"quorum"`
+	ExpiresAt    time.Time          `json:"expiresAt"`
+	RequestedAt  time.Time          `json:"requestedAt"`
+}
+
+// Emit publishes a rollout event. Events are an audit trail for people and
+// tools; the workflow runs Emit as a local activity and does not fail a
+// rollout because NATS is briefly away.
+func (a *Activities) Emit(ctx context.Context, in EventInput) error {
+	if a.Events == nil {
+		return nil
+	}
+	return a.Events.PublishEvent(ctx, in)
+}
+
+// RequestApproval publishes an approval request with a deterministic id, so
+// a retry does not make a second request.
+func (a *Activities) RequestApproval(ctx context.Context, in ApprovalRequestInput) error {
+	if a.Events == nil {
+		return permanent(ErrTypePermanent, errNoEvents)
+	}
+	return a.Events.PublishApprovalRequest(ctx, in)
+}

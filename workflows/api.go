@@ -1,0 +1,292 @@
+// Package workflows holds ssprflow's Temporal workflows. Code here is
+// deterministic and free of I/O: everything that touches a tenant, a domain
+// controller, NATS or a sync server runs in an activity.
+package workflows
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/plan"
+)
+
+// TaskQueue is the task queue of the main ssprflow worker.
+const TaskQueue = "ssprflow"
+
+// Names of the rollout workflow's handlers.
+const (
+	// QueryState returns the full State.
+	QueryState = "state"
+	// UpdateDecide takes an approver's approval.Decision for an open gate or
+	// a manual task. An update (not a signal) because its validator rejects
+	// invalid decisions before they reach history, and the caller — the
+	// NATS bridge, then the approver's CLI — gets the verdict synchronously.
+	UpdateDecide = "decide"
+	// UpdateOperate takes an operator's OperatorAction for a paused rollout.
+	UpdateOperate = "operate"
+)
+
+// Typed search attribute names registered in the Temporal namespace. Never
+// put secrets or personal data in them: they are stored unencrypted.
+const (
+	SATenant = "SsprflowTenant"
+	SAPlan   = "SsprflowPlan"
+	SAStage  = "SsprflowStage"
+	SAState  = "SsprflowState"
+)
+
+// RolloutInput starts a rollout. It holds no secret: the plan carries only
+// references to credentials.
+type RolloutInput struct {
+	Plan plan.Rollout `json:"plan"`
+	// StartedBy is who started the rollout (for the self-approval rule).
+	StartedBy string `json:"startedBy"`
+	// Resume carries the state across continue-as-new; nil on a fresh start.
+	Resume *State `json:"resume,omitempty"`
+}
+
+// Status is the overall state of a rollout.
+type Status string
+
+// Rollout statuses.
+const (
+	StatusRunning    Status = "running"
+	StatusWaiting    Status = "waiting"   // at a gate or a manual task
+	StatusPaused     Status = "paused"    // failure policy "pause": waiting for an operator
+	StatusSucceeded  Status = "succeeded" // every stage done
+	StatusRolledBack Status = "rolled-back"
+	StatusFailed     Status = "failed" // stopped; see steps for what needs a human
+	StatusCancelled  Status = "cancelled"
+)
+
+// StepStatus is the state of one step.
+type StepStatus string
+
+// Step statuses. The final report says, step by step, one of these.
+const (
+	StepPending     StepStatus = "pending"
+	StepRunning     StepStatus = "running"
+	StepWaiting     StepStatus = "waiting"
+	StepApplied     StepStatus = "applied"
+	StepVerified    StepStatus = "verified"
+	StepUnchanged   StepStatus = "unchanged" // already as the plan wants
+	StepSkipped     StepStatus = "skipped"
+	StepFailed      StepStatus = "failed"
+	StepCompensated StepStatus = "compensated"
+	StepConflict    StepStatus = "conflict"
+	StepNeedsHuman  StepStatus = "needs-human"
+)
+
+// Step is one step of the rollout as people see it.
+type Step struct {
+	Stage     string     `json:"stage"`
+	Name      string     `json:"name"`
+	Status    StepStatus `json:"status"`
+	Attempt   int32      `json:"attempt,omitempty"`
+	StartedAt time.Time  `json:"startedAt,omitempty"`
+	EndedAt   time.Time  `json:"endedAt,omitempty"`
+	Detail    string     `json:"detail,omitempty"`
+	Error     string     `json:"error,omitempty"`
+}
+
+// GateStatus is the state of a gate.
+type GateStatus string
+
+// Gate statuses.
+const (
+	GatePending  GateStatus = "pending"
+	GateSoaking  GateStatus = "soaking"
+	GateMetrics  GateStatus = "waiting-metrics"
+	GateApproval GateStatus = "waiting-approval"
+	GatePassed   GateStatus = "passed"
+	GateRejected GateStatus = "rejected"
+	GateExpired  GateStatus = "expired"
+	GateFailed   GateStatus = "failed"
+)
+
+// Gate is a gate's state, or a manual task's (Task true).
+type Gate struct {
+	Name      string     `json:"name"`
+	Stage     string     `json:"stage"`
+	Task      bool       `json:"task,omitempty"`
+	Status    GateStatus `json:"status"`
+	Quorum    int        `json:"quorum,omitempty"`
+	Decisions []Decision `json:"decisions,omitempty"`
+	// Coverage is the last registration coverage read (percent).
+	Coverage      float64   `json:"coverage,omitempty"`
+	MinCoverage   float64   `json:"minCoverage,omitempty"`
+	OpenedAt      time.Time `json:"openedAt,omitempty"`
+	SoakUntil     time.Time `json:"soakUntil,omitempty"`
+	ExpiresAt     time.Time `json:"expiresAt,omitempty"`
+	ClosedAt      time.Time `json:"closedAt,omitempty"`
+	Instructions  []string  `json:"instructions,omitempty"`
+	RequestID     string    `json:"requestId,omitempty"`
+	RequestedOnce bool      `json:"requestedOnce,omitempty"`
+	Attempt       int       `json:"attempt,omitempty"`
+}
+
+// Decision is a recorded approval decision.
+type Decision struct {
+	ID       string    `json:"id"`
+	Approver string    `json:"approver"`
+	Verdict  string    `json:"verdict"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// ChangeKind says what a change record undoes.
+type ChangeKind string
+
+// Change kinds. Each has one compensation.
+const (
+	ChangeTenantSettings ChangeKind = "tenant-settings" // entra.Change list
+	ChangeGroupCreated   ChangeKind = "group-created"
+	ChangeMembersAdded   ChangeKind = "members-added"
+	ChangeADACEs         ChangeKind = "ad-aces"
+	ChangeWriteback      ChangeKind = "writeback-agent"
+)
+
+// Change is what one step changed, recorded BEFORE the change is made so a
+// crash in between still leaves enough to undo it. Small and secret-free.
+type Change struct {
+	Seq   int        `json:"seq"`
+	Stage string     `json:"stage"`
+	Step  string     `json:"step"`
+	Kind  ChangeKind `json:"kind"`
+	// Tenant settings: the field changes (From is the value to restore).
+	Settings []SettingChange `json:"settings,omitempty"`
+	// Group: the group id and name.
+	GroupID   string `json:"groupId,omitempty"`
+	GroupName string `json:"groupName,omitempty"`
+	// Members: UPNs that were not members before.
+	Members []string `json:"members,omitempty"`
+	// AD: the DN and the exact ACEs (hex) ssprflow adds there.
+	DN   string   `json:"dn,omitempty"`
+	ACEs []string `json:"aces,omitempty"`
+	// Writeback agent: the queue and the state before.
+	Queue           string `json:"queue,omitempty"`
+	PreviousEnabled bool   `json:"previousEnabled,omitempty"`
+	// Outcome of compensation, when it ran.
+	Compensation *CompensationResult `json:"compensation,omitempty"`
+}
+
+// SettingChange is one tenant field change (a copy of entra.Change, kept
+// here so history's shape does not depend on the adapter package).
+type SettingChange struct {
+	Field  string `json:"field"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Portal bool   `json:"portal,omitempty"`
+}
+
+// CompensationStatus is how undoing one change went.
+type CompensationStatus string
+
+// Compensation outcomes.
+const (
+	CompensationDone       CompensationStatus = "compensated"
+	CompensationConflict   CompensationStatus = "conflict"
+	CompensationNeedsHuman CompensationStatus = "needs-human"
+)
+
+// CompensationResult reports undoing one change.
+type CompensationResult struct {
+	Status CompensationStatus `json:"status"`
+	Detail string             `json:"detail,omitempty"`
+}
+
+// OperatorAction is an operator's decision for a paused rollout.
+type OperatorAction struct {
+	// Action is retry, rollback or abort.
+	Action string `json:"action"`
+	By     string `json:"by,omitempty"`
+}
+
+// Operator actions.
+const (
+	ActionRetry    = "retry"
+	ActionRollback = "rollback"
+	ActionAbort    = "abort"
+)
+
+// State is everything a rollout knows: returned by the state query, carried
+// across continue-as-new, and returned as the final result.
+type State struct {
+	WorkflowID string `json:"workflowId"`
+	Tenant     string `json:"tenant"`
+	Plan       string `json:"plan"`
+	StartedBy  string `json:"startedBy"`
+	Status     Status `json:"status"`
+	Stage      string `json:"stage"`
+	// Next is the index of the next operation of the rollout's program; it
+	// is what lets a continued-as-new run resume where the last one stopped.
+	Next      int        `json:"next"`
+	Steps     []Step     `json:"steps"`
+	Gates     []Gate     `json:"gates,omitempty"`
+	Changes   []Change   `json:"changes,omitempty"`
+	LastError string     `json:"lastError,omitempty"`
+	GroupID   string     `json:"groupId,omitempty"`
+	GroupName string     `json:"groupName,omitempty"`
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   time.Time  `json:"endedAt,omitempty"`
+	Coverage  []Coverage `json:"coverage,omitempty"`
+	Preflight *Preflight `json:"preflight,omitempty"`
+	Seq       int        `json:"seq"`
+	Runs      int        `json:"runs"`
+	// Seen holds decision ids already applied, so a duplicate is harmless
+	// even after continue-as-new reset Temporal's own update de-duplication.
+	Seen []string `json:"seen,omitempty"`
+	// Pending is set while paused: what failed.
+	Pending string `json:"pending,omitempty"`
+}
+
+// Coverage is a registration coverage reading.
+type Coverage struct {
+	Stage      string    `json:"stage"`
+	Scope      string    `json:"scope"` // group name or "tenant"
+	Total      int       `json:"total"`
+	Registered int       `json:"registered"`
+	Capable    int       `json:"capable"`
+	Percent    float64   `json:"percent"`
+	At         time.Time `json:"at"`
+}
+
+// Preflight is what the read-only preflight found.
+type Preflight struct {
+	Changes        []SettingChange `json:"changes"`
+	GroupExists    bool            `json:"groupExists"`
+	MigrationState string          `json:"migrationState,omitempty"`
+	CurrentScope   string          `json:"currentScope,omitempty"`
+	Licensed       bool            `json:"licensed"`
+	Connector      string          `json:"connector,omitempty"`
+	ConnectorSID   string          `json:"connectorSid,omitempty"`
+	MissingACEs    int             `json:"missingAces"`
+	Protected      int             `json:"protectedObjects"`
+	AdminCount     int             `json:"adminCountAccounts"`
+	Warnings       []string        `json:"warnings,omitempty"`
+	Notes          []string        `json:"notes,omitempty"`
+}
+
+// DecisionFrom converts an approval decision into the recorded form.
+func DecisionFrom(d approval.Decision) Decision {
+	return Decision{ID: d.ID, Approver: d.Approver, Verdict: d.Verdict, Comment: d.Comment, At: d.At}
+}
+
+// WorkflowID is the id of the rollout of a plan in a tenant: one rollout per
+// tenant plan at a time. The tenant is its subject token (plan.TenantToken),
+// so the id, the NATS subjects and the CLI all name a rollout the same way.
+func WorkflowID(tenantToken, rollout string) string {
+	return "sspr/" + tenantToken + "/" + rollout
+}
+
+// ParseWorkflowID splits a rollout's workflow id, or accepts the short form
+// "tenant/rollout".
+func ParseWorkflowID(id string) (tenantToken, rollout string, ok bool) {
+	id = strings.TrimPrefix(id, "sspr/")
+	t, r, ok := strings.Cut(id, "/")
+	if !ok || t == "" || r == "" || strings.Contains(r, "/") {
+		return "", "", false
+	}
+	return t, r, true
+}

@@ -1,0 +1,385 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ssprflow/ssprflow/activities"
+	"github.com/ssprflow/ssprflow/internal/approval"
+)
+
+// defaultGateTimeout applies when a gate or task names none.
+const defaultGateTimeout = 72 * time.Hour
+
+// waitChunk bounds each durable wait so a long soak or approval wait can
+// stop at a safe point and continue as new.
+const waitChunk = time.Hour
+
+// gate runs the gate after a stage: soak, then the registration metric,
+// then approvals. Its state lives in State.Gates, so a continued-as-new run
+// picks it up where it stopped.
+func (r *rollout) gate(ctx workflow.Context, o op) error {
+	g := r.plan.GateFor(o.stageIdx)
+	gs := r.gateRef(o.stage)
+	if g == nil || gs.Status == GatePassed {
+		gs.Status = GatePassed
+		return nil
+	}
+	now := workflow.Now(ctx)
+	timeout := g.Timeout.D()
+	if timeout <= 0 {
+		timeout = defaultGateTimeout
+	}
+	if gs.OpenedAt.IsZero() {
+		gs.OpenedAt = now
+		r.emit(ctx, "gate.opened", o.stage, "gate", "open", "")
+	}
+	r.st.Status = StatusWaiting
+	r.upsert(ctx)
+	defer func() {
+		if r.st.Status == StatusWaiting {
+			r.st.Status = StatusRunning
+			r.upsert(ctx)
+		}
+	}()
+
+	if g.Soak > 0 {
+		if gs.SoakUntil.IsZero() {
+			gs.SoakUntil = now.Add(g.Soak.D())
+		}
+		gs.Status = GateSoaking
+		if err := r.sleepUntil(ctx, gs.SoakUntil); err != nil {
+			return err
+		}
+	}
+
+	if g.MinRegistrationPercent > 0 {
+		gs.Status = GateMetrics
+		// Timeouts count from when each wait starts, not from the gate's
+		// opening, so a long soak does not eat the time people have.
+		mt := g.MetricTimeout.D()
+		if mt <= 0 {
+			mt = timeout
+		}
+		deadline := gs.OpenedAt.Add(g.Soak.D() + mt)
+		poll := pollInterval(g.Soak.D())
+		for {
+			gid, scope := r.st.GroupID, r.st.GroupName
+			cov, err := r.readCoverage(ctx, o.stage, gid, scope)
+			if err != nil {
+				gs.Status = GateFailed
+				return fmt.Errorf("gate %s: %w", o.stage, err)
+			}
+			gs.Coverage = cov.Percent
+			if cov.Percent >= g.MinRegistrationPercent {
+				break
+			}
+			now = workflow.Now(ctx)
+			if !now.Before(deadline) {
+				gs.Status, gs.ClosedAt = GateFailed, now
+				r.emit(ctx, "gate.failed", o.stage, "gate", "failed", "")
+				return fmt.Errorf("gate %s: registration coverage %.1f%% (%d of %d) is below the required %.1f%% at %s",
+					o.stage, cov.Percent, cov.Registered, cov.Total, g.MinRegistrationPercent, deadline.Format(time.RFC3339))
+			}
+			next := now.Add(poll)
+			if next.After(deadline) {
+				next = deadline
+			}
+			if err := r.sleepUntil(ctx, next); err != nil {
+				return err
+			}
+		}
+	}
+
+	if g.Approvals > 0 {
+		if gs.ExpiresAt.IsZero() {
+			gs.ExpiresAt = workflow.Now(ctx).Add(timeout)
+		}
+		if err := r.awaitApproval(ctx, gs, o.stage, r.nextStage(o.stageIdx), g.Approvals, nil); err != nil {
+			return err
+		}
+	}
+	gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
+	r.emit(ctx, "gate.passed", o.stage, "gate", "passed", "")
+	return nil
+}
+
+// task turns a change only a person can make into an approval-style task:
+// instructions go out over the approval channel and the rollout waits for
+// an approver's "done". The caller re-reads and verifies afterwards.
+func (r *rollout) task(ctx workflow.Context, o op, instructions []string) error {
+	name := o.stage + "-" + o.step
+	gs := r.gateRef(name)
+	gs.Stage, gs.Task, gs.Instructions = o.stage, true, instructions
+	if gs.OpenedAt.IsZero() || gs.Status != GateApproval {
+		now := workflow.Now(ctx)
+		timeout := defaultGateTimeout
+		if g := r.plan.GateFor(o.stageIdx); g != nil && g.Timeout > 0 {
+			timeout = g.Timeout.D()
+		}
+		gs.OpenedAt, gs.ExpiresAt, gs.Decisions, gs.RequestedOnce = now, now.Add(timeout), nil, false
+	}
+	s := r.step(o.stage, o.step)
+	s.Status, s.Detail = StepWaiting, "waiting for an operator: "+strings.Join(instructions, " | ")
+	r.st.Status = StatusWaiting
+	r.upsert(ctx)
+	err := r.awaitApproval(ctx, gs, o.stage, "", 1, instructions)
+	if r.st.Status == StatusWaiting {
+		r.st.Status = StatusRunning
+		r.upsert(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
+	r.step(o.stage, o.step).Status = StepRunning
+	return nil
+}
+
+func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next string, quorum int, instructions []string) error {
+	gs.Status, gs.Quorum = GateApproval, quorum
+	if !gs.RequestedOnce {
+		// A new attempt (after a pause and retry) asks again under a new id
+		// instead of being swallowed by de-duplication.
+		gs.Attempt++
+		gs.RequestID = fmt.Sprintf("%s-%s-%d", r.st.WorkflowID, gs.Name, gs.Attempt)
+		summary := fmt.Sprintf("Approve moving rollout %s from stage %s to %s", r.plan.Metadata.Name, stage, next)
+		if gs.Task {
+			summary = fmt.Sprintf("Manual task in rollout %s, stage %s: do the steps below, then answer approve (done) or reject", r.plan.Metadata.Name, stage)
+		}
+		req := activities.ApprovalRequestInput{
+			ID: gs.RequestID, Tenant: r.plan.TenantToken(), Rollout: r.plan.Metadata.Name, WorkflowID: r.st.WorkflowID,
+			Gate: gs.Name, Stage: stage, NextStage: next, Summary: summary, Instructions: instructions,
+			Metrics: map[string]float64{}, Approvers: r.approverIDs(), Quorum: quorum,
+			ExpiresAt: gs.ExpiresAt, RequestedAt: workflow.Now(ctx),
+		}
+		if gs.Coverage > 0 {
+			req.Metrics["registrationPercent"] = gs.Coverage
+		}
+		if err := workflow.ExecuteActivity(shortCtx(ctx), a.RequestApproval, req).Get(ctx, nil); err != nil {
+			return fmt.Errorf("request approval for %s: %w", gs.Name, err)
+		}
+		gs.RequestedOnce = true
+		r.emit(ctx, "approval.requested", stage, gs.Name, "waiting", summary)
+	}
+	ok, err := r.awaitUntil(ctx, gs.ExpiresAt, func() bool { return approvals(gs) >= gs.Quorum || rejectedBy(gs) != nil })
+	if err != nil {
+		return err
+	}
+	if d := rejectedBy(gs); d != nil {
+		gs.Status, gs.ClosedAt = GateRejected, workflow.Now(ctx)
+		r.emit(ctx, "gate.rejected", stage, gs.Name, "rejected", d.Approver+": "+d.Comment)
+		return fmt.Errorf("%s rejected by %s: %s", gs.Name, d.Approver, d.Comment)
+	}
+	if !ok {
+		gs.Status, gs.ClosedAt = GateExpired, workflow.Now(ctx)
+		r.emit(ctx, "gate.expired", stage, gs.Name, "expired", "")
+		return fmt.Errorf("%s expired at %s with %d of %d approvals", gs.Name, gs.ExpiresAt.Format(time.RFC3339), approvals(gs), gs.Quorum)
+	}
+	return nil
+}
+
+func approvals(g *Gate) int {
+	n := 0
+	for _, d := range g.Decisions {
+		if d.Verdict == "approve" {
+			n++
+		}
+	}
+	return n
+}
+
+func rejectedBy(g *Gate) *Decision {
+	for i := range g.Decisions {
+		if g.Decisions[i].Verdict == "reject" {
+			return &g.Decisions[i]
+		}
+	}
+	return nil
+}
+
+func (r *rollout) gateRef(name string) *Gate {
+	for i := range r.st.Gates {
+		if r.st.Gates[i].Name == name {
+			return &r.st.Gates[i]
+		}
+	}
+	r.st.Gates = append(r.st.Gates, Gate{Name: name, Status: GatePending})
+	return &r.st.Gates[len(r.st.Gates)-1]
+}
+
+func (r *rollout) nextStage(i int) string {
+	if i+1 < len(r.plan.Spec.Stages) {
+		return r.plan.Spec.Stages[i+1].Name
+	}
+	return ""
+}
+
+func (r *rollout) approverIDs() []string {
+	ids := make([]string, 0, len(r.plan.Spec.Approvers))
+	for _, ap := range r.plan.Spec.Approvers {
+		ids = append(ids, ap.ID)
+	}
+	return ids
+}
+
+func pollInterval(soak time.Duration) time.Duration {
+	p := soak / 5
+	if p < time.Second {
+		p = time.Second
+	}
+	if p > 5*time.Minute {
+		p = 5 * time.Minute
+	}
+	return p
+}
+
+func (r *rollout) sleepUntil(ctx workflow.Context, t time.Time) error {
+	for {
+		left := t.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return nil
+		}
+		if left > waitChunk {
+			left = waitChunk
+		}
+		if err := workflow.Sleep(ctx, left); err != nil {
+			return err
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && t.After(workflow.Now(ctx)) {
+			return errContinueAsNew
+		}
+	}
+}
+
+// awaitUntil waits for cond until the deadline; false means it expired.
+func (r *rollout) awaitUntil(ctx workflow.Context, deadline time.Time, cond func() bool) (bool, error) {
+	for {
+		if cond() {
+			return true, nil
+		}
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return false, nil
+		}
+		if left > waitChunk {
+			left = waitChunk
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, left, cond)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return false, errContinueAsNew
+		}
+	}
+}
+
+// DecideResult is the verdict the decide update returns.
+type DecideResult struct {
+	Gate      string `json:"gate"`
+	GateState string `json:"gateState"`
+	Approvals int    `json:"approvals"`
+	Quorum    int    `json:"quorum"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// validateDecision rejects a decision before it reaches history: unknown or
+// closed gates, people who are not approvers, self-approval when the plan
+// forbids it, a second vote by the same person, and expired gates.
+func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) error {
+	if slices.Contains(r.st.Seen, d.ID) {
+		return nil // a duplicate: harmless, answered by the handler
+	}
+	if d.Verdict != "approve" && d.Verdict != "reject" {
+		return fmt.Errorf("verdict must be approve or reject, got %q", d.Verdict)
+	}
+	var gs *Gate
+	for i := range r.st.Gates {
+		if r.st.Gates[i].Name == d.Gate {
+			gs = &r.st.Gates[i]
+		}
+	}
+	if gs == nil {
+		return fmt.Errorf("rollout %s has no gate %q (gates: %s)", r.plan.Metadata.Name, d.Gate, strings.Join(r.gateNames(), ", "))
+	}
+	if gs.Status != GateApproval {
+		return fmt.Errorf("gate %q is not waiting for approval (it is %s)", d.Gate, gs.Status)
+	}
+	if !workflow.Now(ctx).Before(gs.ExpiresAt) {
+		return fmt.Errorf("gate %q expired at %s", d.Gate, gs.ExpiresAt.Format(time.RFC3339))
+	}
+	if !slices.Contains(r.approverIDs(), d.Approver) {
+		return fmt.Errorf("%q is not an approver of plan %s", d.Approver, r.plan.Metadata.Name)
+	}
+	if !r.plan.Spec.AllowSelfApproval && d.Approver == r.st.StartedBy {
+		return fmt.Errorf("%q started this rollout and the plan forbids self-approval", d.Approver)
+	}
+	for _, prev := range gs.Decisions {
+		if prev.Approver == d.Approver {
+			return fmt.Errorf("%q already decided gate %q (%s)", d.Approver, d.Gate, prev.Verdict)
+		}
+	}
+	return nil
+}
+
+func (r *rollout) gateNames() []string {
+	var n []string
+	for _, g := range r.st.Gates {
+		n = append(n, g.Name)
+	}
+	return n
+}
+
+// decide records a valid decision. Seen makes a redelivered decision (the
+// bridge retried after a crash, or continue-as-new reset Temporal's update
+// de-duplication) a no-op.
+func (r *rollout) decide(ctx workflow.Context, d approval.Decision) (DecideResult, error) {
+	gs := r.gateRef(d.Gate)
+	res := DecideResult{Gate: d.Gate}
+	if slices.Contains(r.st.Seen, d.ID) {
+		res.Duplicate = true
+	} else {
+		r.st.Seen = append(r.st.Seen, d.ID)
+		if d.At.IsZero() {
+			d.At = workflow.Now(ctx)
+		}
+		gs.Decisions = append(gs.Decisions, DecisionFrom(d))
+	}
+	res.GateState, res.Approvals, res.Quorum = string(gs.Status), approvals(gs), gs.Quorum
+	if approvals(gs) >= gs.Quorum && gs.Status == GateApproval {
+		res.GateState = "quorum reached"
+	}
+	if rejectedBy(gs) != nil {
+		res.GateState = string(GateRejected)
+	}
+	return res, nil
+}
+
+func (r *rollout) validateOperate(act OperatorAction) error {
+	if r.st.Status != StatusPaused {
+		return fmt.Errorf("rollout is %s, not paused", r.st.Status)
+	}
+	switch act.Action {
+	case ActionRetry, ActionRollback, ActionAbort:
+		return nil
+	}
+	return fmt.Errorf("action must be retry, rollback or abort, got %q", act.Action)
+}
+
+func (r *rollout) operate(ctx workflow.Context, act OperatorAction) (string, error) {
+	r.action = &act
+	// A retried gate starts afresh: new request, new votes.
+	if act.Action == ActionRetry && r.st.Next < len(r.ops) && r.ops[r.st.Next].kind == opGate {
+		gs := r.gateRef(r.ops[r.st.Next].stage)
+		*gs = Gate{Name: gs.Name, Stage: gs.Stage, Status: GatePending, Quorum: gs.Quorum, MinCoverage: gs.MinCoverage, Attempt: gs.Attempt}
+	}
+	return act.Action, nil
+}
