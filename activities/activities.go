@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ssprflow/ssprflow/internal/ad"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -151,7 +152,11 @@ func classify(err error) error {
 	return err
 }
 
-// isPermanentDirectory is replaced by the directory adapter's classifier.
-var isPermanentDirectory = func(error) bool { return false }
+// isPermanentDirectory: an LDAP error the directory package marks as not
+// retryable (insufficient rights, no such object, a bad bind).
+func isPermanentDirectory(err error) bool {
+	var e *ad.Error
+	return errors.As(err, &e) && !ad.IsRetryable(err)
+}
 
 var errNoEvents = errors.New("this worker has no NATS connection: approvals cannot be requested")

@@ -214,11 +214,14 @@ const (
 // across continue-as-new, and returned as the final result.
 type State struct {
 	WorkflowID string `json:"workflowId"`
-	Tenant     string `json:"tenant"`
-	Plan       string `json:"plan"`
-	StartedBy  string `json:"startedBy"`
-	Status     Status `json:"status"`
-	Stage      string `json:"stage"`
+	// RunID is the first run's id: with WorkflowID it names this rollout
+	// among reruns of the same plan (event and request ids use it).
+	RunID     string `json:"runId"`
+	Tenant    string `json:"tenant"`
+	Plan      string `json:"plan"`
+	StartedBy string `json:"startedBy"`
+	Status    Status `json:"status"`
+	Stage     string `json:"stage"`
 	// Next is the index of the next operation of the rollout's program; it
 	// is what lets a continued-as-new run resume where the last one stopped.
 	Next      int        `json:"next"`
@@ -234,7 +237,7 @@ type State struct {
 	Preflight *Preflight `json:"preflight,omitempty"`
 	Seq       int        `json:"seq"`
 	Runs      int        `json:"runs"`
-	// Seen holds decision ids already applied, so a duplicate is harmless
+	// Seen holds approver/decision-id keys already applied, so a duplicate is harmless
 	// even after continue-as-new reset Temporal's own update de-duplication.
 	Seen []string `json:"seen,omitempty"`
 	// Pending is set while paused: what failed.

@@ -144,12 +144,16 @@ func (m *memTenant) Coverage(ctx context.Context, gid string) (entra.Coverage, e
 // memDirectory is an in-memory activities.Directory: a DACL (ACEs as
 // strings) per DN.
 type memDirectory struct {
-	mu      sync.Mutex
-	dacl    map[string][]string
-	minAge  bool // true: a non-zero minimum password age is in force
-	failDN  string
-	grants  int
-	revokes int
+	mu     sync.Mutex
+	dacl   map[string][]string
+	minAge bool // true: a non-zero minimum password age is in force
+	// minAgeAfter > 0: the first minAgeAfter reads see 0, later ones 1 day
+	// (someone changes the GPO after preflight).
+	minAgeAfter int
+	ageReads    int
+	failDN      string
+	grants      int
+	revokes     int
 }
 
 func newMemDirectory() *memDirectory {
@@ -214,7 +218,11 @@ func (d *memDirectory) Coverage(ctx context.Context) (activities.DirectoryCovera
 }
 
 func (d *memDirectory) PasswordAge(ctx context.Context, groups []string) (activities.PasswordAge, error) {
-	if d.minAge {
+	d.mu.Lock()
+	d.ageReads++
+	late := d.minAgeAfter > 0 && d.ageReads > d.minAgeAfter
+	d.mu.Unlock()
+	if d.minAge || late {
 		return activities.PasswordAge{Findings: []string{"domain minPwdAge is 1 day: Default Domain Policy > Minimum password age = 0"}}, nil
 	}
 	return activities.PasswordAge{OK: true}, nil

@@ -146,7 +146,7 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 		// A new attempt (after a pause and retry) asks again under a new id
 		// instead of being swallowed by de-duplication.
 		gs.Attempt++
-		gs.RequestID = fmt.Sprintf("%s-%s-%d", r.st.WorkflowID, gs.Name, gs.Attempt)
+		gs.RequestID = fmt.Sprintf("%s-%s-%s-%d", r.st.WorkflowID, r.st.RunID, gs.Name, gs.Attempt)
 		summary := fmt.Sprintf("Approve moving rollout %s from stage %s to %s", r.plan.Metadata.Name, stage, next)
 		if gs.Task {
 			summary = fmt.Sprintf("Manual task in rollout %s, stage %s: do the steps below, then answer approve (done) or reject", r.plan.Metadata.Name, stage)
@@ -295,7 +295,7 @@ type DecideResult struct {
 // closed gates, people who are not approvers, self-approval when the plan
 // forbids it, a second vote by the same person, and expired gates.
 func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) error {
-	if slices.Contains(r.st.Seen, d.ID) {
+	if slices.Contains(r.st.Seen, seenKey(d)) {
 		return nil // a duplicate: harmless, answered by the handler
 	}
 	if d.Verdict != "approve" && d.Verdict != "reject" {
@@ -344,10 +344,10 @@ func (r *rollout) gateNames() []string {
 func (r *rollout) decide(ctx workflow.Context, d approval.Decision) (DecideResult, error) {
 	gs := r.gateRef(d.Gate)
 	res := DecideResult{Gate: d.Gate}
-	if slices.Contains(r.st.Seen, d.ID) {
+	if slices.Contains(r.st.Seen, seenKey(d)) {
 		res.Duplicate = true
 	} else {
-		r.st.Seen = append(r.st.Seen, d.ID)
+		r.st.Seen = append(r.st.Seen, seenKey(d))
 		if d.At.IsZero() {
 			d.At = workflow.Now(ctx)
 		}
@@ -383,3 +383,8 @@ func (r *rollout) operate(ctx workflow.Context, act OperatorAction) (string, err
 	}
 	return act.Action, nil
 }
+
+// seenKey de-duplicates by approver and decision id together, so one
+// approver cannot make another's decision look like a duplicate by reusing
+// its id.
+func seenKey(d approval.Decision) string { return d.Approver + "/" + d.ID }

@@ -62,6 +62,7 @@ func newRollout(ctx workflow.Context, in RolloutInput) *rollout {
 	info := workflow.GetInfo(ctx)
 	r.st = State{
 		WorkflowID: info.WorkflowExecution.ID,
+		RunID:      info.FirstRunID,
 		Tenant:     in.Plan.Metadata.Tenant,
 		Plan:       in.Plan.Metadata.Name,
 		StartedBy:  in.StartedBy,
@@ -238,7 +239,7 @@ func (r *rollout) exec(ctx workflow.Context, o op) error {
 func errText(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return appErr.Error()
+		return appErr.Message()
 	}
 	var toErr *temporal.TimeoutError
 	if errors.As(err, &toErr) {
@@ -346,6 +347,11 @@ func (r *rollout) directoryPreflight(ctx workflow.Context) (StepStatus, string, 
 	pf.Protected, pf.AdminCount = res.Coverage.Protected, res.Coverage.AdminCount
 	pf.Notes = append(pf.Notes, res.Coverage.Remediation...)
 	if !res.PasswordAge.OK {
+		if req := r.plan.Spec.Directory.RequireMinPasswordAgeZero; req == nil || *req {
+			// A blocker found before any change stops here, not half-way.
+			return "", "", temporal.NewNonRetryableApplicationError(
+				"minimum password age is not 0: "+strings.Join(res.PasswordAge.Findings, "; "), "PasswordAge", nil)
+		}
 		pf.Warnings = append(pf.Warnings, res.PasswordAge.Findings...)
 	}
 	return StepVerified, fmt.Sprintf("connector %s (%s); %d ACE(s) to add on %d scope(s); %d protected object(s), %d adminCount=1 account(s)",
@@ -597,7 +603,7 @@ func (r *rollout) upsert(ctx workflow.Context) {
 func (r *rollout) emit(ctx workflow.Context, kind, stage, step, outcome, detail string) {
 	r.st.Seq++
 	ev := activities.EventInput{
-		ID:         fmt.Sprintf("%s-%d-%d", r.st.WorkflowID, r.st.Runs, r.st.Seq),
+		ID:         fmt.Sprintf("%s-%s-%d", r.st.WorkflowID, r.st.RunID, r.st.Seq),
 		Tenant:     r.plan.TenantToken(),
 		Rollout:    r.plan.Metadata.Name,
 		WorkflowID: r.st.WorkflowID,

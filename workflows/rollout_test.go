@@ -198,7 +198,7 @@ func TestFailureInEachStepIsCompensated(t *testing.T) {
 	}{
 		{"methods write denied", func(h *harness) { h.tenant.failOn = entra.MethodField(plan.MethodEmail) }, StepMethods, plan.RollbackAll, StatusRolledBack},
 		{"AD grant denied", func(h *harness) { h.dir.failDN = "DC=example,DC=test" }, StepADPermissions, plan.RollbackAll, StatusRolledBack},
-		{"password age", func(h *harness) { h.dir.minAge = true }, StepPasswordAge, plan.RollbackAll, StatusRolledBack},
+		{"password age changed after preflight", func(h *harness) { h.dir.minAgeAfter = 1 }, StepPasswordAge, plan.RollbackAll, StatusRolledBack},
 		{"scope write denied, rollback-stage", func(h *harness) { h.tenant.failOn = entra.FieldScope }, StepScope, plan.RollbackStage, StatusFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,6 +223,18 @@ func TestFailureInEachStepIsCompensated(t *testing.T) {
 				t.Errorf("DACL %v, want only the administrator's ACE", d)
 			}
 		})
+	}
+}
+
+func TestPreflightStopsOnPasswordAge(t *testing.T) {
+	h := newHarness(t)
+	h.dir.minAge = true
+	st, err := h.run(t, testPlan())
+	if err == nil || st.Status != StatusFailed || h.tenant.writes != 0 || len(st.Changes) != 0 {
+		t.Fatalf("status %s err %v writes %d changes %d", st.Status, err, h.tenant.writes, len(st.Changes))
+	}
+	if s := stepStatus(st, PreflightStage, StepDirectoryPreflight); s != StepFailed {
+		t.Errorf("directory-preflight is %s", s)
 	}
 }
 
@@ -341,12 +353,14 @@ func TestCoverageGateWaitsThenFails(t *testing.T) {
 
 func TestPauseThenRetry(t *testing.T) {
 	h := newHarness(t)
-	h.dir.minAge = true
+	h.dir.minAgeAfter = 1
 	p := testPlan()
 	p.Spec.FailurePolicy = plan.Pause
 	h.env.RegisterDelayedCallback(func() {
 		// the admin fixes the GPO, then retries
-		h.dir.minAge = false
+		h.dir.mu.Lock()
+		h.dir.minAgeAfter = 0
+		h.dir.mu.Unlock()
 		h.env.UpdateWorkflow(UpdateOperate, "op1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("retry rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 		}, OperatorAction{Action: ActionRetry, By: "admin"})
@@ -364,7 +378,7 @@ func TestPauseThenRetry(t *testing.T) {
 
 func TestPauseThenRollback(t *testing.T) {
 	h := newHarness(t)
-	h.dir.minAge = true
+	h.dir.minAgeAfter = 1
 	p := testPlan()
 	p.Spec.FailurePolicy = plan.Pause
 	h.env.RegisterDelayedCallback(func() {

@@ -1,0 +1,57 @@
+# ssprflow. The two commands: `make demo` and `make test`.
+GO ?= go
+export GOTOOLCHAIN := local
+export GOFLAGS ?= -buildvcs=false
+
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./internal/plan:FuzzLoad \
+	./internal/ad:FuzzParseSD \
+	./internal/ad:FuzzParseGptTmpl \
+	./internal/approval:FuzzParseDecision
+
+.PHONY: all build demo test lint windows bench fuzz deps clean
+
+all: build
+
+## build: the CLI and the worker into bin/
+build:
+	$(GO) build -o bin/ssprflow ./starter
+	$(GO) build -o bin/ssprflow-worker ./worker
+
+## deps: system packages (Samba AD DC for directory tests and the demo); idempotent
+deps:
+	.ci/install-deps
+
+## demo: a whole rollout on a local stack, with its report
+demo: deps
+	$(GO) run ./starter demo
+
+## test: lint, the Windows build of the agent, unit and integration tests with -race
+test: deps lint windows
+	$(GO) test -race -count=1 -timeout 60m ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## windows: the worker (and its writeback agent) cross-compiles for Windows
+windows:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./worker
+
+## bench: every benchmark (see BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+## fuzz: each fuzz target for FUZZTIME
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"github.com/nats-io/nats.go"
+	"time"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/worker"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// natsFlags select the NATS server and the approver's identity on it.
+type natsFlags struct {
+	url, user, passwordEnv, creds *string
+}
+
+func addNATSFlags(fs interface {
+	String(string, string, string) *string
+}) natsFlags {
+	return natsFlags{
+		url:         fs.String("nats", env("SSPRFLOW_NATS_URL", "nats://127.0.0.1:4223"), "NATS server URL ($SSPRFLOW_NATS_URL)"),
+		user:        fs.String("user", env("SSPRFLOW_NATS_USER", ""), "your NATS user: your approver id ($SSPRFLOW_NATS_USER)"),
+		passwordEnv: fs.String("password-env", "SSPRFLOW_NATS_PASSWORD", "environment variable holding your NATS password"),
+		creds:       fs.String("creds", env("SSPRFLOW_NATS_CREDS", ""), "NATS .creds file (instead of user/password) ($SSPRFLOW_NATS_CREDS)"),
+	}
+}
+
+func (n natsFlags) config() config.NATS {
+	c := config.NATS{URL: *n.url, CredsFile: *n.creds, User: *n.user}
+	if *n.user != "" {
+		c.Password = config.Secret{Env: *n.passwordEnv}
+	}
+	return c
+}
+
+func decisionCmd(verdict string) *command {
+	summary := "approve a gate (or confirm a manual task is done) over NATS"
+	if verdict == "reject" {
+		summary = "reject a gate; the rollout applies its failure policy"
+	}
+	return &command{name: verdict, summary: summary, run: func(ctx context.Context, io IO, args []string) error {
+		return runDecision(ctx, io, verdict, args)
+	}}
+}
+
+func runDecision(ctx context.Context, io IO, verdict string, args []string) error {
+	fs := newFlags(io, verdict, "ROLLOUT --gate NAME [--comment TEXT]",
+		"Publish your decision on the rollout's approval subject and print the verdict. Your identity is your NATS user.")
+	gate := fs.String("gate", "", "the gate (a stage name such as pilot) or manual task (e.g. pilot-scope)")
+	comment := fs.String("comment", "", "why (kept in the audit trail)")
+	as := fs.String("as", "", "approver id when it differs from --user (e.g. with --creds)")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the verdict")
+	nf := addNATSFlags(fs)
+	out := outputFlag(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *gate == "" {
+		return usageErr("%s needs a rollout id and --gate, e.g. ssprflow %s sspr/contoso_onmicrosoft_com/sspr-pilot --gate pilot", verdict, verdict)
+	}
+	tenant, rollout, ok := workflows.ParseWorkflowID(pos[0])
+	if !ok {
+		return usageErr("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
+	}
+	who := *as
+	if who == "" {
+		who = *nf.user
+	}
+	if who == "" {
+		return usageErr("say who you are: --user (your NATS user, which is your approver id) or --as with --creds")
+	}
+	v, err := Decide(ctx, nf.config(), tenant, rollout, who, approval.Decision{Gate: *gate, Verdict: verdict, Comment: *comment}, *wait)
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		if err := printJSON(io.Out, v); err != nil {
+			return err
+		}
+	} else if v.Accepted {
+		fmt.Fprintf(io.Out, "accepted: %s\n", v.Reason)
+	} else {
+		fmt.Fprintf(io.Out, "refused: %s\n", v.Reason)
+	}
+	if !v.Accepted {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// Decide publishes one decision as approver and waits for the verdict.
+func Decide(ctx context.Context, nc config.NATS, tenant, rollout, approver string, d approval.Decision, wait time.Duration) (approval.Verdict, error) {
+	// An approver may only read its own inbox (see approval.ApproverPermissions).
+	conn, js, err := worker.DialNATS(ctx, nc, "ssprflow-cli-"+approver, nats.CustomInboxPrefix(approval.InboxPrefix(approver)))
+	if err != nil {
+		return approval.Verdict{}, err
+	}
+	defer conn.Close()
+	if d.ID == "" {
+		d.ID = newID()
+	}
+	return approval.PublishDecision(ctx, conn, js, tenant, rollout, approver, d, wait)
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/devstack"
+	"github.com/ssprflow/ssprflow/internal/worker"
+)
+
+func devCmd() *command {
+	return &command{name: "dev", summary: "run the local stack and a worker on fixed ports until Ctrl-C", run: runDev}
+}
+
+func runDev(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "dev", "[--db FILE]", "Run Temporal, NATS, the tenant simulator, a Samba DC (when installed), a worker and a writeback agent locally, for trying ssprflow by hand.")
+	tport := fs.Int("temporal-port", 7233, "Temporal frontend port")
+	nport := fs.Int("nats-port", 4223, "NATS port (4222 is often a system NATS)")
+	simAddr := fs.String("sim-addr", "127.0.0.1:8787", "tenant simulator address")
+	db := fs.String("db", "", "Temporal SQLite file: rollouts survive a restart (default: in memory)")
+	approvers := fs.String("approvers", "alice,bob,carol", "dev approver accounts to create on NATS")
+	queue := fs.String("agent-queue", "ssprflow-writeback-sync01", "task queue of the local writeback agent")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := devstack.CheckPortsFree(
+		devstack.NamedPort{Override: "use --temporal-port", Addr: fmt.Sprintf("127.0.0.1:%d", *tport)},
+		devstack.NamedPort{Override: "use --nats-port", Addr: fmt.Sprintf("127.0.0.1:%d", *nport)},
+		devstack.NamedPort{Override: "use --sim-addr", Addr: *simAddr},
+	); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "ssprflow-dev-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	logf, err := os.Create(filepath.Join(dir, "worker.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	logger := slog.New(slog.NewTextHandler(logf, nil))
+	aps := splitList(*approvers)
+	st, err := StartStack(ctx, StackOptions{Dir: dir, TemporalPort: *tport, NATSPort: *nport, SimAddr: *simAddr,
+		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Directory: true, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	os.Setenv(envSimToken, st.Sim.Token())
+	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
+	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
+	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
+	if st.DC != nil {
+		os.Setenv(envADPassword, st.DC.AdminPassword)
+	}
+	go func() {
+		if err := worker.Run(ctx, cfg, worker.Options{Logger: logger}); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(io.Err, "worker:", err)
+		}
+	}()
+	stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), *queue, `EXAMPLE\MSOL_ssprflow`)
+	if err != nil {
+		return err
+	}
+	defer stopAgent()
+	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
+	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s SSPRFLOW_SIM_URL=%s\n", st.Temporal.HostPort(), st.NATSURL(), st.SimURL)
+	fmt.Fprintf(io.Out, "  export SSPRFLOW_SIM_TOKEN=%s\n", st.Sim.Token())
+	if st.DC != nil {
+		fmt.Fprintf(io.Out, "  # Samba AD DC at %s, CA %s, %s / $SSPRFLOW_AD_PASSWORD=%s\n", st.DC.URL(), st.DC.CAFile, st.DC.AdminUser, st.DC.AdminPassword)
+	} else {
+		fmt.Fprintf(io.Out, "  # no AD DC: %s\n", st.DCMissing)
+	}
+	for _, ap := range aps {
+		fmt.Fprintf(io.Out, "  # approver %-6s NATS password %s\n", ap, st.Passwords[ap])
+	}
+	fmt.Fprintf(io.Out, "\n  ssprflow plan diff examples/pilot.yaml\n  ssprflow rollout start examples/pilot.yaml\n  ssprflow rollout status sspr/contoso_onmicrosoft_com/sspr-pilot --watch\n")
+	fmt.Fprintf(io.Out, "  SSPRFLOW_NATS_PASSWORD=<approver's> ssprflow approve sspr/contoso_onmicrosoft_com/sspr-pilot --user alice --gate pilot\n\nCtrl-C stops everything.\n")
+	<-ctx.Done()
+	fmt.Fprintln(io.Out, "stopping")
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

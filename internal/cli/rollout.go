@@ -1,0 +1,351 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/internal/worker"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+func rolloutCmd() *command {
+	return &command{name: "rollout", summary: "start, watch, list and stop rollouts", subs: []*command{
+		{name: "start", summary: "start a rollout from a plan file", run: runRolloutStart},
+		{name: "status", summary: "show a rollout's stages, steps and gates (--watch to follow)", run: runRolloutStatus},
+		{name: "list", summary: "list rollouts (filter by --tenant, --state)", run: runRolloutList},
+		{name: "cancel", summary: "cancel a rollout; it undoes its changes per the plan's failure policy", run: runRolloutCancel},
+		{name: "resume", summary: "answer a paused rollout: --action retry|rollback|abort", run: runRolloutResume},
+	}}
+}
+
+// temporalFlags select the Temporal frontend.
+type temporalFlags struct {
+	address, namespace, config *string
+}
+
+func addTemporalFlags(fs *flag.FlagSet) temporalFlags {
+	return temporalFlags{
+		address:   fs.String("temporal", env("SSPRFLOW_TEMPORAL", "127.0.0.1:7233"), "Temporal frontend host:port ($SSPRFLOW_TEMPORAL)"),
+		namespace: fs.String("namespace", env("SSPRFLOW_NAMESPACE", "default"), "Temporal namespace ($SSPRFLOW_NAMESPACE)"),
+		config:    fs.String("config", env("SSPRFLOW_CONFIG", ""), "worker configuration file (its temporal: section is used) ($SSPRFLOW_CONFIG)"),
+	}
+}
+
+func (t temporalFlags) dial(ctx context.Context) (client.Client, error) {
+	tc := config.Temporal{Address: *t.address, Namespace: *t.namespace}
+	if *t.config != "" {
+		cfg, err := config.Load(*t.config)
+		if err != nil {
+			return nil, err
+		}
+		tc = cfg.Temporal
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return worker.DialTemporal(ctx, tc, quiet, nil)
+}
+
+func currentUser() string {
+	if v := os.Getenv("SSPRFLOW_USER"); v != "" {
+		return v
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func runRolloutStart(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "rollout start", "FILE", "Validate a plan and start its rollout. One rollout per tenant plan runs at a time.")
+	tf := addTemporalFlags(fs)
+	by := fs.String("started-by", currentUser(), "who starts the rollout (may not approve it unless the plan allows self-approval) ($SSPRFLOW_USER)")
+	queue := fs.String("task-queue", workflows.TaskQueue, "task queue of the ssprflow worker")
+	out := outputFlag(fs)
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return usageErr("rollout start needs exactly one plan file")
+	}
+	p, err := plan.LoadFile(files[0])
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id, err := StartRollout(ctx, c, p, *by, *queue)
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		return printJSON(io.Out, map[string]string{"workflowId": id})
+	}
+	fmt.Fprintf(io.Out, "started rollout %s\nfollow it:  ssprflow rollout status %s --watch\n", id, id)
+	return nil
+}
+
+// StartRollout starts the rollout workflow for a validated plan.
+func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, startedBy, queue string) (string, error) {
+	id := workflows.WorkflowID(p.TenantToken(), p.Metadata.Name)
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             queue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SATenant).ValueSet(p.Metadata.Tenant),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SAPlan).ValueSet(p.Metadata.Name),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SAStage).ValueSet(workflows.PreflightStage),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SAState).ValueSet(string(workflows.StatusRunning)),
+		),
+	}, workflows.RolloutWorkflow, workflows.RolloutInput{Plan: *p, StartedBy: startedBy})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return id, fmt.Errorf("rollout %s is already running: watch it with 'ssprflow rollout status %s' or cancel it first", id, id)
+	}
+	if err != nil {
+		return id, fmt.Errorf("start rollout: %w", err)
+	}
+	return id, nil
+}
+
+// QueryState reads a rollout's state; for a closed rollout it falls back to
+// the result (or the failure details) so the status of a finished rollout
+// can still be shown.
+func QueryState(ctx context.Context, c client.Client, id string) (workflows.State, error) {
+	var st workflows.State
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err == nil {
+		err = v.Get(&st)
+		return st, err
+	}
+	run := c.GetWorkflow(ctx, id, "")
+	if gerr := run.Get(ctx, &st); gerr == nil {
+		return st, nil
+	} else {
+		var appErr *temporal.ApplicationError
+		if errors.As(gerr, &appErr) && appErr.HasDetails() {
+			if derr := appErr.Details(&st); derr == nil {
+				return st, nil
+			}
+		}
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return st, &exitError{code: 1, msg: "no rollout " + id}
+	}
+	return st, fmt.Errorf("query %s: %w", id, err)
+}
+
+func rolloutID(arg string) (string, error) {
+	t, r, ok := workflows.ParseWorkflowID(arg)
+	if !ok {
+		return "", usageErr("%q is not a rollout id: use sspr/<tenant>/<plan> (as printed by 'rollout start' and 'rollout list')", arg)
+	}
+	return workflows.WorkflowID(t, r), nil
+}
+
+func runRolloutStatus(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "rollout status", "ROLLOUT", "Show where a rollout is: stage, each step's state, gates and approvals, what changed.")
+	tf := addTemporalFlags(fs)
+	watch := fs.Bool("watch", false, "refresh until the rollout ends")
+	out := outputFlag(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("rollout status needs a rollout id")
+	}
+	id, err := rolloutID(pos[0])
+	if err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	last := ""
+	for {
+		st, err := QueryState(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if *out == "json" {
+			if !*watch || ended(st.Status) {
+				return printJSON(io.Out, st)
+			}
+		} else {
+			var b strings.Builder
+			RenderStatus(&b, st, time.Now())
+			if s := b.String(); s != last {
+				if *watch && last != "" {
+					fmt.Fprintln(io.Out, strings.Repeat("─", 60))
+				}
+				fmt.Fprint(io.Out, s)
+				last = s
+			}
+		}
+		if !*watch || ended(st.Status) {
+			if st.Status != workflows.StatusSucceeded && ended(st.Status) {
+				return &exitError{code: 1}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func ended(s workflows.Status) bool {
+	switch s {
+	case workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusRolledBack, workflows.StatusCancelled:
+		return true
+	}
+	return false
+}
+
+func runRolloutList(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "rollout list", "", "List rollouts, newest first.")
+	tf := addTemporalFlags(fs)
+	tenant := fs.String("tenant", "", "only this tenant")
+	state := fs.String("state", "", "only rollouts in this state (running, waiting, paused, succeeded, rolled-back, failed, cancelled)")
+	out := outputFlag(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	q := []string{"WorkflowType = 'RolloutWorkflow'"}
+	if *tenant != "" {
+		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SATenant, strings.ReplaceAll(*tenant, "'", "")))
+	}
+	if *state != "" {
+		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SAState, strings.ReplaceAll(*state, "'", "")))
+	}
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: strings.Join(q, " AND ")})
+	if err != nil {
+		return fmt.Errorf("list rollouts: %w", err)
+	}
+	type row struct {
+		ID, Tenant, Plan, Stage, State string
+		Started                        time.Time
+	}
+	var rows []row
+	for _, e := range resp.Executions {
+		r := row{ID: e.GetExecution().GetWorkflowId(), Started: e.GetStartTime().AsTime()}
+		for k, v := range e.GetSearchAttributes().GetIndexedFields() {
+			var s string
+			_ = converter.GetDefaultDataConverter().FromPayload(v, &s)
+			switch k {
+			case workflows.SATenant:
+				r.Tenant = s
+			case workflows.SAPlan:
+				r.Plan = s
+			case workflows.SAStage:
+				r.Stage = s
+			case workflows.SAState:
+				r.State = s
+			}
+		}
+		rows = append(rows, r)
+	}
+	if *out == "json" {
+		return printJSON(io.Out, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(io.Out, "no rollouts")
+		return nil
+	}
+	fmt.Fprintf(io.Out, "%-52s %-12s %-12s %-20s\n", "ROLLOUT", "STATE", "STAGE", "STARTED")
+	for _, r := range rows {
+		fmt.Fprintf(io.Out, "%-52s %-12s %-12s %-20s\n", r.ID, r.State, r.Stage, r.Started.Local().Format("2006-01-02 15:04:05"))
+	}
+	return nil
+}
+
+func runRolloutCancel(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "rollout cancel", "ROLLOUT", "Cancel a rollout. It compensates (undoes its changes) per the plan's failure policy before it ends.")
+	tf := addTemporalFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("rollout cancel needs a rollout id")
+	}
+	id, err := rolloutID(pos[0])
+	if err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	fmt.Fprintf(io.Out, "cancel requested for %s; it is undoing its changes — follow with 'ssprflow rollout status %s --watch'\n", id, id)
+	return nil
+}
+
+func runRolloutResume(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "rollout resume", "ROLLOUT --action retry|rollback|abort", "Answer a rollout paused by its failure policy.")
+	tf := addTemporalFlags(fs)
+	action := fs.String("action", "", "retry (run the failed step or gate again), rollback (undo everything), abort (stop, leave changes)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *action == "" {
+		return usageErr("rollout resume needs a rollout id and --action retry|rollback|abort")
+	}
+	id, err := rolloutID(pos[0])
+	if err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.UpdateOperate, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []interface{}{workflows.OperatorAction{Action: *action, By: currentUser()}},
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s refused: %v", id, err)}
+	}
+	fmt.Fprintf(io.Out, "%s: %s accepted\n", id, *action)
+	return nil
+}

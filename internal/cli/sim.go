@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ssprflow/ssprflow/internal/entrasim"
+)
+
+func simCmd() *command {
+	return &command{name: "sim", summary: "the Graph-compatible tenant simulator", subs: []*command{
+		{name: "serve", summary: "serve a simulated tenant over HTTP (Graph v1.0 and the portal's PasswordReset API)", run: runSimServe},
+	}}
+}
+
+func runSimServe(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "sim serve", "[--addr HOST:PORT]", "Serve a simulated Entra tenant until interrupted. Prints the base URL and bearer tokens.")
+	addr := fs.String("addr", "127.0.0.1:8787", "listen address")
+	users := fs.Int("users", 200, "synthetic users")
+	seed := fs.Int64("seed", 1, "population seed")
+	token := fs.String("token", "", "fixed application bearer token (default: random)")
+	roles := fs.String("roles", "", "comma-separated roles granted to the printed token (default: all)")
+	faults := fs.String("faults", "", "fault injection, e.g. 'rate=0.2;codes=429,503;retry-after=1'")
+	scale := fs.Float64("time-scale", 1, "simulated seconds per real second (registration progresses in simulated time)")
+	state := fs.String("state", "", "load tenant state from this JSON file at start and save it on exit")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale}
+	if *roles != "" {
+		opts.Roles = strings.Split(*roles, ",")
+	}
+	if *faults != "" {
+		fc, err := entrasim.ParseFaults(*faults)
+		if err != nil {
+			return usageErr("--faults: %v", err)
+		}
+		opts.Faults = fc
+	}
+	s, err := entrasim.New(opts)
+	if err != nil {
+		return err
+	}
+	if *state != "" {
+		if err := s.LoadStateFile(*state); err != nil {
+			return err
+		}
+	}
+	url, err := s.Start(*addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	defer s.Close()
+	fmt.Fprintf(io.Out, "tenant simulator serving\n  base URL      %s  (Graph at %s/v1.0)\n  app token     %s\n  portal token  %s\n  control       %s/_sim/ (audit, state, clock, faults)\n",
+		url, url, s.Token(), s.PortalToken(), url)
+	<-ctx.Done()
+	if *state != "" {
+		if err := s.SaveStateFile(*state); err != nil {
+			return err
+		}
+		fmt.Fprintln(io.Out, "state saved to", *state)
+	}
+	return nil
+}

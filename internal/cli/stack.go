@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/devstack"
+	"github.com/ssprflow/ssprflow/internal/entrasim"
+	"github.com/ssprflow/ssprflow/internal/sambadc"
+)
+
+// StackOptions configure the local stack.
+type StackOptions struct {
+	Dir          string // working directory for state and logs
+	TemporalPort int    // 0 = free port
+	NATSPort     int
+	SimAddr      string // host:port, "127.0.0.1:0" = free port
+	DBFile       string // Temporal SQLite file; empty = in memory
+	Users        int    // simulated tenant users
+	TimeScale    float64
+	Approvers    []string
+	Directory    bool // start a Samba AD DC when samba is installed
+	Logger       *slog.Logger
+}
+
+// Stack is the local stack: embedded Temporal and NATS, the tenant
+// simulator and (when samba is installed) a Samba AD DC.
+type Stack struct {
+	Temporal  *devstack.Temporal
+	NATS      *devstack.NATS
+	Sim       *entrasim.Server
+	SimURL    string
+	DC        *sambadc.DC
+	DCMissing string // why there is no DC
+	// Passwords of the dev NATS users (approvers and the worker), for this
+	// run only.
+	Passwords map[string]string
+	stops     []func()
+}
+
+// WorkerUser is the NATS user of the worker and the demo's own tooling.
+const WorkerUser = "ssprflow-worker"
+
+// StartStack starts everything; on error, what started is stopped.
+func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
+	s = &Stack{Passwords: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{DBFile: o.DBFile, Port: o.TemporalPort, Logger: logger})
+	if err != nil {
+		return s, fmt.Errorf("start Temporal: %w", err)
+	}
+	s.stops = append(s.stops, func() { _ = s.Temporal.Stop() })
+
+	users := []devstack.NATSUser{{Name: WorkerUser, Password: randomSecret()}}
+	s.Passwords[WorkerUser] = users[0].Password
+	for _, ap := range o.Approvers {
+		pub, sub := approval.ApproverPermissions(ap)
+		u := devstack.NATSUser{Name: ap, Password: randomSecret(), Publish: pub, Subscribe: sub}
+		s.Passwords[ap] = u.Password
+		users = append(users, u)
+	}
+	storeDir := ""
+	if o.Dir != "" {
+		storeDir = filepath.Join(o.Dir, "nats")
+	}
+	s.NATS, err = devstack.StartNATS(ctx, devstack.NATSOptions{Port: o.NATSPort, StoreDir: storeDir, Users: users})
+	if err != nil {
+		return s, fmt.Errorf("start NATS: %w", err)
+	}
+	s.stops = append(s.stops, s.NATS.Stop)
+
+	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, TimeScale: o.TimeScale, Logger: logger})
+	if err != nil {
+		return s, fmt.Errorf("start tenant simulator: %w", err)
+	}
+	s.SimURL, err = s.Sim.Start(o.SimAddr)
+	if err != nil {
+		return s, fmt.Errorf("start tenant simulator on %s: %w", o.SimAddr, err)
+	}
+	s.stops = append(s.stops, func() { _ = s.Sim.Close() })
+
+	if o.Directory {
+		if _, lerr := exec.LookPath("samba"); lerr != nil {
+			s.DCMissing = "samba is not installed (apt-get install samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools; 'make demo' does it)"
+		} else {
+			s.DC, err = sambadc.Start(ctx, sambadc.Options{})
+			if err != nil {
+				return s, fmt.Errorf("start Samba AD DC: %w", err)
+			}
+			s.stops = append(s.stops, func() { _ = s.DC.Stop() })
+		}
+	}
+	return s, nil
+}
+
+// Stop stops everything in reverse order. Safe to call twice.
+func (s *Stack) Stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+}
+
+// NATSURL is the client URL of the local NATS server.
+func (s *Stack) NATSURL() string { return s.NATS.URL() }
+
+func randomSecret() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// startAgent runs the writeback agent as its own process (this binary's
+// hidden "worker" command), in its own process group so Ctrl-C cleanup can
+// kill it with everything it started.
+func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string) (stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "agent.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "worker", "--agent", "writeback", "--task-queue", queue,
+		"--temporal", temporal, "--runner", "simulated", "--state-file", filepath.Join(dir, "sync-server.json"))
+	if syncAccount != "" {
+		cmd.Args = append(cmd.Args, "--sync-account", syncAccount)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start writeback agent: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done); logf.Close() }()
+	return func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}, nil
+}
+
+var errInterrupted = errors.New("interrupted")

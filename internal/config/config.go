@@ -1,0 +1,170 @@
+// Package config is the worker's configuration: where Temporal and NATS
+// are, and how to authenticate to each tenant. Secrets are never values in
+// this file, only references (an environment variable or a file), so the
+// file itself can live in version control.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a worker configuration file.
+type Config struct {
+	Temporal Temporal `yaml:"temporal"`
+	NATS     NATS     `yaml:"nats"`
+	Tenants  []Tenant `yaml:"tenants"`
+	// Metrics is the Prometheus listen address (empty = off).
+	Metrics string `yaml:"metrics,omitempty"`
+	// TaskQueue overrides the main task queue.
+	TaskQueue string `yaml:"taskQueue,omitempty"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"logLevel,omitempty"`
+}
+
+// Temporal says how to reach the Temporal frontend.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace,omitempty"`
+	// TLS to a Temporal cluster or Temporal Cloud (mTLS with cert+key).
+	TLS *TLS `yaml:"tls,omitempty"`
+	// APIKey for Temporal Cloud API-key auth (a reference, never the key).
+	APIKey Secret `yaml:"apiKey,omitempty"`
+}
+
+// TLS files.
+type TLS struct {
+	CAFile     string `yaml:"caFile,omitempty"`
+	CertFile   string `yaml:"certFile,omitempty"`
+	KeyFile    string `yaml:"keyFile,omitempty"`
+	ServerName string `yaml:"serverName,omitempty"`
+}
+
+// NATS says how to reach NATS.
+type NATS struct {
+	URL string `yaml:"url"`
+	// CredsFile is a NATS .creds file (JWT + NKey seed).
+	CredsFile string `yaml:"credsFile,omitempty"`
+	User      string `yaml:"user,omitempty"`
+	Password  Secret `yaml:"password,omitempty"`
+	TLS       *TLS   `yaml:"tls,omitempty"`
+}
+
+// Tenant holds how the worker reaches one Entra tenant.
+type Tenant struct {
+	// Tenant matches a plan's metadata.tenant ("*" matches any).
+	Tenant    string `yaml:"tenant"`
+	GraphURL  string `yaml:"graphURL,omitempty"`
+	PortalURL string `yaml:"portalURL,omitempty"`
+	// Graph is the application credential for Microsoft Graph.
+	Graph Credential `yaml:"graph"`
+	// Portal is the delegated credential for the portal's PasswordReset API
+	// (only for plans with ssprPolicy.mode: portal-api, and for read-back).
+	Portal *Credential `yaml:"portal,omitempty"`
+}
+
+// Credential configures an azidentity credential, or a static bearer token
+// (for the simulator).
+type Credential struct {
+	// Method: client-secret, client-certificate, workload-identity,
+	// managed-identity, or token.
+	Method          string `yaml:"method"`
+	TenantID        string `yaml:"tenantID,omitempty"`
+	ClientID        string `yaml:"clientID,omitempty"`
+	ClientSecret    Secret `yaml:"clientSecret,omitempty"`
+	CertificateFile string `yaml:"certificateFile,omitempty"`
+	Token           Secret `yaml:"token,omitempty"`
+}
+
+// Secret is a reference to a secret: an environment variable or a file.
+type Secret struct {
+	Env  string `yaml:"env,omitempty"`
+	File string `yaml:"file,omitempty"`
+}
+
+// Resolve reads the secret. An empty reference resolves to "".
+func (s Secret) Resolve() (string, error) {
+	switch {
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", nil
+}
+
+// IsZero reports an empty reference.
+func (s Secret) IsZero() bool { return s.Env == "" && s.File == "" }
+
+// Load reads a configuration file, strictly: an unknown key is an error.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Parse decodes configuration bytes; name is used in errors.
+func Parse(name string, b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// Validate checks the configuration and applies defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Temporal.Address == "" {
+		errs = append(errs, errors.New("temporal.address is required (host:port of the Temporal frontend)"))
+	}
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	for i, t := range c.Tenants {
+		if t.Tenant == "" {
+			errs = append(errs, fmt.Errorf("tenants[%d].tenant is required", i))
+		}
+		switch t.Graph.Method {
+		case "client-secret", "client-certificate", "workload-identity", "managed-identity", "token":
+		default:
+			errs = append(errs, fmt.Errorf("tenants[%d].graph.method %q: use client-secret, client-certificate, workload-identity, managed-identity or token", i, t.Graph.Method))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TenantFor returns the tenant entry for a plan's tenant.
+func (c *Config) TenantFor(tenant string) (*Tenant, error) {
+	for i := range c.Tenants {
+		if strings.EqualFold(c.Tenants[i].Tenant, tenant) {
+			return &c.Tenants[i], nil
+		}
+	}
+	for i := range c.Tenants {
+		if c.Tenants[i].Tenant == "*" {
+			return &c.Tenants[i], nil
+		}
+	}
+	return nil, fmt.Errorf("this worker has no credentials for tenant %q: add it under tenants: in the worker configuration", tenant)
+}

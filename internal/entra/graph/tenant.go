@@ -1,0 +1,95 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/plan"
+)
+
+// Snapshot reads the authentication methods policy from Graph and, when a
+// portal credential is configured, both portal objects. In portal-api mode a
+// missing portal credential is an error; in manual mode the snapshot then
+// holds Graph fields only.
+func (c *Client) Snapshot(ctx context.Context) (entra.Snapshot, error) {
+	snap := entra.Snapshot{Settings: entra.Settings{}}
+	mig, err := c.readPolicy(ctx, snap.Settings)
+	if err != nil {
+		return entra.Snapshot{}, fmt.Errorf("snapshot: %w", err)
+	}
+	snap.MigrationState = mig
+	switch {
+	case c.cfg.PortalCredential != nil:
+		name, err := c.readPortal(ctx, snap.Settings)
+		if err != nil {
+			return entra.Snapshot{}, fmt.Errorf("snapshot: %w", err)
+		}
+		snap.GroupName = name
+	case c.cfg.Mode == plan.PolicyModePortalAPI:
+		return entra.Snapshot{}, fmt.Errorf("snapshot: %w", errNoPortalCredential("read portal password reset policy"))
+	default:
+		c.log.Warn("graph: snapshot without portal fields: no portal credential configured (manual mode)")
+	}
+	return snap, nil
+}
+
+// Apply writes changes: Graph fields through the authentication methods
+// policy (one PATCH per changed method, only the changed properties), portal
+// fields through the portal API (portal-api mode). In manual mode portal
+// fields are not written: Apply still applies the Graph fields, then returns
+// a *entra.ManualError (matching entra.ErrManual) listing the portal changes
+// the tenant does not hold yet (re-read when a portal credential is
+// configured, so calling Apply again after a human made them returns nil).
+//
+// Every change is validated before anything is written.
+func (c *Client) Apply(ctx context.Context, changes []entra.Change) error {
+	var graphCh, portalCh []entra.Change
+	for _, ch := range changes {
+		if ch.Field.IsPortal() {
+			k, ok := portalKeys[ch.Field]
+			if !ok {
+				return fmt.Errorf("apply: %w", &entra.PermanentError{Op: "apply", Message: fmt.Sprintf("unsupported field %q", ch.Field)})
+			}
+			if _, err := encode(ch, k); err != nil {
+				return fmt.Errorf("apply: %w", err)
+			}
+			portalCh = append(portalCh, ch)
+		} else {
+			graphCh = append(graphCh, ch)
+		}
+	}
+	order, patches, err := planPolicy(graphCh)
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := c.applyPolicy(ctx, order, patches); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if len(portalCh) == 0 {
+		return nil
+	}
+	if c.cfg.Mode == plan.PolicyModeManual {
+		pending := portalCh
+		if c.cfg.PortalCredential != nil {
+			cur := entra.Settings{}
+			if _, err := c.readPortal(ctx, cur); err != nil {
+				return fmt.Errorf("apply: verify portal settings: %w", err)
+			}
+			pending = nil
+			for _, ch := range portalCh {
+				if cur[ch.Field] != ch.To {
+					pending = append(pending, ch)
+				}
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		return fmt.Errorf("apply: %w", &entra.ManualError{Changes: pending})
+	}
+	if err := c.applyPortal(ctx, portalCh); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+// Package entra is ssprflow's view of an Entra ID tenant: the SSPR
+// configuration as one snapshot, changes to it, the SSPR group, and
+// registration coverage. Adapters (Microsoft Graph through msgraph-sdk-go, and
+// the portal's PasswordReset API) implement Tenant; nothing outside this
+// package sees an SDK type.
+package entra
+
+import "context"
+
+// Scope is who SSPR is enabled for.
+type Scope string
+
+// SSPR scopes (the portal's enablementType 0, 1, 2).
+const (
+	ScopeNone     Scope = "none"
+	ScopeSelected Scope = "selected"
+	ScopeAll      Scope = "all"
+)
+
+// Field names a single SSPR setting. Changes, diffs and restores work per field.
+type Field string
+
+// The settings ssprflow manages. Portal-only fields are marked; the rest are
+// in Graph's authentication methods policy.
+const (
+	FieldScope           Field = "scope"           // portal: enablementType
+	FieldGroup           Field = "group"           // portal: passwordResetEnabledGroupIds[0] (group id)
+	FieldMethodsRequired Field = "methodsRequired" // portal: numberOfAuthenticationMethodsRequired
+	// Per-method SSPR flags, one field per plan method, e.g. "method.email".
+	FieldMethodPrefix        Field = "method."
+	FieldRegistrationOnLogin Field = "registration.requireOnSignIn" // portal
+	FieldReconfirmDays       Field = "registration.reconfirmDays"   // portal
+	FieldNotifyUsers         Field = "notifications.users"          // portal
+	FieldNotifyAdmins        Field = "notifications.admins"         // portal
+	FieldHelpdeskCustomized  Field = "helpdesk.customized"          // portal
+	FieldHelpdeskContact     Field = "helpdesk.contact"             // portal
+	FieldWritebackEnabled    Field = "writeback.enabled"            // portal: OnPremisesPasswordResetPolicies
+	FieldUnlockEnabled       Field = "writeback.unlock"             // portal: OnPremisesPasswordResetPolicies
+	// Graph authentication methods policy states, e.g. "policy.email" = "enabled".
+	FieldPolicyPrefix Field = "policy."
+)
+
+// Settings is the SSPR configuration as field -> canonical string value
+// ("true"/"false", decimal integers, scope names, group ids). A flat map keeps
+// diff, apply and restore generic and small enough for workflow history.
+type Settings map[Field]string
+
+// Snapshot is the tenant's SSPR configuration at one moment.
+type Snapshot struct {
+	Settings Settings `json:"settings"`
+	// GroupName is the display name of the SSPR group, for people.
+	GroupName string `json:"groupName,omitempty"`
+	// MigrationState is the authentication methods policy migration state
+	// (preMigration, migrationInProgress, migrationComplete).
+	MigrationState string `json:"migrationState,omitempty"`
+}
+
+// Change sets one field from one value to another.
+type Change struct {
+	Field Field  `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	// Portal is true when the field is only writable through the portal API
+	// (or by a human in manual mode).
+	Portal bool `json:"portal,omitempty"`
+}
+
+// Group is an Entra security group.
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// AddResult reports what adding members did.
+type AddResult struct {
+	// Added are user ids this call made members.
+	Added []string `json:"added,omitempty"`
+	// AlreadyMember are user ids that were members before.
+	AlreadyMember []string `json:"alreadyMember,omitempty"`
+	// NotFound are UPNs with no user in the tenant.
+	NotFound []string `json:"notFound,omitempty"`
+}
+
+// Coverage is SSPR registration in a population (a group or the tenant).
+type Coverage struct {
+	Total      int `json:"total"`
+	Enabled    int `json:"enabled"`
+	Registered int `json:"registered"`
+	Capable    int `json:"capable"`
+}
+
+// Percent is the share of Total registered for SSPR, 0-100.
+func (c Coverage) Percent() float64 {
+	if c.Total == 0 {
+		return 0
+	}
+	return 100 * float64(c.Registered) / float64(c.Total)
+}
+
+// Tenant is an Entra tenant as the rollout sees it. Implementations are safe
+// to call again after a failure: every method is idempotent.
+type Tenant interface {
+	// Snapshot reads the whole SSPR configuration.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Apply writes changes. Setting a field to the value it already has is a
+	// no-op. Portal fields return ErrManual when the tenant is in manual mode.
+	Apply(ctx context.Context, changes []Change) error
+	// FindGroup returns the security group with that display name, or
+	// ErrNotFound.
+	FindGroup(ctx context.Context, name string) (Group, error)
+	// CreateGroup creates a security group.
+	CreateGroup(ctx context.Context, name string) (Group, error)
+	// DeleteGroup deletes a group (compensation of CreateGroup).
+	DeleteGroup(ctx context.Context, id string) error
+	// AddMembers adds users (by UPN) to a group in batches.
+	AddMembers(ctx context.Context, groupID string, upns []string) (AddResult, error)
+	// Members lists a group's members' UPNs (lower case). The rollout reads
+	// it before adding members, so it can record exactly whom it adds.
+	Members(ctx context.Context, groupID string) ([]string, error)
+	// RemoveMembers removes users from a group; each entry is a user id or a
+	// UPN (resolved to its id). Users not in the group, or not in the
+	// tenant, are ignored.
+	RemoveMembers(ctx context.Context, groupID string, users []string) error
+	// Coverage reads registration coverage of a group's members, or of the
+	// whole tenant when groupID is empty.
+	Coverage(ctx context.Context, groupID string) (Coverage, error)
+}

@@ -1,0 +1,525 @@
+package entrasim
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxBindPerRequest is Graph's limit on members@odata.bind per request.
+const maxBindPerRequest = 20
+
+func groupObject(g *group) map[string]any {
+	return map[string]any{
+		"id":                            g.id,
+		"deletedDateTime":               nil,
+		"classification":                nil,
+		"createdDateTime":               g.created.UTC().Format(time.RFC3339),
+		"creationOptions":               []string{},
+		"description":                   nilIfEmpty(g.description),
+		"displayName":                   g.displayName,
+		"expirationDateTime":            nil,
+		"groupTypes":                    []string{},
+		"isAssignableToRole":            nil,
+		"mail":                          nil,
+		"mailEnabled":                   false,
+		"mailNickname":                  g.mailNickname,
+		"membershipRule":                nil,
+		"membershipRuleProcessingState": nil,
+		"onPremisesSyncEnabled":         nil,
+		"onPremisesLastSyncDateTime":    nil,
+		"onPremisesSecurityIdentifier":  nil,
+		"preferredDataLocation":         nil,
+		"preferredLanguage":             nil,
+		"proxyAddresses":                []string{},
+		"renewedDateTime":               g.created.UTC().Format(time.RFC3339),
+		"resourceBehaviorOptions":       []string{},
+		"resourceProvisioningOptions":   []string{},
+		"securityEnabled":               true,
+		"securityIdentifier":            "S-1-12-1-" + fmt.Sprint(hashString(g.id)%4294967295),
+		"theme":                         nil,
+		"visibility":                    nil,
+		"onPremisesProvisioningErrors":  []string{},
+		"serviceProvisioningErrors":     []string{},
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+var groupFields = map[string]field[*group]{
+	"displayname":     {kind: kindString, s: func(g *group) string { return g.displayName }, ops: []string{"eq", "ne", "startsWith", "in"}},
+	"mailnickname":    {kind: kindString, s: func(g *group) string { return g.mailNickname }, ops: []string{"eq", "ne", "startsWith", "in"}},
+	"id":              {kind: kindString, s: func(g *group) string { return g.id }, ops: []string{"eq", "ne", "in"}},
+	"securityenabled": {kind: kindBool, b: func(*group) bool { return true }, ops: []string{"eq", "ne"}},
+	"mailenabled":     {kind: kindBool, b: func(*group) bool { return false }, ops: []string{"eq", "ne"}},
+}
+
+func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, c claims, rest []string) {
+	switch {
+	case len(rest) == 0:
+		switch r.Method {
+		case http.MethodGet:
+			s.listGroups(w, r, t, c)
+		case http.MethodPost:
+			s.createGroup(w, r, t, c)
+		default:
+			methodNotAllowed(w, r)
+		}
+		return
+	case len(rest) == 1:
+		switch r.Method {
+		case http.MethodGet:
+			if !require(w, r, c, permGroupRead...) {
+				return
+			}
+			p, err := parsePaging(r, 100, 999)
+			if err != nil {
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+				return
+			}
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			g, ok := t.groups[strings.ToLower(rest[0])]
+			if !ok {
+				writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(rest[0]))
+				return
+			}
+			o, err := selectFields(groupObject(g), p.sel)
+			if err != nil {
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+				return
+			}
+			writeJSON(w, http.StatusOK, withContext(o, metadata+"groups/$entity"))
+		case http.MethodPatch:
+			s.patchGroup(w, r, t, c, rest[0])
+		case http.MethodDelete:
+			if !require(w, r, c, permGroupWrite...) {
+				return
+			}
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			g, ok := t.groups[strings.ToLower(rest[0])]
+			if !ok {
+				writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(rest[0]))
+				return
+			}
+			delete(t.groups, g.id)
+			if t.isSelectedGroup(g.id) {
+				for i := range g.members {
+					t.reconcileUser(i, s.Now())
+				}
+			}
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			methodNotAllowed(w, r)
+		}
+		return
+	case strings.EqualFold(rest[1], "members"):
+		s.serveMembers(w, r, t, c, rest[0], rest[2:])
+		return
+	}
+	notFoundSegment(w, r)
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, t *tenant, c claims) {
+	if !require(w, r, c, permGroupRead...) {
+		return
+	}
+	p, err := parsePaging(r, 100, 999)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	match, err := compileFilter(p.filter, groupFields)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Unsupported or invalid query filter clause specified for resource 'groups': "+err.Error())
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	gs := make([]*group, 0, len(t.groups))
+	for _, g := range t.groups {
+		gs = append(gs, g)
+	}
+	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.id, b.id) })
+	var selErr error
+	writePageChecked(w, r, metadata+"groups", len(gs), p, func(i int) (any, bool) {
+		if !match(gs[i]) {
+			return nil, false
+		}
+		o, err := selectFields(groupObject(gs[i]), p.sel)
+		if err != nil {
+			selErr = err
+			return nil, false
+		}
+		return o, true
+	}, &selErr)
+}
+
+// validNickname follows Graph's mailNickname rules (ASCII, no specials).
+func validNickname(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r > 127 || r <= ' ' || strings.ContainsRune(`@()\[]";:<>,`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, c claims) {
+	if !require(w, r, c, permGroupCreate...) {
+		return
+	}
+	body, err := readJSONObject(r)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	name, _ := body["displayName"].(string)
+	nick, _ := body["mailNickname"].(string)
+	mailEnabled, meOK := body["mailEnabled"].(bool)
+	secEnabled, seOK := body["securityEnabled"].(bool)
+	desc, _ := body["description"].(string)
+	switch {
+	case strings.TrimSpace(name) == "":
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid value specified for property 'displayName' of resource 'Group'.")
+		return
+	case !validNickname(nick):
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid value specified for property 'mailNickname' of resource 'Group'.")
+		return
+	case !meOK || !seOK:
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "A value is required for properties 'mailEnabled' and 'securityEnabled' of resource 'Group'.")
+		return
+	case mailEnabled || !secEnabled:
+		// Only security groups are simulated; Graph can't create mail-enabled security groups either.
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "The simulator creates security groups only: set mailEnabled false and securityEnabled true.")
+		return
+	}
+	binds, err := bindList(body)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	idx, errMsg := t.resolveBinds(binds)
+	if errMsg != "" {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, errMsg)
+		return
+	}
+	now := s.Now()
+	h := mix(hashString(t.id) ^ uint64(now.UnixNano()) ^ uint64(len(t.groups))<<32)
+	id := guidFrom(h, mix(h^s.reqSeq.Load()))
+	for t.groups[id] != nil {
+		h = mix(h + 1)
+		id = guidFrom(h, mix(h))
+	}
+	g := &group{id: id, displayName: name, mailNickname: nick, description: desc, created: now, members: map[int32]struct{}{}}
+	for _, i := range idx {
+		g.members[i] = struct{}{}
+	}
+	t.groups[id] = g
+	w.Header().Set("Location", "https://graph.microsoft.com/v2/"+t.id+"/directoryObjects/"+id+"/Microsoft.DirectoryServices.Group")
+	writeJSON(w, http.StatusCreated, withContext(groupObject(g), metadata+"groups/$entity"))
+}
+
+// bindList reads members@odata.bind.
+func bindList(body map[string]any) ([]string, error) {
+	v, ok := body["members@odata.bind"]
+	if !ok {
+		return nil, nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("Invalid value for 'members@odata.bind': expected an array of URLs.")
+	}
+	if len(arr) > maxBindPerRequest {
+		return nil, fmt.Errorf("Request exceeds the maximum of %d members@odata.bind entries: %d.", maxBindPerRequest, len(arr))
+	}
+	out := make([]string, 0, len(arr))
+	for _, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("Invalid value for 'members@odata.bind': expected an array of URLs.")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// refID extracts the object id from an @odata.id / bind URL such as
+// https://graph.microsoft.com/v1.0/directoryObjects/{id}.
+func refID(ref string) (string, bool) {
+	ref = strings.TrimRight(ref, "/")
+	// Key-in-parentheses form: .../directoryObjects('{id}').
+	if strings.HasSuffix(ref, "')") {
+		if open := strings.LastIndex(ref, "('"); open > 0 {
+			ref = ref[:open] + "/" + ref[open+2:len(ref)-2]
+		}
+	}
+	i := strings.LastIndex(ref, "/")
+	if i < 0 {
+		return "", false
+	}
+	prev := strings.ToLower(ref[:i])
+	if !strings.HasSuffix(prev, "/directoryobjects") && !strings.HasSuffix(prev, "/users") {
+		return "", false
+	}
+	return ref[i+1:], true
+}
+
+// resolveBinds maps bind URLs to user indexes; errMsg is non-empty on failure.
+func (t *tenant) resolveBinds(binds []string) ([]int32, string) {
+	out := make([]int32, 0, len(binds))
+	for _, b := range binds {
+		id, ok := refID(b)
+		if !ok {
+			return nil, fmt.Sprintf("Invalid object identifier '%s'.", b)
+		}
+		i, ok := t.byID[strings.ToLower(id)]
+		if !ok {
+			return nil, msgNotFound(id)
+		}
+		out = append(out, i)
+	}
+	return out, ""
+}
+
+const msgAlreadyMember = "One or more added object references already exist for the following modified properties: 'members'."
+
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
+	body, err := readJSONObject(r)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	onlyMembers := len(body) == 1 && body["members@odata.bind"] != nil
+	if onlyMembers {
+		if !require(w, r, c, permMemberWrite...) {
+			return
+		}
+	} else if !require(w, r, c, permGroupWrite...) {
+		return
+	}
+	binds, err := bindList(body)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.groups[strings.ToLower(gid)]
+	if !ok {
+		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
+		return
+	}
+	idx, errMsg := t.resolveBinds(binds)
+	if errMsg != "" {
+		status := http.StatusBadRequest
+		code := codeBadRequest
+		if strings.HasPrefix(errMsg, "Resource '") {
+			status, code = http.StatusNotFound, codeNotFound
+		}
+		writeError(w, r, status, code, errMsg)
+		return
+	}
+	seen := map[int32]bool{}
+	for _, i := range idx {
+		if _, dup := g.members[i]; dup || seen[i] {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, msgAlreadyMember)
+			return
+		}
+		seen[i] = true
+	}
+	name, desc := g.displayName, g.description
+	for k, v := range body {
+		switch k {
+		case "members@odata.bind", "@odata.type":
+		case "displayName":
+			s, ok := v.(string)
+			if !ok || strings.TrimSpace(s) == "" {
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid value specified for property 'displayName' of resource 'Group'.")
+				return
+			}
+			name = s
+		case "description":
+			s, _ := v.(string)
+			desc = s
+		default:
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("Property '%s' cannot be updated by the simulator.", k))
+			return
+		}
+	}
+	g.displayName, g.description = name, desc
+	s.addMembers(t, g, idx)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addMembers(t *tenant, g *group, idx []int32) {
+	if len(idx) == 0 {
+		return
+	}
+	now := s.Now()
+	for _, i := range idx {
+		g.members[i] = struct{}{}
+	}
+	g.sorted = nil
+	if t.isSelectedGroup(g.id) {
+		for _, i := range idx {
+			t.reconcileUser(i, now)
+		}
+	}
+}
+
+func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, rest []string) {
+	switch {
+	case len(rest) == 0 && r.Method == http.MethodGet:
+		s.listMembers(w, r, t, c, gid)
+	case len(rest) == 1 && rest[0] == "$ref" && r.Method == http.MethodPost:
+		if !require(w, r, c, permMemberWrite...) {
+			return
+		}
+		body, err := readJSONObject(r)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+			return
+		}
+		ref, _ := body["@odata.id"].(string)
+		uid, ok := refID(ref)
+		if !ok {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid object identifier '"+ref+"'.")
+			return
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		g, ok := t.groups[strings.ToLower(gid)]
+		if !ok {
+			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
+			return
+		}
+		i, ok := t.byID[strings.ToLower(uid)]
+		if !ok {
+			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(uid))
+			return
+		}
+		if _, dup := g.members[i]; dup {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, msgAlreadyMember)
+			return
+		}
+		s.addMembers(t, g, []int32{i})
+		w.WriteHeader(http.StatusNoContent)
+	case len(rest) == 1 && rest[0] == "$ref" && r.Method == http.MethodGet:
+		s.listMemberRefs(w, r, t, c, gid)
+	case (len(rest) == 2 && rest[1] == "$ref" || len(rest) == 1 && rest[0] == "$ref") && r.Method == http.MethodDelete:
+		if !require(w, r, c, permMemberWrite...) {
+			return
+		}
+		uid := ""
+		if len(rest) == 2 {
+			uid = rest[0]
+		} else if id, ok := refID(r.URL.Query().Get("@id")); ok {
+			// msgraph-sdk-go: DELETE .../members/$ref?@id=<directoryObject URL>
+			uid = id
+		} else {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "The @id query parameter must be the URL of a directory object.")
+			return
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		g, ok := t.groups[strings.ToLower(gid)]
+		if !ok {
+			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
+			return
+		}
+		i, ok := t.byID[strings.ToLower(uid)]
+		if !ok {
+			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(uid))
+			return
+		}
+		if _, member := g.members[i]; !member {
+			writeError(w, r, http.StatusNotFound, codeNotFound, "One or more removed object references do not exist for the following modified properties: 'members'.")
+			return
+		}
+		delete(g.members, i)
+		g.sorted = nil
+		if t.isSelectedGroup(g.id) {
+			t.reconcileUser(i, s.Now())
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(rest) <= 2:
+		methodNotAllowed(w, r)
+	default:
+		notFoundSegment(w, r)
+	}
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
+	if !require(w, r, c, permGroupRead...) {
+		return
+	}
+	if !c.has(permUserRead...) && !c.has(RoleGroupMemberReadAll, RoleGroupMemberReadWriteAll, RoleGroupReadAll, RoleGroupReadWriteAll) {
+		writeError(w, r, http.StatusForbidden, codeDenied, msgDenied)
+		return
+	}
+	p, err := parsePaging(r, 100, 999)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	if p.filter != "" {
+		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Filter is not supported on members without ConsistencyLevel: eventual.")
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.groups[strings.ToLower(gid)]
+	if !ok {
+		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
+		return
+	}
+	list := g.memberList()
+	var selErr error
+	writePageChecked(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
+		o := userObject(&t.users[list[i]], t.domain, len(p.sel) > 0)
+		o["@odata.type"] = "#microsoft.graph.user"
+		o, err := selectFields(o, p.sel)
+		if err != nil {
+			selErr = err
+			return nil, false
+		}
+		return o, true
+	}, &selErr)
+}
+
+// listMemberRefs answers GET /groups/{id}/members/$ref: member references only.
+func (s *Server) listMemberRefs(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
+	if !require(w, r, c, permGroupRead...) {
+		return
+	}
+	p, err := parsePaging(r, 100, 999)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.groups[strings.ToLower(gid)]
+	if !ok {
+		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
+		return
+	}
+	list := g.memberList()
+	writePage(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
+		return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + t.users[list[i]].id + "/Microsoft.DirectoryServices.User"}, true
+	})
+}

@@ -1,0 +1,65 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// Decider hands approval decisions from NATS to the rollout workflow as a
+// Temporal update. The update id is the decision id, so a redelivered
+// decision is de-duplicated by Temporal (and by the workflow's own Seen list
+// across continue-as-new); the validator's rejection comes back as a final
+// verdict, not an error, so the bridge acks it instead of retrying.
+type Decider struct {
+	Client client.Client
+}
+
+// Decide implements approval.Decider.
+func (d *Decider) Decide(ctx context.Context, tenant, rollout string, dec approval.Decision) (approval.Verdict, error) {
+	id := workflows.WorkflowID(tenant, rollout)
+	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateID:     dec.Approver + "/" + dec.ID,
+		UpdateName:   workflows.UpdateDecide,
+		Args:         []interface{}{dec},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return classifyUpdateError(dec, id, err)
+	}
+	var res workflows.DecideResult
+	if err := h.Get(ctx, &res); err != nil {
+		return classifyUpdateError(dec, id, err)
+	}
+	reason := fmt.Sprintf("gate %s: %s (%d/%d approvals)", res.Gate, res.GateState, res.Approvals, res.Quorum)
+	if res.Duplicate {
+		reason = "duplicate decision, already applied; " + reason
+	}
+	return approval.Verdict{DecisionID: dec.ID, Accepted: true, Reason: reason, GateState: res.GateState}, nil
+}
+
+func classifyUpdateError(dec approval.Decision, id string, err error) (approval.Verdict, error) {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return approval.Verdict{DecisionID: dec.ID, Reason: "no running rollout " + id}, nil
+	}
+	if isRejection(err) {
+		return approval.Verdict{DecisionID: dec.ID, Reason: err.Error()}, nil
+	}
+	return approval.Verdict{}, err
+}
+
+// isRejection tells a validator's or handler's refusal (an application
+// error: final) from a transport problem (retry later).
+func isRejection(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr)
+}

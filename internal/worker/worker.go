@@ -1,0 +1,203 @@
+// Package worker is the composition root of ssprflow-worker: it builds the
+// clients from configuration, registers the workflows and activities, runs
+// the NATS approval bridge, and shuts everything down on cancel. The
+// ssprflow-worker main and the local demo both call Run.
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ssprflow/ssprflow/activities"
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// Options are what a caller adds to the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Ready, when set, is called once the worker polls and the bridge runs.
+	Ready func()
+}
+
+// Run runs the main worker until ctx is cancelled.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	tc, err := DialTemporal(ctx, cfg.Temporal, logger, NewMetricsHandler(reg))
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	nc, js, err := DialNATS(ctx, cfg.NATS, "ssprflow-worker")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := approval.EnsureStreams(ctx, js); err != nil {
+		return fmt.Errorf("create NATS streams: %w", err)
+	}
+
+	acts := &activities.Activities{
+		Tenants:   TenantFactory(cfg, logger),
+		Directory: DirectoryDialer(logger),
+		Events:    &Events{JS: js},
+		Logger:    logger,
+	}
+	queue := cfg.TaskQueue
+	if queue == "" {
+		queue = workflows.TaskQueue
+	}
+	w := sdkworker.New(tc, queue, sdkworker.Options{})
+	w.RegisterWorkflow(workflows.RolloutWorkflow)
+	w.RegisterActivity(acts)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker on %s: %w", queue, err)
+		}
+		<-gctx.Done()
+		w.Stop() // waits for running activities to finish or time out
+		return nil
+	})
+	bridge := approval.NewBridge(js, nc, &Decider{Client: tc}, approval.BridgeOptions{Logger: logger})
+	g.Go(func() error {
+		err := bridge.Run(gctx)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("approval bridge: %w", err)
+		}
+		return nil
+	})
+	if cfg.Metrics != "" {
+		srv := &http.Server{Addr: cfg.Metrics, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics on %s: %w", cfg.Metrics, err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	logger.Info("ssprflow worker running", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "queue", queue, "nats", cfg.NATS.URL)
+	if opts.Ready != nil {
+		opts.Ready()
+	}
+	return g.Wait()
+}
+
+// DialTemporal connects to the Temporal frontend with TLS or an API key
+// when configured. The SDK logs through slog, never to stdout.
+func DialTemporal(ctx context.Context, c config.Temporal, logger *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
+	o := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: log.NewStructuredLogger(logger)}
+	if mh != nil {
+		o.MetricsHandler = mh
+	}
+	if c.TLS != nil {
+		tc, err := tlsConfig(c.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("temporal TLS: %w", err)
+		}
+		o.ConnectionOptions.TLS = tc
+	}
+	if !c.APIKey.IsZero() {
+		key, err := c.APIKey.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("temporal API key: %w", err)
+		}
+		o.Credentials = client.NewAPIKeyStaticCredentials(key)
+		if o.ConnectionOptions.TLS == nil {
+			o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	tc, err := client.DialContext(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.Address, err)
+	}
+	return tc, nil
+}
+
+// DialNATS connects to NATS with creds, user/password or nothing (local).
+func DialNATS(ctx context.Context, c config.NATS, name string, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	if c.URL == "" {
+		return nil, nil, errors.New("nats.url is required")
+	}
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}
+	opts = append(opts, extra...)
+	if c.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	}
+	if c.User != "" {
+		pw, err := c.Password.Resolve()
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats password: %w", err)
+		}
+		opts = append(opts, nats.UserInfo(c.User, pw))
+	}
+	if c.TLS != nil {
+		tc, err := tlsConfig(c.TLS)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats TLS: %w", err)
+		}
+		opts = append(opts, nats.Secure(tc))
+	}
+	nc, err := nats.Connect(c.URL, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", c.URL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+func tlsConfig(t *config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}

@@ -1,0 +1,58 @@
+package writeback
+
+import (
+	"context"
+)
+
+// ActivityStatusWriteback reads the sync engine's writeback state without
+// changing it. The rollout calls it before EnableWriteback so it can record
+// the state to restore before anything changes: a crash between the change
+// and its result then cannot make the rollout forget what was there before.
+const ActivityStatusWriteback = "Writeback.StatusWriteback"
+
+// StatusInput is the input of StatusWriteback.
+type StatusInput struct {
+	Mode Mode
+}
+
+// StatusResult is the sync engine's writeback state.
+type StatusResult struct {
+	Enabled bool
+	// Unknown is true when the host cannot report the state (older Cloud
+	// Sync agents).
+	Unknown bool
+	// Connector is the AAD connector name (Entra Connect only).
+	Connector string
+	// SyncConnectorAccounts are the AD DS connector accounts the sync engine
+	// uses (Entra Connect only).
+	SyncConnectorAccounts []string
+}
+
+// StatusWriteback reads whether password writeback is enabled (read-only).
+func (a *Activities) StatusWriteback(ctx context.Context, in StatusInput) (StatusResult, error) {
+	const op = "read writeback state"
+	m, err := a.mode(in.Mode)
+	if err != nil {
+		return StatusResult{}, a.fail(op, err)
+	}
+	if m == ModeCloudSync {
+		enabled, known, err := CloudSyncWriteback(ctx, a.Runner)
+		if err != nil {
+			return StatusResult{}, a.fail(op, err)
+		}
+		return StatusResult{Enabled: enabled, Unknown: !known}, nil
+	}
+	conns, err := ListConnectors(ctx, a.Runner)
+	if err != nil {
+		return StatusResult{}, a.fail(op, err)
+	}
+	aad, err := FindAADConnector(conns)
+	if err != nil {
+		return StatusResult{}, a.fail(op, err)
+	}
+	enabled, err := GetPasswordWriteback(ctx, a.Runner, aad.Name)
+	if err != nil {
+		return StatusResult{}, a.fail(op, err)
+	}
+	return StatusResult{Enabled: enabled, Connector: aad.Name, SyncConnectorAccounts: ADConnectorAccounts(conns)}, nil
+}
