@@ -102,7 +102,11 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		if _, lerr := exec.LookPath("samba"); lerr != nil {
 			s.DCMissing = "samba is not installed (apt-get install samba-ad-dc samba-ad-provision samba-dsdb-modules ldb-tools; 'make demo' does it)"
 		} else {
-			s.DC, err = sambadc.Start(ctx, sambadc.Options{})
+			dcDir := ""
+			if o.Dir != "" {
+				dcDir = filepath.Join(o.Dir, "dc") // so every process of the stack names the work directory
+			}
+			s.DC, err = sambadc.Start(ctx, sambadc.Options{Dir: dcDir})
 			if err != nil {
 				return s, fmt.Errorf("start Samba AD DC: %w", err)
 			}

@@ -1,0 +1,409 @@
+// Package e2e runs whole rollouts on the real parts: the embedded Temporal
+// server, embedded NATS with JetStream, the tenant simulator over HTTP
+// through msgraph-sdk-go, a Samba AD DC, and the ssprflow worker — in
+// process, or as a separate process that the tests kill.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/examples"
+	"github.com/ssprflow/ssprflow/internal/ad"
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/cli"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/entrasim"
+	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/internal/sambadc"
+	"github.com/ssprflow/ssprflow/internal/worker"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// TestMain lets this test binary run as ssprflow-worker, so a test can kill
+// a worker process and start another.
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv("SSPRFLOW_E2E_WORKER_CONFIG"); cfg != "" {
+		os.Exit(worker.Main(context.Background(), []string{"--config", cfg, "--log-level", "warn"}, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "worker" { // the writeback agent
+		os.Exit(worker.Main(context.Background(), os.Args[2:], os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	envToken      = "SSPRFLOW_E2E_SIM_TOKEN"
+	envWorkerPW   = "SSPRFLOW_E2E_NATS_PASSWORD"
+	envADPassword = "SSPRFLOW_E2E_AD_PASSWORD"
+)
+
+type env struct {
+	t     *testing.T
+	stack *cli.Stack
+	cfg   *config.Config
+	tc    client.Client
+	dir   string
+}
+
+func requireSamba(t *testing.T) {
+	t.Helper()
+	if err := sambadc.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("samba is required in CI (.ci/install-deps installs it): %v", err)
+		}
+		t.Skipf("SKIPPED LOUDLY: samba is not installed: %v", err)
+	}
+}
+
+func newEnv(t *testing.T, approvers ...string) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	requireSamba(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st, err := cli.StartStack(ctx, cli.StackOptions{Dir: dir, SimAddr: "127.0.0.1:0", Users: 200, TimeScale: 3600,
+		Approvers: approvers, Directory: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Stop)
+	t.Setenv(envToken, st.Sim.Token())
+	t.Setenv(envToken+"_PORTAL", st.Sim.PortalToken())
+	t.Setenv(envWorkerPW, st.Passwords[cli.WorkerUser])
+	t.Setenv(envADPassword, st.DC.AdminPassword)
+	cfg := cli.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg.NATS.User, cfg.NATS.Password = cli.WorkerUser, config.Secret{Env: envWorkerPW}
+	tc, err := worker.DialTemporal(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	if _, err := st.DC.CreateConnectorAccount(ctx, "MSOL_ssprflow", "Connector-Pa55!"+st.DC.AdminPassword[:6]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DC.SambaTool(ctx, "domain", "passwordsettings", "set", "--min-pwd-age=0"); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, stack: st, cfg: cfg, tc: tc, dir: dir}
+}
+
+// plan is the example pilot plan pointed at this stack, without writeback
+// (the agent has its own test) and with short gates.
+func (e *env) plan(mutate func(*plan.Rollout)) *plan.Rollout {
+	b, err := examples.FS.ReadFile("pilot.yaml")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := plan.Load("pilot.yaml", b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d := p.Spec.Directory
+	d.URL, d.CAFile, d.ServerName = e.stack.DC.URL(), e.stack.DC.CAFile, e.stack.DC.ServerName
+	d.BindUser, d.BindPassword = e.stack.DC.AdminUser, plan.SecretRef{Env: envADPassword}
+	d.ConnectorAccount = `EXAMPLE\MSOL_ssprflow`
+	p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackNone}
+	p.Spec.Stages[0].Gate = &plan.Gate{Soak: plan.Duration(time.Second), Approvals: 0, Timeout: plan.Duration(time.Hour)}
+	if mutate != nil {
+		mutate(p)
+	}
+	if err := p.Validate(); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// runWorker runs the worker in this process until the test ends.
+func (e *env) runWorker() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	ready := make(chan struct{})
+	go func() {
+		defer close(done)
+		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if err := worker.Run(ctx, e.cfg, worker.Options{Logger: logger, Ready: func() { close(ready) }}); err != nil && ctx.Err() == nil {
+			e.t.Errorf("worker: %v", err)
+		}
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-ready:
+	case <-time.After(time.Minute):
+		e.t.Fatal("worker did not start")
+	}
+}
+
+// startWorkerProcess runs the worker as its own process (this test binary).
+func (e *env) startWorkerProcess() *exec.Cmd {
+	path := filepath.Join(e.dir, "worker.yaml")
+	b, err := yaml.Marshal(e.cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "SSPRFLOW_E2E_WORKER_CONFIG="+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _, _ = cmd.Process.Wait() })
+	return cmd
+}
+
+func (e *env) start(p *plan.Rollout) string {
+	id, err := cli.StartRollout(context.Background(), e.tc, p, "operator", workflows.TaskQueue)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// wait polls the rollout until cond holds or it ends.
+func (e *env) wait(id string, d time.Duration, cond func(workflows.State) bool) workflows.State {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		st, err := cli.QueryState(context.Background(), e.tc, id)
+		if err == nil && (cond(st) || st.EndedAt.After(st.StartedAt)) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting on %s (last state %s, err %v)", id, st.Status, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ended(st workflows.State) bool { return !st.EndedAt.IsZero() }
+
+func (e *env) tenantJSON() []byte {
+	b, err := e.stack.Sim.StateJSON("contoso.onmicrosoft.com")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) dacl(dn string) []byte {
+	c, err := e.stack.DC.Admin(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close()
+	_, raw, err := c.ReadSD(context.Background(), dn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
+}
+
+// TestADFailureRestoresTenantAndDACLByteEqual: the AD step fails permanently
+// (the bind identity may read but not write the domain's permissions); the
+// rollout compensates and the tenant JSON and the DACL end byte-equal.
+func TestADFailureRestoresTenantAndDACLByteEqual(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.stack.DC.CreateUser(ctx, "CN=Users,"+e.stack.DC.BaseDN, "readonly-op", "Read0nly-Pa55!"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSPRFLOW_E2E_RO_PASSWORD", "Read0nly-Pa55!")
+	e.runWorker()
+	beforeTenant, beforeDACL := e.tenantJSON(), e.dacl(e.stack.DC.BaseDN)
+	p := e.plan(func(p *plan.Rollout) {
+		p.Spec.Directory.BindUser = `EXAMPLE\readonly-op`
+		p.Spec.Directory.BindPassword = plan.SecretRef{Env: "SSPRFLOW_E2E_RO_PASSWORD"}
+	})
+	id := e.start(p)
+	st := e.wait(id, 2*time.Minute, ended)
+	if st.Status != workflows.StatusRolledBack {
+		t.Fatalf("status %s, want rolled-back (%s)", st.Status, st.LastError)
+	}
+	if !strings.Contains(st.LastError, "insufficientAccessRights") {
+		t.Errorf("cause does not name the LDAP error: %s", st.LastError)
+	}
+	if len(st.Changes) < 3 {
+		t.Errorf("expected tenant changes before the AD step, got %d", len(st.Changes))
+	}
+	if after := e.tenantJSON(); !bytes.Equal(after, beforeTenant) {
+		t.Errorf("tenant JSON differs after compensation:\nbefore %s\nafter  %s", beforeTenant, after)
+	}
+	if after := e.dacl(e.stack.DC.BaseDN); !bytes.Equal(after, beforeDACL) {
+		t.Errorf("domain root DACL differs after compensation")
+	}
+}
+
+// TestRejectionOverNATSCompensates: an approver rejects the pilot gate with
+// the CLI path (NATS → bridge → Temporal update); the rollout undoes
+// everything, byte-equal.
+func TestRejectionOverNATSCompensates(t *testing.T) {
+	e := newEnv(t, "alice", "bob")
+	e.runWorker()
+	beforeTenant, beforeDACL := e.tenantJSON(), e.dacl(e.stack.DC.BaseDN)
+	p := e.plan(func(p *plan.Rollout) { p.Spec.Stages[0].Gate.Approvals = 2 })
+	id := e.start(p)
+	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
+	// alice approves; quorum is 2, so the gate still waits.
+	v := e.decide("alice", "approve")
+	if !v.Accepted {
+		t.Fatalf("alice's approval refused: %s", v.Reason)
+	}
+	// alice again does not count twice.
+	if v := e.decide("alice", "approve"); v.Accepted {
+		t.Errorf("a second vote by alice was accepted: %s", v.Reason)
+	}
+	v = e.decide("bob", "reject")
+	if !v.Accepted {
+		t.Fatalf("bob's rejection refused: %s", v.Reason)
+	}
+	st := e.wait(id, 2*time.Minute, ended)
+	if st.Status != workflows.StatusRolledBack {
+		t.Fatalf("status %s (%s)", st.Status, st.LastError)
+	}
+	if after := e.tenantJSON(); !bytes.Equal(after, beforeTenant) {
+		t.Errorf("tenant JSON differs after rejection")
+	}
+	if after := e.dacl(e.stack.DC.BaseDN); !bytes.Equal(after, beforeDACL) {
+		t.Errorf("DACL differs after rejection")
+	}
+	evs := e.events(p)
+	var decisions int
+	for _, ev := range evs {
+		if ev.Kind() == approval.KindDecision {
+			decisions++
+		}
+	}
+	if decisions < 3 {
+		t.Errorf("%d decision events recorded, want every decision (accepted or not)", decisions)
+	}
+}
+
+func (e *env) decide(who, verdict string) approval.Verdict {
+	e.t.Helper()
+	nc := config.NATS{URL: e.stack.NATSURL(), User: who, Password: config.Secret{Env: "SSPRFLOW_E2E_PW_" + who}}
+	e.t.Setenv("SSPRFLOW_E2E_PW_"+who, e.stack.Passwords[who])
+	v, err := cli.Decide(context.Background(), nc, "contoso_onmicrosoft_com", "sspr-pilot", who,
+		approval.Decision{Gate: "pilot", Verdict: verdict, Comment: "e2e"}, 30*time.Second)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", who, verdict, err)
+	}
+	return v
+}
+
+func (e *env) events(p *plan.Rollout) []approval.Event {
+	nc, js, err := worker.DialNATS(context.Background(), e.cfg.NATS, "e2e-events")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer nc.Close()
+	evs, err := approval.ListEvents(context.Background(), js, p.TenantToken(), p.Metadata.Name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
+
+func gateStatus(st workflows.State, name string) workflows.GateStatus {
+	for _, g := range st.Gates {
+		if g.Name == name {
+			return g.Status
+		}
+	}
+	return ""
+}
+
+// TestWorkerKilledMidStageAppliesOnce: the worker process is SIGKILLed in the
+// middle of the pilot; a new worker finishes the rollout, and every change
+// was applied exactly once — the simulator's write audit and the DACL prove
+// it.
+func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
+	e := newEnv(t)
+	// Slow every Graph write so the kill lands inside a step.
+	faults, err := entrasim.ParseFaults("path=/v1.0/*;method=POST,PATCH,PUT;latency=400ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stack.Sim.SetFaults(faults)
+	first := e.startWorkerProcess()
+	p := e.plan(nil)
+	id := e.start(p)
+	e.wait(id, 2*time.Minute, func(st workflows.State) bool {
+		return stepStatus(st, "pilot", workflows.StepMembers) == workflows.StepRunning ||
+			stepStatus(st, "pilot", workflows.StepMethods) == workflows.StepRunning
+	})
+	if err := syscall.Kill(-first.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = first.Process.Wait()
+	e.startWorkerProcess()
+	st := e.wait(id, 4*time.Minute, ended)
+	if st.Status != workflows.StatusSucceeded {
+		t.Fatalf("status %s (%s)", st.Status, st.LastError)
+	}
+	// Exactly one group, five successful member additions, no duplicate.
+	created, added := 0, 0
+	for _, a := range e.stack.Sim.Audit() {
+		if a.Status >= 300 {
+			continue
+		}
+		switch {
+		case a.Method == "POST" && a.Path == "/v1.0/groups":
+			created++
+		case a.Method == "POST" && strings.HasSuffix(a.Path, "/members/$ref"):
+			added++
+		case a.Method == "PATCH" && strings.Contains(a.Body, "members@odata.bind"):
+			added += strings.Count(a.Body, "directoryObjects/")
+		}
+	}
+	if created != 1 || added != len(p.Spec.Stages[0].Members) {
+		t.Errorf("groups created %d (want 1), members added %d (want %d)", created, added, len(p.Spec.Stages[0].Members))
+	}
+	// Each writeback ACE exactly once on the domain root.
+	c, err := e.stack.DC.Admin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	acct, err := c.ResolveAccount(context.Background(), `EXAMPLE\MSOL_ssprflow`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, raw, err := c.ReadSD(context.Background(), e.stack.DC.BaseDN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ace := range ad.WritebackACEs(acct.SID, ad.Rights{}) {
+		if n := bytes.Count(raw, ace); n != 1 {
+			t.Errorf("ACE %s present %d times", ad.ACESDDL(ace, nil), n)
+		}
+	}
+}
+
+func stepStatus(st workflows.State, stage, name string) workflows.StepStatus {
+	for _, s := range st.Steps {
+		if s.Stage == stage && s.Name == name {
+			return s.Status
+		}
+	}
+	return ""
+}
