@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,14 +35,33 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func demoCommand(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// lockedBuffer collects a child's stdout and stderr, which exec copies
+// from two goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func demoCommand(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"demo"}, args...)...)
 	cmd.Env = append(os.Environ(), "SSPRFLOW_TEST_AS_CLI=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd, &out
+	return cmd, out
 }
 
 func requireSamba(t *testing.T) {

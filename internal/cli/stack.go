@@ -30,8 +30,10 @@ type StackOptions struct {
 	Users        int    // simulated tenant users
 	TimeScale    float64
 	Approvers    []string
-	Directory    bool // start a Samba AD DC when samba is installed
-	Logger       *slog.Logger
+	// ExtraUsers are added to NATS as given (tests and benchmarks).
+	ExtraUsers []devstack.NATSUser
+	Directory  bool // start a Samba AD DC when samba is installed
+	Logger     *slog.Logger
 }
 
 // Stack is the local stack: embedded Temporal and NATS, the tenant
@@ -78,6 +80,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		s.Passwords[ap] = u.Password
 		users = append(users, u)
 	}
+	users = append(users, o.ExtraUsers...)
 	storeDir := ""
 	if o.Dir != "" {
 		storeDir = filepath.Join(o.Dir, "nats")

@@ -51,14 +51,14 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	stack *cli.Stack
 	cfg   *config.Config
 	tc    client.Client
 	dir   string
 }
 
-func requireSamba(t *testing.T) {
+func requireSamba(t testing.TB) {
 	t.Helper()
 	if err := sambadc.Available(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -68,7 +68,11 @@ func requireSamba(t *testing.T) {
 	}
 }
 
-func newEnv(t *testing.T, approvers ...string) *env {
+func newEnv(t testing.TB, approvers ...string) *env {
+	return newEnvWith(t, cli.StackOptions{Approvers: approvers})
+}
+
+func newEnvWith(t testing.TB, o cli.StackOptions) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test")
@@ -77,8 +81,9 @@ func newEnv(t *testing.T, approvers ...string) *env {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := cli.StartStack(ctx, cli.StackOptions{Dir: dir, SimAddr: "127.0.0.1:0", Users: 200, TimeScale: 3600,
-		Approvers: approvers, Directory: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o.Dir, o.SimAddr, o.Users, o.TimeScale, o.Directory = dir, "127.0.0.1:0", 200, 3600, true
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := cli.StartStack(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

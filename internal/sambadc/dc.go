@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,6 +33,12 @@ type Options struct {
 	Dir string
 	// StartTimeout bounds waiting for LDAPS to answer (default 60s).
 	StartTimeout time.Duration
+	// SMB also serves SYSVOL over SMB (ports 445/139), for reading GPO
+	// files. Samba then runs in private mount and PID namespaces: smbd
+	// looks for winbindd under /run/samba, so each DC bind-mounts its own
+	// directory there, and the PID namespace ends smbd and winbindd (which
+	// leave samba's process group) when samba ends.
+	SMB bool
 }
 
 // DC is a running Samba AD domain controller.
@@ -88,7 +95,7 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 		AdminPassword: t.password,
 		exited:        make(chan struct{}),
 	}
-	d.IP, d.unlockIP, err = allocateIP(ctx, opts.IP)
+	d.IP, d.unlockIP, err = allocateIP(ctx, opts.IP, opts.SMB)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 			return nil, err
 		}
 	}
-	if err := clone(ctx, t.dir, d.Dir, d.IP); err != nil {
+	if err := clone(ctx, t.dir, d.Dir, d.IP, opts.SMB); err != nil {
 		return nil, err
 	}
 	d.ConfFile = filepath.Join(d.Dir, "etc", "smb.conf")
@@ -126,6 +133,15 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 	defer logf.Close()
 	// Not CommandContext: the DC outlives ctx, which bounds the start only.
 	d.cmd = exec.Command("samba", "-s", d.ConfFile, "-F", "--no-process-group", "--debug-stdout")
+	if opts.SMB {
+		runDir := filepath.Join(d.Dir, "run", "samba-run")
+		if err := os.MkdirAll(runDir, 0o755); err != nil {
+			return nil, err
+		}
+		d.cmd = exec.Command("unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
+			"sh", "-c", `mkdir -p /run/samba && mount --bind "$1" /run/samba && exec samba -s "$2" -F --no-process-group --debug-stdout`,
+			"sh", runDir, d.ConfFile)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Own process group so Stop can kill samba and every child it forks;
 	// Pdeathsig so a crashed test binary does not leave the master behind.
@@ -144,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 
 // clone copies the template and rewrites the absolute paths and the
 // interface in smb.conf (the only file that holds them).
-func clone(ctx context.Context, tmplDir, dir, ip string) error {
+func clone(ctx context.Context, tmplDir, dir, ip string, smb bool) error {
 	if out, err := exec.CommandContext(ctx, "cp", "-a", tmplDir+"/.", dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("copy template: %w: %s", err, out)
 	}
@@ -161,6 +177,9 @@ func clone(ctx context.Context, tmplDir, dir, ip string) error {
 	// An address lo does not carry needs ip/mask for Samba to take it; Linux
 	// routes all of 127/8 to lo, so binding works.
 	s = strings.Replace(s, "interfaces = "+templatePlaceholderIP, "interfaces = "+ip+"/8", 1)
+	if smb {
+		s = strings.Replace(s, "server services = ldap\n", "server services = ldap, s3fs, winbindd\n", 1)
+	}
 	return os.WriteFile(conf, []byte(s), 0o600)
 }
 
@@ -255,6 +274,11 @@ func (d *DC) stop() error {
 		}
 	}
 	if d.Dir != "" {
+		// smbd and winbindd leave samba's process group; they name the
+		// DC's smb.conf on their command line.
+		if err := waitNoProcessMentions(filepath.Join(d.Dir, "etc", "smb.conf"), 10*time.Second); err != nil {
+			errs = append(errs, err)
+		}
 		if err := os.RemoveAll(d.Dir); err != nil {
 			errs = append(errs, err)
 		}
@@ -278,8 +302,40 @@ func (d *DC) PGID() int { return d.pgid }
 
 func ipLockDir() string { return filepath.Join(os.TempDir(), "ssprflow-sambadc", "ip") }
 
+// waitNoProcessMentions waits until no process has s in its command line.
+func waitNoProcessMentions(s string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pids := processesMentioning(s)
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes %v still use %s", pids, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// processesMentioning lists processes whose command line contains s.
+func processesMentioning(s string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // allocateIP locks ip (or the first free 127.0.0.N) for this DC's lifetime.
-func allocateIP(ctx context.Context, ip string) (string, func(), error) {
+func allocateIP(ctx context.Context, ip string, smb bool) (string, func(), error) {
 	if err := os.MkdirAll(ipLockDir(), 0o700); err != nil {
 		return "", nil, err
 	}
@@ -289,7 +345,11 @@ func allocateIP(ctx context.Context, ip string) (string, func(), error) {
 			return nil, err
 		}
 		// Something outside our locks may hold the ports.
-		for _, port := range []string{"636", "389"} {
+		ports := []string{"636", "389"}
+		if smb {
+			ports = append(ports, "445", "139")
+		}
+		for _, port := range ports {
 			l, err := net.Listen("tcp", net.JoinHostPort(ip, port))
 			if err != nil {
 				unlock()

@@ -108,3 +108,41 @@ func TestParallelDCs(t *testing.T) {
 		}
 	}
 }
+
+func TestSMBDCStopsEverything(t *testing.T) {
+	if err := sambadc.Available(); err != nil {
+		t.Skipf("SKIPPING REAL-DC TEST: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dc, err := sambadc.Start(ctx, sambadc.Options{SMB: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Stop() })
+	conf := dc.ConfFile
+	// smbd and winbindd run with the DC's smb.conf on their command line.
+	deadline := time.Now().Add(20 * time.Second)
+	for !(hasProcessWith(conf, "smbd") && hasProcessWith(conf, "winbindd")) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !hasProcessWith(conf, "smbd") || !hasProcessWith(conf, "winbindd") {
+		t.Fatal("smbd/winbindd did not start")
+	}
+	if err := dc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if hasProcessWith(conf, "") || dc.Running() {
+		t.Error("SMB processes left after Stop")
+	}
+}
+
+func hasProcessWith(s, prog string) bool {
+	entries, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, e := range entries {
+		if b, err := os.ReadFile(e); err == nil && strings.Contains(string(b), s) && strings.Contains(string(b), prog) {
+			return true
+		}
+	}
+	return false
+}

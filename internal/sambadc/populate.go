@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"unicode/utf16"
 
@@ -155,6 +156,17 @@ func (d *DC) SambaTool(ctx context.Context, args ...string) ([]byte, error) {
 		return out, fmt.Errorf("samba-tool %s: %w: %s", strings.Join(args, " "), err, redact(out, d.AdminPassword))
 	}
 	return out, nil
+}
+
+// WriteGptTmpl writes a GPO's GptTmpl.inf into the DC's SYSVOL directory,
+// as the Group Policy editor would (Samba provisioning writes none).
+func (d *DC) WriteGptTmpl(gpoGUID string, data []byte) error {
+	dir := filepath.Join(d.Dir, "state", "sysvol", strings.ToLower(Realm), "Policies", gpoGUID,
+		"MACHINE", "Microsoft", "Windows NT", "SecEdit")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "GptTmpl.inf"), data, 0o644)
 }
 
 // EncodePassword returns the unicodePwd value for password: the quoted
