@@ -412,3 +412,40 @@ func stepStatus(st workflows.State, stage, name string) workflows.StepStatus {
 	}
 	return ""
 }
+
+// TestPlanDiffRolloutNoDiff: `ssprflow plan diff` against the simulator lists
+// what the plan changes; after the rollout, the same diff shows nothing.
+func TestPlanDiffRolloutNoDiff(t *testing.T) {
+	e := newEnv(t)
+	e.runWorker()
+	p := e.plan(func(p *plan.Rollout) { p.Spec.Directory = nil })
+	file := filepath.Join(e.dir, "plan.yaml")
+	b, err := yaml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	diff := func() string {
+		var out, errb bytes.Buffer
+		code := cli.Main(context.Background(), []string{"plan", "diff", file, "--sim", e.stack.SimURL, "--token-env", envToken}, &out, &errb)
+		if code != 0 {
+			t.Fatalf("plan diff exit %d: %s%s", code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	before := diff()
+	for _, want := range []string{"scope", "helpdesk.contact", "policy.softwareOath", "would change"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("diff before the rollout lacks %q:\n%s", want, before)
+		}
+	}
+	st := e.wait(e.start(p), 2*time.Minute, ended)
+	if st.Status != workflows.StatusSucceeded {
+		t.Fatalf("rollout %s: %s", st.Status, st.LastError)
+	}
+	if after := diff(); !strings.Contains(after, "no change") {
+		t.Errorf("diff after the rollout:\n%s", after)
+	}
+}
