@@ -1,0 +1,36 @@
+package workflows
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+// TestReplayRecordedHistories replays histories recorded from real rollouts
+// (success, rollback after a rejection, pause then resume) against the
+// current workflow code. A change that would break running rollouts fails
+// here: guard it with workflow.GetVersion, then re-record
+// (go test ./internal/e2e -run TestRecordHistories -update-histories).
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("expected recorded histories of each shape, found %v", files)
+	}
+	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(RolloutWorkflow)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("replaying %s: %v", f, err)
+			}
+		})
+	}
+}
