@@ -23,6 +23,8 @@ func (r *rollout) compensate(ctx workflow.Context, include func(Change) bool) {
 			continue
 		}
 		res := r.undo(ctx, c)
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"kind": string(c.Kind), "status": string(res.Status)}).
+			Counter("ssprflow_compensations_total").Inc(1)
 		r.st.Changes[i].Compensation = &res
 		s := r.step(c.Stage, c.Step)
 		switch {

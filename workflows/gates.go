@@ -104,6 +104,7 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 		}
 	}
 	gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
+	workflow.GetMetricsHandler(ctx).Timer("ssprflow_gate_wait").Record(gs.ClosedAt.Sub(gs.OpenedAt))
 	r.emit(ctx, "gate.passed", o.stage, "gate", "passed", "")
 	return nil
 }

@@ -226,9 +226,11 @@ func (r *rollout) exec(ctx workflow.Context, o op) error {
 	s.EndedAt = workflow.Now(ctx)
 	if err != nil {
 		s.Status, s.Error = StepFailed, errText(err)
+		countStep(ctx, o.step, StepFailed)
 		r.emit(ctx, "step.failed", o.stage, o.step, "failed", s.Error)
 		return fmt.Errorf("%s/%s: %s", o.stage, o.step, errText(err))
 	}
+	countStep(ctx, o.step, status)
 	s.Status, s.Detail = status, detail
 	r.emit(ctx, "step."+string(status), o.stage, o.step, string(status), detail)
 	return nil
@@ -628,4 +630,11 @@ const activityEmit = "Emit"
 // rollout and the plan ends at "all": the pilot then does not narrow it.
 func (r *rollout) keepsAll() bool {
 	return r.finalAll() && r.st.Preflight != nil && r.st.Preflight.CurrentScope == string(entra.ScopeAll)
+}
+
+// Metrics go through the workflow's metrics handler, which is replay-safe:
+// a replayed step is not counted twice.
+func countStep(ctx workflow.Context, step string, status StepStatus) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"step": step, "status": string(status)}).
+		Counter("ssprflow_steps_total").Inc(1)
 }

@@ -535,3 +535,27 @@ func TestMain(m *testing.M) {
 	os.Setenv("TEMPORAL_DEBUG", "true")
 	os.Exit(m.Run())
 }
+
+func TestDecisionAfterGateClosed(t *testing.T) {
+	h := newHarness(t)
+	p := testPlan()
+	p.Spec.Stages = []plan.Stage{p.Spec.Stages[0],
+		{Name: "wave-1", Members: []string{"carol@contoso.onmicrosoft.com"}, Gate: &plan.Gate{Soak: plan.Duration(time.Hour), Approvals: 1, Timeout: plan.Duration(time.Hour)}},
+		p.Spec.Stages[1]}
+	h.decide(time.Minute, approve("p1", "alice", "pilot"), false, t)
+	h.decide(10*time.Minute, approve("p1", "alice", "pilot"), false, t) // the same decision redelivered: harmless
+	h.decide(11*time.Minute, approve("p2", "bob", "pilot"), true, t)    // a new vote on a closed gate: refused
+	h.decide(90*time.Minute, approve("w1", "bob", "wave-1"), false, t)
+	st, err := h.run(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range st.Gates {
+		if g.Name == "pilot" && (len(g.Decisions) != 1 || g.Status != GatePassed) {
+			t.Errorf("pilot gate %s with decisions %+v", g.Status, g.Decisions)
+		}
+	}
+	if n := len(h.tenant.members[st.GroupID]); n != 3 {
+		t.Errorf("group has %d members after the wave, want 3", n)
+	}
+}
