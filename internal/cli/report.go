@@ -12,18 +12,7 @@ func runReport(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "report", "ROLLOUT", "Print a rollout's report (works while it runs and after it ended).")
 	tf := addTemporalFlags(fs)
 	out := outputFlag(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("report needs a rollout id")
-	}
-	id, err := rolloutID(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := tf.dial(ctx)
+	id, c, err := oneRollout(ctx, fs, tf, args, "report")
 	if err != nil {
 		return err
 	}

@@ -156,6 +156,27 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 	return st, fmt.Errorf("query %s: %w", id, err)
 }
 
+// oneRollout parses flags and the single ROLLOUT argument, and dials
+// Temporal. The caller closes the client.
+func oneRollout(ctx context.Context, fs *flag.FlagSet, tf temporalFlags, args []string, cmd string) (string, client.Client, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) != 1 {
+		return "", nil, usageErr("%s needs a rollout id (sspr/<tenant>/<plan>)", cmd)
+	}
+	id, err := rolloutID(pos[0])
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := tf.dial(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, c, nil
+}
+
 func rolloutID(arg string) (string, error) {
 	t, r, ok := workflows.ParseWorkflowID(arg)
 	if !ok {
@@ -169,18 +190,7 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 	tf := addTemporalFlags(fs)
 	watch := fs.Bool("watch", false, "refresh until the rollout ends")
 	out := outputFlag(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("rollout status needs a rollout id")
-	}
-	id, err := rolloutID(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := tf.dial(ctx)
+	id, c, err := oneRollout(ctx, fs, tf, args, "rollout status")
 	if err != nil {
 		return err
 	}
@@ -293,18 +303,7 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 func runRolloutCancel(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout cancel", "ROLLOUT", "Cancel a rollout. It compensates (undoes its changes) per the plan's failure policy before it ends.")
 	tf := addTemporalFlags(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("rollout cancel needs a rollout id")
-	}
-	id, err := rolloutID(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := tf.dial(ctx)
+	id, c, err := oneRollout(ctx, fs, tf, args, "rollout cancel")
 	if err != nil {
 		return err
 	}
@@ -320,22 +319,14 @@ func runRolloutResume(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout resume", "ROLLOUT --action retry|rollback|abort", "Answer a rollout paused by its failure policy.")
 	tf := addTemporalFlags(fs)
 	action := fs.String("action", "", "retry (run the failed step or gate again), rollback (undo everything), abort (stop, leave changes)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || *action == "" {
-		return usageErr("rollout resume needs a rollout id and --action retry|rollback|abort")
-	}
-	id, err := rolloutID(pos[0])
-	if err != nil {
-		return err
-	}
-	c, err := tf.dial(ctx)
+	id, c, err := oneRollout(ctx, fs, tf, args, "rollout resume")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if *action == "" {
+		return usageErr("rollout resume needs --action retry|rollback|abort")
+	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateOperate, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []interface{}{workflows.OperatorAction{Action: *action, By: currentUser()}},

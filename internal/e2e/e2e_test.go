@@ -441,11 +441,39 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 			t.Errorf("diff before the rollout lacks %q:\n%s", want, before)
 		}
 	}
-	st := e.wait(e.start(p), 2*time.Minute, ended)
+	id := e.start(p)
+	st := e.wait(id, 2*time.Minute, ended)
 	if st.Status != workflows.StatusSucceeded {
 		t.Fatalf("rollout %s: %s", st.Status, st.LastError)
 	}
 	if after := diff(); !strings.Contains(after, "no change") {
 		t.Errorf("diff after the rollout:\n%s", after)
+	}
+
+	// The operator's commands on the finished rollout.
+	run := func(args ...string) string {
+		var out, errb bytes.Buffer
+		if code := cli.Main(context.Background(), args, &out, &errb); code != 0 {
+			t.Fatalf("ssprflow %s: exit %d: %s%s", strings.Join(args, " "), code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	temporal := []string{"--temporal", e.stack.Temporal.HostPort()}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{append([]string{"rollout", "status", id}, temporal...), []string{"SUCCEEDED", "sspr-group", "verified"}},
+		{append([]string{"rollout", "list", "--tenant", "contoso.onmicrosoft.com"}, temporal...), []string{id, "succeeded"}},
+		{append([]string{"report", id}, temporal...), []string{"Result: SUCCEEDED", "Changes made", "Registration coverage"}},
+		{[]string{"events", id, "--nats", e.stack.NATSURL(), "--user", cli.WorkerUser, "--password-env", envWorkerPW},
+			[]string{"step.verified", "rollout.succeeded"}},
+	} {
+		out := run(tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("ssprflow %s: output lacks %q:\n%s", tc.args[0]+" "+tc.args[1], w, out)
+			}
+		}
 	}
 }
