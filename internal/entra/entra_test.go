@@ -294,7 +294,7 @@ func TestInstructions(t *testing.T) {
 		"Entra admin center > Protection > Password reset > Authentication methods > Number of methods required to reset: 2 > Save",
 		"Entra admin center > Protection > Password reset > Authentication methods > Methods available to users: check Mobile app code > Save",
 		"Entra admin center > Protection > Authentication methods > Policies > Email OTP > Enable and Target > Enable: On > Save",
-		"Entra admin center > Protection > Password reset > Notifications > Notify all admins when other admins reset their password: Yes > Save",
+		"Entra admin center > Protection > Password reset > Notifications > Notify all admins when other admins reset their password → Yes > Save",
 		"Entra admin center > Protection > Password reset > Customization > Customize helpdesk link: Yes > Custom helpdesk email or URL: help@example.com > Save",
 		"Entra admin center > Protection > Password reset > On-premises integration > Enable password write back for synced users: check > Save",
 	}

@@ -105,7 +105,7 @@ func Instructions(changes []Change, groups ...Group) []string {
 		case c.Field == FieldNotifyUsers:
 			add("Notifications", "Notify users on password resets: "+yesNo(c.To, "Yes", "No"))
 		case c.Field == FieldNotifyAdmins:
-			add("Notifications", "Notify all admins when other admins reset their password: "+yesNo(c.To, "Yes", "No"))
+			add("Notifications", "Notify all admins when other admins reset their password → "+yesNo(c.To, "Yes", "No"))
 		case c.Field == FieldHelpdeskCustomized:
 			add("Customization", "Customize helpdesk link: "+yesNo(c.To, "Yes", "No"))
 		case c.Field == FieldHelpdeskContact:
@@ -113,7 +113,7 @@ func Instructions(changes []Change, groups ...Group) []string {
 		case c.Field == FieldWritebackEnabled:
 			add("On-premises integration", "Enable password write back for synced users: "+checkbox(c.To))
 		case c.Field == FieldUnlockEnabled:
-			add("On-premises integration", "Allow users to unlock accounts without resetting their password: "+yesNo(c.To, "Yes", "No"))
+			add("On-premises integration", "Allow users to unlock accounts without resetting their password → "+yesNo(c.To, "Yes", "No"))
 		default:
 			steps = append(steps, fmt.Sprintf("Set %s from %q to %q", c.Field, c.From, c.To))
 		}
