@@ -25,7 +25,8 @@ deps:
 
 ## demo: a whole rollout on a local stack, with its report
 demo: deps
-	$(GO) run ./starter demo
+	$(GO) build -o bin/ssprflow ./starter
+	./bin/ssprflow demo
 
 ## test: lint, the Windows build of the agent, unit and integration tests with -race
 test: deps lint windows
