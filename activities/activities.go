@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/internal/ad"
@@ -104,7 +106,29 @@ func (a *Activities) tenant(ctx context.Context, p *plan.Rollout) (entra.Tenant,
 	return t, nil
 }
 
+// directory connects to the DC and keeps the activity alive while the
+// caller works; Close on the returned Directory stops the heartbeats.
 func (a *Activities) directory(ctx context.Context, p *plan.Rollout) (Directory, error) {
+	stop := keepAlive(ctx, "directory")
+	d, err := a.dial(ctx, p)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &aliveDirectory{Directory: d, stop: stop}, nil
+}
+
+type aliveDirectory struct {
+	Directory
+	stop func()
+}
+
+func (d *aliveDirectory) Close() error {
+	d.stop()
+	return d.Directory.Close()
+}
+
+func (a *Activities) dial(ctx context.Context, p *plan.Rollout) (Directory, error) {
 	if p.Spec.Directory == nil {
 		return nil, permanent("NoDirectory", errors.New("the plan has no directory section"))
 	}
@@ -129,7 +153,7 @@ const (
 // NonRetryable lists every permanent error type the activities return.
 var NonRetryable = []string{ErrTypePermanent, ErrTypeValidation, ErrTypeConflict,
 	"TenantUnavailable", "NoDirectory", "DirectoryUnavailable", "GroupMissing", "MembersMissing",
-	"PasswordAge", "ConnectorMismatch"}
+	"PasswordAge", "ConnectorMismatch", "Licence"}
 
 func permanent(kind string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), kind, err)
@@ -160,3 +184,31 @@ func isPermanentDirectory(err error) bool {
 }
 
 var errNoEvents = errors.New("this worker has no NATS connection: approvals cannot be requested")
+
+// keepAlive heartbeats every few seconds until stop is called, so a long
+// call that has no progress of its own to report (a paged directory scan, a
+// report over a large tenant) still shows the worker is alive, and a dead
+// worker's attempt is retried after the heartbeat timeout instead of the
+// start-to-close timeout.
+func keepAlive(ctx context.Context, detail string) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	activity.RecordHeartbeat(ctx, detail)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, detail)
+			}
+		}
+	}()
+	return func() { close(done) }
+}

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -53,6 +51,9 @@ type TenantPreflightResult struct {
 	GroupExists    bool           `json:"groupExists"`
 	MigrationState string         `json:"migrationState,omitempty"`
 	Missing        []string       `json:"missingMembers,omitempty"`
+	Licensed       bool           `json:"licensed"`
+	TenantUsers    int            `json:"tenantUsers"`
+	Registered     int            `json:"registered"`
 	Warnings       []string       `json:"warnings,omitempty"`
 }
 
@@ -88,6 +89,16 @@ func (a *Activities) TenantPreflight(ctx context.Context, in TenantPreflightInpu
 		}
 	}
 	res.Changes = entra.Diff(snap, entra.DesiredSettings(&in.Plan, groupID, finalScope(&in.Plan)))
+	// The registration reports need Entra ID P1/P2 and AuditLog.Read.All;
+	// the gates depend on them, so find out now (one request tenant-wide).
+	stop := keepAlive(ctx, "checking the registration report")
+	cov, err := t.Coverage(ctx, "")
+	stop()
+	if err != nil {
+		return res, permanent("Licence", fmt.Errorf(
+			"the registration report is not readable (needs an Entra ID P1/P2 licence and AuditLog.Read.All): %w", err))
+	}
+	res.Licensed, res.TenantUsers, res.Registered = true, cov.Total, cov.Registered
 	if snap.MigrationState != "" && snap.MigrationState != "migrationComplete" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"authentication methods policy migration state is %s: methods are managed in both the legacy SSPR policy and the authentication methods policy until it is migrationComplete", snap.MigrationState))
@@ -160,7 +171,9 @@ func (a *Activities) AddMembers(ctx context.Context, in MembersInput) (entra.Add
 	if err != nil {
 		return entra.AddResult{}, err
 	}
+	stop := keepAlive(ctx, "adding members")
 	res, err := t.AddMembers(ctx, in.GroupID, in.UPNs)
+	stop()
 	if err != nil {
 		return res, classify(fmt.Errorf("add %d members to group %s: %w", len(in.UPNs), in.GroupID, err))
 	}
@@ -323,7 +336,7 @@ func (a *Activities) Coverage(ctx context.Context, in CoverageInput) (entra.Cove
 	if err != nil {
 		return entra.Coverage{}, err
 	}
-	activity.RecordHeartbeat(ctx, "reading registration details")
+	defer keepAlive(ctx, "reading registration details")()
 	c, err := t.Coverage(ctx, in.GroupID)
 	if err != nil {
 		return c, classify(fmt.Errorf("read registration coverage: %w", err))

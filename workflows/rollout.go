@@ -330,7 +330,8 @@ func (r *rollout) tenantPreflight(ctx workflow.Context) (StepStatus, string, err
 	pf.GroupExists = res.GroupExists
 	pf.MigrationState = res.MigrationState
 	pf.CurrentScope = res.Snapshot.Settings[entra.FieldScope]
-	pf.Licensed = true
+	pf.Licensed = res.Licensed
+	pf.Notes = append(pf.Notes, fmt.Sprintf("tenant: %d users, %d registered for SSPR before the rollout", res.TenantUsers, res.Registered))
 	pf.Warnings = append(pf.Warnings, res.Warnings...)
 	if res.Snapshot.Settings[entra.FieldScope] == string(entra.ScopeAll) && !r.finalAll() {
 		pf.Warnings = append(pf.Warnings, "SSPR is already enabled for All users; this plan would narrow it to a group")
