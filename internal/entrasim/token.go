@@ -118,8 +118,12 @@ func (s *Server) Token() string {
 // PortalToken is a delegated admin token for the portal PasswordReset API of
 // the default tenant. It also carries the Graph scopes, as a Global
 // Administrator's token would.
-func (s *Server) PortalToken() string {
-	t := s.tenant(s.opts.Tenant)
+func (s *Server) PortalToken() string { return s.PortalTokenFor(s.opts.Tenant) }
+
+// PortalTokenFor is PortalToken for another tenant (a domain or tenant id),
+// for tests and benchmarks that simulate many tenants.
+func (s *Server) PortalTokenFor(tenant string) string {
+	t := s.tenant(tenant)
 	c := claims{
 		Aud:   portalResource,
 		Tid:   t.id,
