@@ -101,7 +101,10 @@ func (a *Activities) tenant(ctx context.Context, p *plan.Rollout) (entra.Tenant,
 	}
 	t, err := a.Tenants(ctx, p.Metadata.Tenant, p.Spec.SSPRPolicy.Mode)
 	if err != nil {
-		return nil, classify(fmt.Errorf("connect to tenant %s: %w", p.Metadata.Tenant, err))
+		// Building a client needs no network: a failure is the worker's
+		// configuration (unknown tenant, missing secret), which retrying
+		// cannot fix.
+		return nil, permanent("TenantUnavailable", fmt.Errorf("connect to tenant %s: %w", p.Metadata.Tenant, err))
 	}
 	return t, nil
 }

@@ -94,9 +94,12 @@ func (a *Activities) TenantPreflight(ctx context.Context, in TenantPreflightInpu
 	stop := keepAlive(ctx, "checking the registration report")
 	cov, err := t.Coverage(ctx, "")
 	stop()
-	if err != nil {
+	if err != nil && entra.IsPermanent(err) {
 		return res, permanent("Licence", fmt.Errorf(
 			"the registration report is not readable (needs an Entra ID P1/P2 licence and AuditLog.Read.All): %w", err))
+	}
+	if err != nil {
+		return res, classify(fmt.Errorf("read the registration report: %w", err)) // throttled or unavailable: retried
 	}
 	res.Licensed, res.TenantUsers, res.Registered = true, cov.Total, cov.Registered
 	if snap.MigrationState != "" && snap.MigrationState != "migrationComplete" {

@@ -14,6 +14,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C ends a cleanup that hangs
 	code := worker.Main(ctx, os.Args[1:], os.Stderr)
 	stop()
 	os.Exit(code)

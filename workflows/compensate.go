@@ -15,6 +15,9 @@ import (
 // outcome is kept on the change and shown on the step. Errors are collected,
 // not fatal: one stuck undo must not keep the others from running.
 func (r *rollout) compensate(ctx workflow.Context, include func(Change) bool) {
+	// Undo runs on a disconnected context: a cancel that arrives during a
+	// rollback must not turn every remaining undo into "needs a human".
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	r.st.Stage = "rollback"
 	r.upsert(ctx)
 	for i := len(r.st.Changes) - 1; i >= 0; i-- {

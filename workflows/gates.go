@@ -173,8 +173,10 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 	}
 	if d := rejectedBy(gs); d != nil {
 		gs.Status, gs.ClosedAt = GateRejected, workflow.Now(ctx)
-		r.emit(ctx, "gate.rejected", stage, gs.Name, "rejected", d.Approver+": "+d.Comment)
-		return fmt.Errorf("%s rejected by %s: %s", gs.Name, d.Approver, d.Comment)
+		// The comment is free text: it stays in the gate's state (query,
+		// report), not in events or errors.
+		r.emit(ctx, "gate.rejected", stage, gs.Name, "rejected", "rejected by "+d.Approver)
+		return fmt.Errorf("%s rejected by %s", gs.Name, d.Approver)
 	}
 	if !ok {
 		gs.Status, gs.ClosedAt = GateExpired, workflow.Now(ctx)
@@ -198,6 +200,15 @@ func rejectedBy(g *Gate) *Decision {
 	for i := range g.Decisions {
 		if g.Decisions[i].Verdict == "reject" {
 			return &g.Decisions[i]
+		}
+	}
+	return nil
+}
+
+func (r *rollout) findGate(name string) *Gate {
+	for i := range r.st.Gates {
+		if r.st.Gates[i].Name == name {
+			return &r.st.Gates[i]
 		}
 	}
 	return nil
@@ -302,12 +313,7 @@ func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) er
 	if d.Verdict != "approve" && d.Verdict != "reject" {
 		return fmt.Errorf("verdict must be approve or reject, got %q", d.Verdict)
 	}
-	var gs *Gate
-	for i := range r.st.Gates {
-		if r.st.Gates[i].Name == d.Gate {
-			gs = &r.st.Gates[i]
-		}
-	}
+	gs := r.findGate(d.Gate)
 	if gs == nil {
 		return fmt.Errorf("rollout %s has no gate %q (gates: %s)", r.plan.Metadata.Name, d.Gate, strings.Join(r.gateNames(), ", "))
 	}
@@ -343,8 +349,12 @@ func (r *rollout) gateNames() []string {
 // bridge retried after a crash, or continue-as-new reset Temporal's update
 // de-duplication) a no-op.
 func (r *rollout) decide(ctx workflow.Context, d approval.Decision) (DecideResult, error) {
-	gs := r.gateRef(d.Gate)
 	res := DecideResult{Gate: d.Gate}
+	gs := r.findGate(d.Gate)
+	if gs == nil { // only a duplicate of a decision on a gate since renamed could get here
+		res.Duplicate = true
+		return res, nil
+	}
 	if slices.Contains(r.st.Seen, seenKey(d)) {
 		res.Duplicate = true
 	} else {
@@ -368,6 +378,9 @@ func (r *rollout) validateOperate(act OperatorAction) error {
 	if r.st.Status != StatusPaused {
 		return fmt.Errorf("rollout is %s, not paused", r.st.Status)
 	}
+	if r.action != nil {
+		return fmt.Errorf("%s was already requested", r.action.Action)
+	}
 	switch act.Action {
 	case ActionRetry, ActionRollback, ActionAbort:
 		return nil
@@ -388,4 +401,4 @@ func (r *rollout) operate(ctx workflow.Context, act OperatorAction) (string, err
 // seenKey de-duplicates by approver and decision id together, so one
 // approver cannot make another's decision look like a duplicate by reusing
 // its id.
-func seenKey(d approval.Decision) string { return d.Approver + "/" + d.ID }
+func seenKey(d approval.Decision) string { return d.Approver + "/" + d.Gate + "/" + d.ID }

@@ -9,6 +9,11 @@ import (
 	"github.com/ssprflow/ssprflow/activities"
 )
 
+// Every context that can change something sets WaitForCancellation: on a
+// cancel, the workflow waits until the attempt in flight has really ended
+// before it starts undoing, so compensation never races a change that is
+// still landing.
+//
 // Retry policies are chosen per kind of call. Permanent errors (bad input,
 // 403, a missing object, a policy conflict) are non-retryable everywhere and
 // reach the failure policy at once.
@@ -18,6 +23,7 @@ import (
 func tenantCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 3 * time.Minute,
+		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable,
@@ -30,6 +36,7 @@ func membersCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
+		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable,
@@ -55,6 +62,7 @@ func directoryCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
+		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 8, NonRetryableErrorTypes: activities.NonRetryable,
@@ -95,6 +103,7 @@ func agentCtx(ctx workflow.Context, queue string, wait time.Duration) workflow.C
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:              queue,
 		ScheduleToStartTimeout: wait,
+		WaitForCancellation:    true,
 		StartToCloseTimeout:    10 * time.Minute,
 		HeartbeatTimeout:       time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -166,13 +166,13 @@ func (r *rollout) continueAsNew(ctx workflow.Context) (State, error) {
 // context is already cancelled. With the pause policy there is nobody left
 // to ask, so cancel means undo everything.
 func (r *rollout) cancelled(ctx workflow.Context) (State, error) {
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	if r.plan.Spec.FailurePolicy == plan.RollbackStage {
 		stage := r.st.Stage
-		r.compensate(dctx, func(c Change) bool { return c.Stage == stage })
+		r.compensate(ctx, func(c Change) bool { return c.Stage == stage })
 	} else {
-		r.compensate(dctx, func(Change) bool { return true })
+		r.compensate(ctx, func(Change) bool { return true })
 	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	return r.finish(dctx, StatusCancelled, "cancelled")
 }
 
@@ -223,6 +223,9 @@ func (r *rollout) exec(ctx workflow.Context, o op) error {
 	r.emit(ctx, "step.started", o.stage, o.step, "running", "")
 	status, detail, err := r.runStep(ctx, o)
 	s = r.step(o.stage, o.step)
+	if errors.Is(err, errContinueAsNew) {
+		return err // the step resumes in the next run
+	}
 	s.EndedAt = workflow.Now(ctx)
 	if err != nil {
 		s.Status, s.Error = StepFailed, errText(err)
@@ -322,7 +325,8 @@ func (r *rollout) runStep(ctx workflow.Context, o op) (StepStatus, string, error
 
 func (r *rollout) tenantPreflight(ctx workflow.Context) (StepStatus, string, error) {
 	var res activities.TenantPreflightResult
-	if err := workflow.ExecuteActivity(tenantCtx(ctx), a.TenantPreflight, activities.TenantPreflightInput{Plan: r.plan}).Get(ctx, &res); err != nil {
+	// coverageCtx: preflight reads the tenant-wide registration report.
+	if err := workflow.ExecuteActivity(coverageCtx(ctx), a.TenantPreflight, activities.TenantPreflightInput{Plan: r.plan}).Get(ctx, &res); err != nil {
 		return "", "", err
 	}
 	pf := r.preflight()

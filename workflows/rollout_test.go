@@ -559,3 +559,30 @@ func TestDecisionAfterGateClosed(t *testing.T) {
 		t.Errorf("group has %d members after the wave, want 3", n)
 	}
 }
+
+// TestContinueAsNewDuringTaskIsNotAFailure: a manual task that waits long
+// enough for Temporal to suggest continue-as-new carries over; it must not
+// count as a failed step (which would roll the rollout back).
+func TestContinueAsNewDuringTaskIsNotAFailure(t *testing.T) {
+	h := newHarness(t)
+	p := testPlan()
+	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
+	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 30*time.Minute)
+	h.env.ExecuteWorkflow(RolloutWorkflow, RolloutInput{Plan: p, StartedBy: "operator"})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var in RolloutInput
+	if err := decodePayloads(can, &in); err != nil {
+		t.Fatal(err)
+	}
+	o := program(&p)[in.Resume.Next]
+	s := in.Resume.Steps[indexStep(*in.Resume, o.stage, o.step)]
+	if o.step != StepMethods || s.Status == StepFailed || in.Resume.Status == StatusRolledBack {
+		t.Errorf("resumes at %s/%s with step %s, rollout %s", o.stage, o.step, s.Status, in.Resume.Status)
+	}
+	if len(h.tenant.members) == 0 || h.tenant.writes == 0 {
+		t.Errorf("changes before the task were undone: writes %d", h.tenant.writes)
+	}
+}

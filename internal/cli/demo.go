@@ -95,21 +95,21 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
 
 	wctx, stopWorker := context.WithCancel(ctx)
-	var wg sync.WaitGroup
 	ready := make(chan struct{})
-	var werr error
-	wg.Add(1)
+	werr := make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		werr = worker.Run(wctx, cfg, worker.Options{Logger: logger, Ready: func() { close(ready) }})
+		werr <- worker.Run(wctx, cfg, worker.Options{Logger: logger, Ready: func() { close(ready) }})
 	}()
-	defer func() { stopWorker(); wg.Wait() }()
+	defer func() { stopWorker(); <-werr }()
 	select {
 	case <-ready:
 	case <-ctx.Done():
 		return errInterrupted
+	case err := <-werr:
+		werr <- err // for the deferred wait
+		return fmt.Errorf("worker did not start: %v (see %s)", err, logf.Name())
 	case <-time.After(30 * time.Second):
-		return fmt.Errorf("worker did not start: %v (see %s)", werr, logf.Name())
+		return fmt.Errorf("worker did not start in 30s (see %s)", logf.Name())
 	}
 	fmt.Fprintf(io.Out, "  worker    task queue %s (in-process)\n", workflows.TaskQueue)
 	if q := p.Spec.Writeback.AgentQueue; q != "" && p.Spec.Writeback.Mode != plan.WritebackNone {
@@ -143,7 +143,10 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		}
 		fmt.Fprintln(io.Out)
 	} else {
-		go approverBot(ctx, io, st, p)
+		botCtx, stopBot := context.WithCancel(ctx)
+		var bot sync.WaitGroup
+		bot.Go(func() { approverBot(botCtx, io, st, p) })
+		defer func() { stopBot(); bot.Wait() }() // the bot stops writing before the stack stops
 	}
 
 	final, err := followRollout(ctx, io, tc, id)

@@ -138,6 +138,16 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 		err = v.Get(&st)
 		return st, err
 	}
+	// A closed rollout can still answer from its result; a running one whose
+	// query failed (no worker polling) must not block here until it ends.
+	desc, derr := c.DescribeWorkflowExecution(ctx, id, "")
+	if derr != nil || desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) || errors.As(derr, &nf) {
+			return st, &exitError{code: 1, msg: "no rollout " + id}
+		}
+		return st, fmt.Errorf("query %s (is a worker running?): %w", id, err)
+	}
 	run := c.GetWorkflow(ctx, id, "")
 	if gerr := run.Get(ctx, &st); gerr == nil {
 		return st, nil

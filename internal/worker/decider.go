@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -20,10 +21,23 @@ import (
 // verdict, not an error, so the bridge acks it instead of retrying.
 type Decider struct {
 	Client client.Client
+	// Timeout bounds one decision (default 20 s).
+	Timeout time.Duration
+}
+
+func (d *Decider) timeout() time.Duration {
+	if d.Timeout > 0 {
+		return d.Timeout
+	}
+	return 20 * time.Second
 }
 
 // Decide implements approval.Decider.
 func (d *Decider) Decide(ctx context.Context, tenant, rollout string, dec approval.Decision) (approval.Verdict, error) {
+	// Bounded below the bridge's ack wait: a workflow nobody is polling must
+	// not stall approvals for every other rollout; the bridge retries later.
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
 	id := workflows.WorkflowID(tenant, rollout)
 	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,

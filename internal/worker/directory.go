@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/ad"
 	"github.com/ssprflow/ssprflow/internal/plan"
@@ -17,7 +19,8 @@ func DirectoryDialer(logger *slog.Logger) activities.DirectoryDialer {
 	return func(ctx context.Context, d *plan.Directory) (activities.Directory, error) {
 		pw, err := ad.ResolvePassword(d.BindPassword)
 		if err != nil {
-			return nil, fmt.Errorf("bind password for %s: %w", d.BindUser, err)
+			return nil, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("bind password for %s: %v (set it in the worker's environment or file)", d.BindUser, err), "DirectoryUnavailable", err)
 		}
 		c, err := ad.Dial(ctx, ad.Config{URL: d.URL, CAFile: d.CAFile, ServerName: d.ServerName,
 			Insecure: d.Insecure, BindUser: d.BindUser, Password: pw})
