@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -367,8 +368,12 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 	}
 	// Exactly one group, five successful member additions, no duplicate.
 	created, added := 0, 0
+	var trail []string
 	for _, a := range e.stack.Sim.Audit() {
-		if a.Status >= 300 {
+		if strings.Contains(a.Path, "/groups") {
+			trail = append(trail, fmt.Sprintf("%s %s %s %d %.120s", a.Time.Format("15:04:05.000"), a.Method, a.Path, a.Status, a.Body))
+		}
+		if a.Status < 200 || a.Status >= 300 { // 0: the client was gone before the answer
 			continue
 		}
 		switch {
@@ -381,7 +386,7 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 		}
 	}
 	if created != 1 || added != len(p.Spec.Stages[0].Members) {
-		t.Errorf("groups created %d (want 1), members added %d (want %d)", created, added, len(p.Spec.Stages[0].Members))
+		t.Errorf("groups created %d (want 1), members added %d (want %d); group writes:\n%s", created, added, len(p.Spec.Stages[0].Members), strings.Join(trail, "\n"))
 	}
 	// Each writeback ACE exactly once on the domain root.
 	c, err := e.stack.DC.Admin(context.Background())
