@@ -482,3 +482,36 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestADCommands: `ssprflow ad check|grant|revoke` against the DC: check
+// fails (exit 1) before the grant, passes after it; grant twice adds
+// nothing; revoke restores the DACL byte for byte.
+func TestADCommands(t *testing.T) {
+	e := newEnv(t)
+	before := e.dacl(e.stack.DC.BaseDN)
+	flags := []string{"--url", e.stack.DC.URL(), "--ca-file", e.stack.DC.CAFile, "--bind-user", e.stack.DC.AdminUser,
+		"--bind-password-env", envADPassword, "--connector", `EXAMPLE\MSOL_ssprflow`}
+	run := func(want int, args ...string) string {
+		var out, errb bytes.Buffer
+		if code := cli.Main(context.Background(), append(args, flags...), &out, &errb); code != want {
+			t.Fatalf("ssprflow %s: exit %d, want %d: %s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	if out := run(1, "ad", "check"); !strings.Contains(out, "3 ACE(s) missing") || !strings.Contains(out, "minimum password age: 0") {
+		t.Errorf("check before grant:\n%s", out)
+	}
+	if out := run(0, "ad", "grant"); !strings.Contains(out, "3 ACE(s) added") {
+		t.Errorf("grant:\n%s", out)
+	}
+	if out := run(0, "ad", "grant"); !strings.Contains(out, "0 ACE(s) added") {
+		t.Errorf("second grant:\n%s", out)
+	}
+	if out := run(0, "ad", "check", "--output", "json"); !strings.Contains(out, `"ok": true`) {
+		t.Errorf("check after grant:\n%s", out)
+	}
+	run(0, "ad", "revoke")
+	if !bytes.Equal(e.dacl(e.stack.DC.BaseDN), before) {
+		t.Error("DACL not restored byte for byte by revoke")
+	}
+}
