@@ -85,6 +85,11 @@ func (r *rollout) undo(ctx workflow.Context, c Change) CompensationResult {
 			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("removed %d ACE(s) from %s", n, c.DN)}
 		}
 	case ChangeWriteback:
+		if c.Queue == "" { // enabled by an operator: only an operator can undo it
+			return CompensationResult{Status: CompensationNeedsHuman, Detail: "turn password writeback off again on the sync server " +
+				"(Entra Connect wizard > Customize synchronization options > Optional features: untick Password writeback; Cloud Sync: " +
+				"Set-AADCloudSyncPasswordWritebackConfiguration -Enable $false), if it was off before this rollout"}
+		}
 		err = r.restoreWriteback(ctx, c)
 		if err == nil {
 			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("writeback set back to enabled=%t on %s", c.PreviousEnabled, c.Queue)}

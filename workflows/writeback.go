@@ -21,6 +21,11 @@ func (r *rollout) writeback(ctx workflow.Context, o op) (StepStatus, string, err
 	wb := r.plan.Spec.Writeback
 	var details []string
 	if wb.AgentQueue == "" {
+		// Recorded first like every change: a rollback must ask a person to
+		// undo what a person did.
+		if !r.recorded(o, ChangeWriteback) {
+			r.record(Change{Stage: o.stage, Step: o.step, Kind: ChangeWriteback})
+		}
 		if err := r.task(ctx, o, wizardInstructions(wb.Mode)); err != nil {
 			return "", "", err
 		}
@@ -77,6 +82,15 @@ func (r *rollout) agentWriteback(ctx workflow.Context, o op) (string, error) {
 		return "", temporal.NewNonRetryableApplicationError("writeback is not healthy on the sync server: "+strings.Join(v.Problems, "; "), "WritebackUnhealthy", nil)
 	}
 	return detail + fmt.Sprintf(" (healthy: %d PasswordResetService event(s))", len(v.Events)), nil
+}
+
+func (r *rollout) recorded(o op, kind ChangeKind) bool {
+	for _, c := range r.st.Changes {
+		if c.Stage == o.stage && c.Step == o.step && c.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *rollout) restoreWriteback(ctx workflow.Context, c Change) error {

@@ -121,3 +121,16 @@ func indexStep(st State, stage, name string) int {
 	}
 	return -1
 }
+
+func TestManualWritebackRollbackAsksAHuman(t *testing.T) {
+	h := newHarness(t)
+	p := testPlan()
+	p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackConnect}
+	p = *p.WithDefaults()
+	h.decide(time.Minute, approve("w", "alice", "pilot-writeback"), false, t)
+	h.decide(2*time.Minute, approval.Decision{ID: "r", Approver: "bob", Gate: "pilot", Verdict: "reject"}, false, t)
+	st, _ := h.run(t, p)
+	if s := st.Steps[indexStep(st, "pilot", StepWriteback)]; s.Status != StepNeedsHuman || !strings.Contains(s.Detail, "untick Password writeback") {
+		t.Errorf("writeback step after rollback: %s %q", s.Status, s.Detail)
+	}
+}
