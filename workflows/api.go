@@ -42,6 +42,10 @@ type RolloutInput struct {
 	Plan plan.Rollout `json:"plan"`
 	// StartedBy is who started the rollout (for the self-approval rule).
 	StartedBy string `json:"startedBy"`
+	// StartedByVerified is true when StartedBy is the authenticated NATS
+	// user of a start request, false when a client typed it in (a direct
+	// start on Temporal, which should be limited to administrators).
+	StartedByVerified bool `json:"startedByVerified,omitempty"`
 	// Resume carries the state across continue-as-new; nil on a fresh start.
 	Resume *State `json:"resume,omitempty"`
 }
@@ -220,8 +224,10 @@ type State struct {
 	Tenant    string `json:"tenant"`
 	Plan      string `json:"plan"`
 	StartedBy string `json:"startedBy"`
-	Status    Status `json:"status"`
-	Stage     string `json:"stage"`
+	// StartedByVerified: see RolloutInput.
+	StartedByVerified bool   `json:"startedByVerified,omitempty"`
+	Status            Status `json:"status"`
+	Stage             string `json:"stage"`
 	// Next is the index of the next operation of the rollout's program; it
 	// is what lets a continued-as-new run resume where the last one stopped.
 	Next      int        `json:"next"`

@@ -61,15 +61,16 @@ func newRollout(ctx workflow.Context, in RolloutInput) *rollout {
 	}
 	info := workflow.GetInfo(ctx)
 	r.st = State{
-		WorkflowID: info.WorkflowExecution.ID,
-		RunID:      info.FirstRunID,
-		Tenant:     in.Plan.Metadata.Tenant,
-		Plan:       in.Plan.Metadata.Name,
-		StartedBy:  in.StartedBy,
-		Status:     StatusRunning,
-		Stage:      PreflightStage,
-		StartedAt:  workflow.Now(ctx),
-		Runs:       1,
+		WorkflowID:        info.WorkflowExecution.ID,
+		RunID:             info.FirstRunID,
+		Tenant:            in.Plan.Metadata.Tenant,
+		Plan:              in.Plan.Metadata.Name,
+		StartedBy:         in.StartedBy,
+		StartedByVerified: in.StartedByVerified,
+		Status:            StatusRunning,
+		Stage:             PreflightStage,
+		StartedAt:         workflow.Now(ctx),
+		Runs:              1,
 	}
 	for _, o := range r.ops {
 		if o.kind == opStep {

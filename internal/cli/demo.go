@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.temporal.io/sdk/client"
+	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/examples"
 	"github.com/ssprflow/ssprflow/internal/approval"
@@ -68,7 +69,7 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		approvers = append(approvers, ap.ID)
 	}
 	st, err := StartStack(ctx, StackOptions{Dir: dir, SimAddr: "127.0.0.1:0", Users: *users, TimeScale: 3600,
-		Approvers: approvers, Directory: p.Spec.Directory != nil, Logger: logger})
+		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -131,11 +132,19 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	id, err := StartRollout(ctx, tc, p, demoOperator, workflows.TaskQueue)
+	// Started over NATS as the operator's user, as `ssprflow rollout start`
+	// does: the starter is authenticated for the self-approval rule.
+	raw, err := yaml.Marshal(p)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "rollout %s started by %q\n", id, demoOperator)
+	os.Setenv("SSPRFLOW_DEMO_PW_OPERATOR", st.Passwords[demoOperator])
+	opNATS := config.NATS{URL: st.NATSURL(), User: demoOperator, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_OPERATOR"}}
+	id, err := StartOverNATS(ctx, opNATS, demoOperator, p, "examples/pilot.yaml", raw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "rollout %s started over NATS by %q\n", id, demoOperator)
 	if *manual {
 		fmt.Fprintf(io.Out, "\nGates wait for you. In another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
 		for _, ap := range approvers {

@@ -48,7 +48,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	logger := slog.New(slog.NewTextHandler(logf, nil))
 	aps := splitList(*approvers)
 	st, err := StartStack(ctx, StackOptions{Dir: dir, TemporalPort: *tport, NATSPort: *nport, SimAddr: *simAddr,
-		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Directory: true, Logger: logger})
+		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -79,10 +79,11 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	} else {
 		fmt.Fprintf(io.Out, "  # no AD DC: %s\n", st.DCMissing)
 	}
+	fmt.Fprintf(io.Out, "  # operator (may start rollouts) NATS password %s\n", st.Passwords["operator"])
 	for _, ap := range aps {
 		fmt.Fprintf(io.Out, "  # approver %-6s NATS password %s\n", ap, st.Passwords[ap])
 	}
-	fmt.Fprintf(io.Out, "\n  ssprflow plan diff examples/pilot.yaml\n  ssprflow rollout start examples/pilot.yaml\n  ssprflow rollout status sspr/contoso_onmicrosoft_com/sspr-pilot --watch\n")
+	fmt.Fprintf(io.Out, "\n  ssprflow plan diff examples/pilot.yaml\n  SSPRFLOW_NATS_PASSWORD=<operator's> ssprflow rollout start examples/pilot.yaml --user operator\n  ssprflow rollout status sspr/contoso_onmicrosoft_com/sspr-pilot --watch\n")
 	fmt.Fprintf(io.Out, "  SSPRFLOW_NATS_PASSWORD=<approver's> ssprflow approve sspr/contoso_onmicrosoft_com/sspr-pilot --user alice --gate pilot\n\nCtrl-C stops everything.\n")
 	<-ctx.Done()
 	fmt.Fprintln(io.Out, "stopping")

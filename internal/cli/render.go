@@ -26,7 +26,11 @@ var stepMark = map[workflows.StepStatus]string{
 // RenderStatus writes a rollout's state for people: one line per step with
 // its state and time, then gates, then what to do next.
 func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
-	fmt.Fprintf(w, "Rollout %s\n  plan %s · tenant %s · started by %s\n", st.WorkflowID, st.Plan, st.Tenant, st.StartedBy)
+	how := "authenticated over NATS"
+	if !st.StartedByVerified {
+		how = "as given to a direct start, not authenticated"
+	}
+	fmt.Fprintf(w, "Rollout %s\n  plan %s · tenant %s · started by %s (%s)\n", st.WorkflowID, st.Plan, st.Tenant, st.StartedBy, how)
 	elapsed := now.Sub(st.StartedAt)
 	if !st.EndedAt.IsZero() {
 		elapsed = st.EndedAt.Sub(st.StartedAt)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/worker"
@@ -72,10 +74,14 @@ func currentUser() string {
 }
 
 func runRolloutStart(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout start", "FILE", "Validate a plan and start its rollout. One rollout per tenant plan runs at a time.")
+	fs := newFlags(io, "rollout start", "FILE",
+		"Validate a plan and start its rollout (one per tenant plan at a time). The request goes over NATS as your NATS user,\n"+
+			"which makes you the rollout's authenticated starter: you cannot approve it unless the plan allows self-approval.")
+	nf := addNATSFlags(fs)
 	tf := addTemporalFlags(fs)
-	by := fs.String("started-by", currentUser(), "who starts the rollout (may not approve it unless the plan allows self-approval) ($SSPRFLOW_USER)")
-	queue := fs.String("task-queue", workflows.TaskQueue, "task queue of the ssprflow worker")
+	direct := fs.Bool("direct", false, "start on Temporal directly (administrators); the starter is then --started-by, not authenticated")
+	by := fs.String("started-by", currentUser(), "with --direct: who starts the rollout ($SSPRFLOW_USER)")
+	queue := fs.String("task-queue", workflows.TaskQueue, "with --direct: task queue of the ssprflow worker")
 	out := outputFlag(fs)
 	files, err := parse(fs, args)
 	if err != nil {
@@ -84,48 +90,37 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 	if len(files) != 1 {
 		return usageErr("rollout start needs exactly one plan file")
 	}
-	p, err := plan.LoadFile(files[0])
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	p, err := plan.Load(files[0], raw)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
-	c, err := tf.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	id, err := StartRollout(ctx, c, p, *by, *queue)
-	if err != nil {
-		return err
+	var id string
+	if *direct {
+		c, err := tf.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if id, err = worker.StartRollout(ctx, c, p, *by, false, *queue); err != nil {
+			return err
+		}
+	} else {
+		if *nf.user == "" && *nf.creds == "" {
+			return usageErr("say who you are on NATS: --user (with $SSPRFLOW_NATS_PASSWORD) or --creds; or --direct with Temporal access")
+		}
+		if id, err = StartOverNATS(ctx, nf.config(), operatorID(nf), p, files[0], raw); err != nil {
+			return err
+		}
 	}
 	if *out == "json" {
 		return printJSON(io.Out, map[string]string{"workflowId": id})
 	}
 	fmt.Fprintf(io.Out, "started rollout %s\nfollow it:  ssprflow rollout status %s --watch\n", id, id)
 	return nil
-}
-
-// StartRollout starts the rollout workflow for a validated plan.
-func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, startedBy, queue string) (string, error) {
-	id := workflows.WorkflowID(p.TenantToken(), p.Metadata.Name)
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    id,
-		TaskQueue:             queue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(workflows.SATenant).ValueSet(p.Metadata.Tenant),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SAPlan).ValueSet(p.Metadata.Name),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SAStage).ValueSet(workflows.PreflightStage),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SAState).ValueSet(string(workflows.StatusRunning)),
-		),
-	}, workflows.RolloutWorkflow, workflows.RolloutInput{Plan: *p, StartedBy: startedBy})
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return id, fmt.Errorf("rollout %s is already running: watch it with 'ssprflow rollout status %s' or cancel it first", id, id)
-	}
-	if err != nil {
-		return id, fmt.Errorf("start rollout: %w", err)
-	}
-	return id, nil
 }
 
 // QueryState reads a rollout's state; for a closed rollout it falls back to
@@ -349,4 +344,23 @@ func runRolloutResume(ctx context.Context, io IO, args []string) error {
 	}
 	fmt.Fprintf(io.Out, "%s: %s accepted\n", id, *action)
 	return nil
+}
+
+func operatorID(nf natsFlags) string { return *nf.user }
+
+// StartOverNATS asks a worker to start the plan's rollout as operator.
+func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte) (string, error) {
+	conn, _, err := worker.DialNATS(ctx, nc, "ssprflow-cli-"+operator, nats.CustomInboxPrefix(approval.InboxPrefix(operator)))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	reply, err := approval.RequestStart(ctx, conn, p.TenantToken(), p.Metadata.Name, operator, approval.StartRequest{Plan: raw, File: file}, 30*time.Second)
+	if err != nil {
+		return "", err
+	}
+	if reply.Error != "" {
+		return reply.WorkflowID, &exitError{code: 1, msg: reply.Error}
+	}
+	return reply.WorkflowID, nil
 }

@@ -30,6 +30,8 @@ type StackOptions struct {
 	Users        int    // simulated tenant users
 	TimeScale    float64
 	Approvers    []string
+	// Operators may start rollouts (NATS users with OperatorPermissions).
+	Operators []string
 	// ExtraUsers are added to NATS as given (tests and benchmarks).
 	ExtraUsers []devstack.NATSUser
 	Directory  bool // start a Samba AD DC when samba is installed
@@ -78,6 +80,12 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		pub, sub := approval.ApproverPermissions(ap)
 		u := devstack.NATSUser{Name: ap, Password: randomSecret(), Publish: pub, Subscribe: sub}
 		s.Passwords[ap] = u.Password
+		users = append(users, u)
+	}
+	for _, op := range o.Operators {
+		pub, sub := approval.OperatorPermissions(op)
+		u := devstack.NATSUser{Name: op, Password: randomSecret(), Publish: pub, Subscribe: sub}
+		s.Passwords[op] = u.Password
 		users = append(users, u)
 	}
 	users = append(users, o.ExtraUsers...)

@@ -99,7 +99,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	warm.Spec.Directory, warm.Spec.Writeback = nil, plan.Writeback{Mode: plan.WritebackNone}
 	warm.Spec.Stages[0].Gate, warm.Spec.DefaultGate = nil, nil
 	warm.Spec.Stages[0].Group.Name = "SSPR-Warmup"
-	id, err := cli.StartRollout(ctx, tc, warm, "bench", workflows.TaskQueue)
+	id, err := worker.StartRollout(ctx, tc, warm, "bench", false, workflows.TaskQueue)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 
 	b.ResetTimer()
 	rollouts := runConcurrently(ctx, b, n, func(i int) (client.WorkflowRun, error) {
-		id, err := cli.StartRollout(ctx, tc, plans[i], "bench", workflows.TaskQueue)
+		id, err := worker.StartRollout(ctx, tc, plans[i], "bench", false, workflows.TaskQueue)
 		if err != nil {
 			return nil, err
 		}

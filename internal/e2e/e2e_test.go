@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/sambadc"
@@ -178,7 +181,7 @@ func (e *env) startWorkerProcess() *exec.Cmd {
 }
 
 func (e *env) start(p *plan.Rollout) string {
-	id, err := cli.StartRollout(context.Background(), e.tc, p, "operator", workflows.TaskQueue)
+	id, err := worker.StartRollout(context.Background(), e.tc, p, "operator", false, workflows.TaskQueue)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -513,5 +516,59 @@ func TestADCommands(t *testing.T) {
 	run(0, "ad", "revoke")
 	if !bytes.Equal(e.dacl(e.stack.DC.BaseDN), before) {
 		t.Error("DACL not restored byte for byte by revoke")
+	}
+}
+
+// TestStartOverNATSAuthenticatesTheStarter: a rollout started over NATS
+// records the operator's NATS user as its starter; that person cannot
+// approve it (the plan forbids self-approval), another approver can; and
+// nobody can start a rollout in someone else's name.
+func TestStartOverNATSAuthenticatesTheStarter(t *testing.T) {
+	apPub, apSub := approval.ApproverPermissions("carol")
+	opPub, opSub := approval.OperatorPermissions("carol")
+	carol := devstack.NATSUser{Name: "carol", Password: "carol-password", Publish: append(apPub, opPub...), Subscribe: append(apSub, opSub...)}
+	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice"}, Operators: []string{"mallory"}, ExtraUsers: []devstack.NATSUser{carol}})
+	e.stack.Passwords["carol"] = carol.Password
+	e.runWorker()
+	p := e.plan(func(p *plan.Rollout) {
+		p.Spec.Directory = nil
+		p.Spec.Approvers = []plan.Approver{{ID: "alice"}, {ID: "carol"}}
+		p.Spec.Stages[0].Gate.Approvals = 1
+	})
+	raw, err := yaml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAs := func(who string) config.NATS {
+		t.Setenv("SSPRFLOW_E2E_PW_"+who, e.stack.Passwords[who])
+		return config.NATS{URL: e.stack.NATSURL(), User: who, Password: config.Secret{Env: "SSPRFLOW_E2E_PW_" + who}}
+	}
+	// mallory may start rollouts, but only as mallory.
+	conn, _, err := worker.DialNATS(context.Background(), natsAs("mallory"), "e2e", nats.CustomInboxPrefix(approval.InboxPrefix("mallory")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = approval.RequestStart(context.Background(), conn, p.TenantToken(), p.Metadata.Name, "carol", approval.StartRequest{Plan: raw}, 3*time.Second)
+	conn.Close()
+	if !errors.Is(err, approval.ErrNotPermitted) {
+		t.Fatalf("mallory starting as carol: %v, want ErrNotPermitted", err)
+	}
+
+	id, err := cli.StartOverNATS(context.Background(), natsAs("carol"), "carol", p, "plan.yaml", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
+	if st.StartedBy != "carol" || !st.StartedByVerified {
+		t.Fatalf("started by %q verified=%t", st.StartedBy, st.StartedByVerified)
+	}
+	if v := e.decide("carol", "approve"); v.Accepted || !strings.Contains(v.Reason, "self-approval") {
+		t.Errorf("carol approving her own rollout: %+v", v)
+	}
+	if v := e.decide("alice", "approve"); !v.Accepted {
+		t.Fatalf("alice's approval refused: %s", v.Reason)
+	}
+	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusSucceeded {
+		t.Fatalf("status %s: %s", st.Status, st.LastError)
 	}
 }

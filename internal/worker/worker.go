@@ -90,6 +90,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 		return nil
 	})
+	g.Go(func() error {
+		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue}, logger)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("start service: %w", err)
+		}
+		return nil
+	})
 	if cfg.Metrics != "" {
 		srv := &http.Server{Addr: cfg.Metrics, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
