@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/internal/ad"
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -77,7 +78,7 @@ type PasswordAge struct {
 // EventPublisher publishes rollout events and approval requests.
 type EventPublisher interface {
 	PublishEvent(ctx context.Context, in EventInput) error
-	PublishApprovalRequest(ctx context.Context, in ApprovalRequestInput) error
+	PublishApprovalRequest(ctx context.Context, in approval.Request) error
 }
 
 // Activities is the set of rollout activities with their dependencies.

@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"time"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
 )
 
 // EventInput is one rollout event. The workflow chooses the id, so a
@@ -21,25 +23,6 @@ type EventInput struct {
 	At         time.Time         `json:"at"`
 }
 
-// ApprovalRequestInput asks approvers to decide a gate, or an operator to do
-// a manual task.
-type ApprovalRequestInput struct {
-	ID           string             `json:"id"`
-	Tenant       string             `json:"tenant"`
-	Rollout      string             `json:"rollout"`
-	WorkflowID   string             `json:"workflowId"`
-	Gate         string             `json:"gate"`
-	Stage        string             `json:"stage"`
-	NextStage    string             `json:"nextStage,omitempty"`
-	Summary      string             `json:"summary"`
-	Instructions []string           `json:"instructions,omitempty"`
-	Metrics      map[string]float64 `json:"metrics,omitempty"`
-	Approvers    []string           `json:"approvers"`
-	Quorum       int                `json:"quorum"`
-	ExpiresAt    time.Time          `json:"expiresAt"`
-	RequestedAt  time.Time          `json:"requestedAt"`
-}
-
 // Emit publishes a rollout event. Events are an audit trail for people and
 // tools; the workflow runs Emit as a local activity and does not fail a
 // rollout because NATS is briefly away.
@@ -52,7 +35,7 @@ func (a *Activities) Emit(ctx context.Context, in EventInput) error {
 
 // RequestApproval publishes an approval request with a deterministic id, so
 // a retry does not make a second request.
-func (a *Activities) RequestApproval(ctx context.Context, in ApprovalRequestInput) error {
+func (a *Activities) RequestApproval(ctx context.Context, in approval.Request) error {
 	if a.Events == nil {
 		return permanent(ErrTypePermanent, errNoEvents)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ssprflow/ssprflow/activities"
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -240,7 +241,7 @@ func (d *memDirectory) daclOf(dn string) []string {
 type recorder struct {
 	mu       sync.Mutex
 	events   []activities.EventInput
-	requests []activities.ApprovalRequestInput
+	requests []approval.Request
 }
 
 func (r *recorder) PublishEvent(ctx context.Context, in activities.EventInput) error {
@@ -250,7 +251,7 @@ func (r *recorder) PublishEvent(ctx context.Context, in activities.EventInput) e
 	return nil
 }
 
-func (r *recorder) PublishApprovalRequest(ctx context.Context, in activities.ApprovalRequestInput) error {
+func (r *recorder) PublishApprovalRequest(ctx context.Context, in approval.Request) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests = append(r.requests, in)

@@ -8,7 +8,6 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
 )
 
@@ -152,9 +151,9 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 		if gs.Task {
 			summary = fmt.Sprintf("Manual task in rollout %s, stage %s: do the steps below, then answer approve (done) or reject", r.plan.Metadata.Name, stage)
 		}
-		req := activities.ApprovalRequestInput{
+		req := approval.Request{
 			ID: gs.RequestID, Tenant: r.plan.TenantToken(), Rollout: r.plan.Metadata.Name, WorkflowID: r.st.WorkflowID,
-			Gate: gs.Name, Stage: stage, NextStage: next, Summary: summary, Instructions: instructions,
+			Gate: gs.Name, Attempt: gs.Attempt, Stage: stage, NextStage: next, Summary: summary, Instructions: instructions,
 			Metrics: map[string]float64{}, Approvers: r.approverIDs(), Quorum: quorum,
 			ExpiresAt: gs.ExpiresAt, RequestedAt: workflow.Now(ctx),
 		}

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,14 +29,6 @@ func (e *Events) PublishEvent(ctx context.Context, in activities.EventInput) err
 }
 
 // PublishApprovalRequest implements activities.EventPublisher.
-func (e *Events) PublishApprovalRequest(ctx context.Context, in activities.ApprovalRequestInput) error {
-	req := approval.Request{
-		ID: in.ID, Tenant: in.Tenant, Rollout: in.Rollout, WorkflowID: in.WorkflowID, Gate: in.Gate,
-		Stage: in.Stage, NextStage: in.NextStage, Summary: in.Summary, Metrics: in.Metrics,
-		Approvers: in.Approvers, Quorum: in.Quorum, ExpiresAt: in.ExpiresAt, RequestedAt: in.RequestedAt,
-		Instructions: in.Instructions,
-	}
+func (e *Events) PublishApprovalRequest(ctx context.Context, req approval.Request) error {
 	return approval.PublishRequest(ctx, e.JS, req)
 }
-
-var _ = json.Marshal
