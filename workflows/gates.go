@@ -322,6 +322,12 @@ func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) er
 	if !workflow.Now(ctx).Before(gs.ExpiresAt) {
 		return fmt.Errorf("gate %q expired at %s", d.Gate, gs.ExpiresAt.Format(time.RFC3339))
 	}
+	// A decision bound to a request counts only for that request: an answer
+	// to attempt 1 that arrives after a pause and retry must not approve
+	// attempt 2, which may have been asked for different reasons.
+	if d.RequestID != "" && d.RequestID != gs.RequestID {
+		return fmt.Errorf("decision answers request %q, but gate %q now waits on request %q (attempt %d): read the current request and decide again", d.RequestID, d.Gate, gs.RequestID, gs.Attempt)
+	}
 	if !slices.Contains(r.approverIDs(), d.Approver) {
 		return fmt.Errorf("%q is not an approver of plan %s", d.Approver, r.plan.Metadata.Name)
 	}

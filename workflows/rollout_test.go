@@ -275,6 +275,7 @@ func TestDecisionValidation(t *testing.T) {
 	h.decide(time.Minute, approve("x2", "operator", "pilot"), true, t)     // not an approver either
 	h.decide(time.Minute, approve("x3", "alice", "no-such-gate"), true, t) // unknown gate
 	h.decide(time.Minute, approval.Decision{ID: "x4", Approver: "alice", Gate: "pilot", Verdict: "maybe"}, true, t)
+	h.decide(time.Minute, approval.Decision{ID: "x5", Approver: "alice", Gate: "pilot", Verdict: "approve", RequestID: "an-earlier-attempt"}, true, t)
 	h.decide(61*time.Second, approve("ok", "alice", "pilot"), false, t)
 	h.decide(62*time.Second, approve("ok", "alice", "pilot"), false, t) // duplicate delivery: harmless
 	st, err := h.run(t, testPlan())

@@ -55,6 +55,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 	gate := fs.String("gate", "", "the gate (a stage name such as pilot) or manual task (e.g. pilot-scope)")
 	comment := fs.String("comment", "", "why (kept in the audit trail)")
 	as := fs.String("as", "", "approver id when it differs from --user (e.g. with --creds)")
+	request := fs.String("request", "", "the approval request id you are answering (shown by rollout status); a decision bound to it is refused if the gate has since been asked again")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the verdict")
 	nf := addNATSFlags(fs)
 	out := outputFlag(fs)
@@ -76,7 +77,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 	if who == "" {
 		return usageErr("say who you are: --user (your NATS user, which is your approver id) or --as with --creds")
 	}
-	v, err := Decide(ctx, nf.config(), tenant, rollout, who, approval.Decision{Gate: *gate, Verdict: verdict, Comment: *comment}, *wait)
+	v, err := Decide(ctx, nf.config(), tenant, rollout, who, approval.Decision{Gate: *gate, Verdict: verdict, Comment: *comment, RequestID: *request}, *wait)
 	if err != nil {
 		return err
 	}

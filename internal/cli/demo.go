@@ -266,7 +266,7 @@ func approverBot(ctx context.Context, io IO, st *Stack, p *plan.Rollout) {
 				nf := config.NATS{URL: st.NATSURL(), User: ap, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_" + strings.ToUpper(ap)}}
 				os.Setenv("SSPRFLOW_DEMO_PW_"+strings.ToUpper(ap), st.Passwords[ap])
 				v, err := Decide(ctx, nf, p.TenantToken(), p.Metadata.Name, ap,
-					approval.Decision{Gate: req.Gate, Verdict: "approve", Comment: comment}, 30*time.Second)
+					approval.Decision{Gate: req.Gate, Verdict: "approve", Comment: comment, RequestID: req.ID}, 30*time.Second)
 				switch {
 				case err != nil:
 					fmt.Fprintf(io.Err, "  approver %s: %v\n", ap, err)

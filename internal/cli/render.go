@@ -93,7 +93,7 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 	}
 	for _, g := range st.Gates {
 		if g.Status == workflows.GateApproval {
-			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s --comment \"...\"\n", st.WorkflowID, g.Name)
+			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s --request %s --comment \"...\"\n", st.WorkflowID, g.Name, g.RequestID)
 		}
 	}
 }
