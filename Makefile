@@ -8,7 +8,13 @@ FUZZ_TARGETS := \
 	./internal/plan:FuzzLoad \
 	./internal/ad:FuzzParseSD \
 	./internal/ad:FuzzParseGptTmpl \
-	./internal/approval:FuzzParseDecision
+	./internal/approval:FuzzParseDecision \
+	./internal/approval:FuzzParseStartSubject \
+	./internal/writeback:FuzzParseOutput \
+	./internal/entrasim:FuzzParseFaults \
+	./internal/entrasim:FuzzFilter \
+	./internal/entra/graph:FuzzPortalDecode \
+	./internal/entra/graph:FuzzParseRetryAfter
 
 .PHONY: all build demo test lint windows bench fuzz deps clean
 

@@ -122,3 +122,26 @@ func TestEventIDs(t *testing.T) {
 		t.Fatal("unencodable data not reported")
 	}
 }
+
+// Start subjects come off the network: whatever parses must name valid
+// tokens and round-trip, so the operator id is exactly the last token.
+func FuzzParseStartSubject(f *testing.F) {
+	f.Add("ssprflow.contoso_onmicrosoft_com.sspr-pilot.start.alice")
+	f.Add("ssprflow.a.b.start.")
+	f.Add("ssprflow.a.b.start.c.d")
+	f.Add("ssprflow.*.>.start.alice")
+	f.Fuzz(func(t *testing.T, subject string) {
+		tenant, rollout, operator, err := ParseStartSubject(subject)
+		if err != nil {
+			return
+		}
+		back, err := StartSubject(tenant, rollout, operator)
+		if err != nil || back != subject {
+			t.Fatalf("%q parsed to %q %q %q, back to %q (%v)", subject, tenant, rollout, operator, back, err)
+		}
+		pub, _ := OperatorPermissions(operator)
+		if len(pub) != 1 {
+			t.Fatalf("valid operator %q has no permissions", operator)
+		}
+	})
+}
