@@ -41,7 +41,9 @@ func ApproverPermissions(approverID string) (publish, subscribe []string) {
 // bridge, event recorder) may publish and subscribe to. The worker manages
 // the streams, publishes requests, verdicts and events, and consumes
 // decisions; it cannot publish a decision, so it cannot impersonate an
-// approver.
+// approver. It also answers start requests (StartSubjects) on the
+// operator's own inbox, which no fixed subject list can name: give the user
+// allow_responses (server.ResponsePermission) as well.
 func ServicePermissions() (publish, subscribe []string) {
 	publish = []string{
 		RequestSubjects,
@@ -52,6 +54,7 @@ func ServicePermissions() (publish, subscribe []string) {
 	}
 	subscribe = []string{
 		"_INBOX.>",
+		StartSubjects,
 		RequestSubjects,
 		VerdictSubjects,
 		EventSubjects,

@@ -30,11 +30,15 @@ type testServer struct {
 func startTestServer(t testing.TB) *testServer {
 	t.Helper()
 	svcPub, svcSub := ServicePermissions()
-	users := []*server.User{{Username: "svc", Password: testPassword, Permissions: perms(svcPub, svcSub)}}
+	svc := perms(svcPub, svcSub)
+	svc.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+	users := []*server.User{{Username: "svc", Password: testPassword, Permissions: svc}}
 	for _, a := range []string{"alice", "bob"} {
 		pub, sub := ApproverPermissions(a)
 		users = append(users, &server.User{Username: a, Password: testPassword, Permissions: perms(pub, sub)})
 	}
+	opPub, opSub := OperatorPermissions("ops")
+	users = append(users, &server.User{Username: "ops", Password: testPassword, Permissions: perms(opPub, opSub)})
 	ts := &testServer{opts: &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
