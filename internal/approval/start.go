@@ -130,28 +130,26 @@ func RequestStart(ctx context.Context, nc *nats.Conn, tenant, rollout, operator 
 	}
 	rctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	// No responders is immediate: a worker that is starting or restarting
+	// has not subscribed yet, so ask again until wait ends. Nobody received
+	// the request, so asking again cannot start twice.
 	var m *nats.Msg
+ask:
 	for {
 		m, err = nc.RequestWithContext(rctx, subj, b)
-		if err != nil {
-			// A refused publish is reported asynchronously; without this
-			// check it would look like a missing worker.
-			if perr := permissionError(nc, subj); perr != nil {
-				return StartReply{}, fmt.Errorf("%w: %s may not start rollouts as %q", ErrNotPermitted, nc.Opts.User, operator)
-			}
+		// A refused publish is reported asynchronously; without this check
+		// it would look like a missing worker.
+		if err != nil && permissionError(nc, subj) != nil {
+			return StartReply{}, fmt.Errorf("%w: %s may not start rollouts as %q", ErrNotPermitted, nc.Opts.User, operator)
 		}
-		// No responders is immediate: a worker that is starting or
-		// restarting has not subscribed yet, so ask again until wait ends.
-		// Nobody received the request, so asking again cannot start twice.
 		if !errors.Is(err, nats.ErrNoResponders) {
 			break
 		}
 		select {
 		case <-rctx.Done():
+			break ask
 		case <-time.After(250 * time.Millisecond):
-			continue
 		}
-		break
 	}
 	switch {
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, context.DeadlineExceeded):
