@@ -151,8 +151,20 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	adapter.SetBaseUrl(cfg.BaseURL)
 	c.adapter = adapter
-	c.sdk = msgraphsdk.NewGraphServiceClient(adapter)
+	c.sdk = newServiceClient(adapter)
 	return c, nil
+}
+
+// newServiceClient is msgraphsdk.NewGraphServiceClient without its write
+// to the package-level store.BackingStoreFactoryInstance: that function
+// passes the global to the adapter's EnableBackingStore, which assigns it
+// back, racing with a second client being built and with every model
+// constructor reading it while another tenant's request is in flight (seen
+// under -race: msgraph-sdk-go v1.89.0, kiota-http-go v1.5.4). With nil the
+// adapter still gets its backing-store parse nodes; the global keeps its
+// default, the same in-memory store.
+func newServiceClient(adapter *msgraphsdk.GraphRequestAdapter) *msgraphsdk.GraphServiceClient {
+	return &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: *msgraphsdk.NewGraphBaseServiceClient(adapter, nil)}
 }
 
 func checkURL(raw string) error {
