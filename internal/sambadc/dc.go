@@ -151,7 +151,7 @@ func Start(ctx context.Context, opts Options) (*DC, error) {
 	}
 	d.pgid = d.cmd.Process.Pid
 	go func() { d.waitErr = d.cmd.Wait(); close(d.exited) }()
-	if err := d.waitReady(ctx, opts.StartTimeout); err != nil {
+	if err := d.waitReady(ctx, opts.StartTimeout, opts.SMB); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -183,8 +183,10 @@ func clone(ctx context.Context, tmplDir, dir, ip string, smb bool) error {
 	return os.WriteFile(conf, []byte(s), 0o600)
 }
 
-// waitReady polls the rootDSE over LDAPS until the DC answers.
-func (d *DC) waitReady(ctx context.Context, timeout time.Duration) error {
+// waitReady polls the rootDSE over LDAPS until the DC answers and, with
+// smb, until SMB accepts connections too: smbd starts after the LDAP
+// server, so a ready LDAP port says nothing about SYSVOL.
+func (d *DC) waitReady(ctx context.Context, timeout time.Duration, smb bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	pem, err := os.ReadFile(d.CAFile)
@@ -196,7 +198,10 @@ func (d *DC) waitReady(ctx context.Context, timeout time.Duration) error {
 	tc := &tls.Config{RootCAs: pool, ServerName: d.ServerName, MinVersion: tls.VersionTLS12}
 	var last error
 	for {
-		if last = probeRootDSE(ctx, d.IP, tc); last == nil {
+		if last = probeRootDSE(ctx, d.IP, tc); last == nil && smb {
+			last = probeTCP(ctx, d.IP, "445")
+		}
+		if last == nil {
 			return nil
 		}
 		select {
@@ -207,6 +212,18 @@ func (d *DC) waitReady(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// probeTCP reports whether ip:port accepts a TCP connection.
+func probeTCP(ctx context.Context, ip, port string) error {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := d.DialContext(dctx, "tcp", net.JoinHostPort(ip, port))
+	if err != nil {
+		return fmt.Errorf("SMB not up yet: %w", err)
+	}
+	return c.Close()
 }
 
 // probeRootDSE reads the rootDSE anonymously over LDAPS.
