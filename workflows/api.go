@@ -109,6 +109,15 @@ const (
 	GateFailed   GateStatus = "failed"
 )
 
+// Closed reports whether a gate with this status has been decided.
+func (s GateStatus) Closed() bool {
+	switch s {
+	case GatePassed, GateRejected, GateExpired, GateFailed:
+		return true
+	}
+	return false
+}
+
 // Gate is a gate's state, or a manual task's (Task true).
 type Gate struct {
 	Name      string     `json:"name"`

@@ -294,19 +294,17 @@ func followRollout(ctx context.Context, io IO, tc client.Client, id string) (wor
 			return st, ctx.Err()
 		}
 		if err == nil {
-			for _, s := range st.Steps {
-				key := s.Stage + "/" + s.Name
-				if prev[key] != string(s.Status) {
-					if s.Status != workflows.StepPending {
-						fmt.Fprintf(io.Out, "  %6s  %s %-10s %-20s %-11s %s\n", round(time.Since(t0)), stepMark[s.Status], s.Stage, s.Name, s.Status, clip(firstNonEmpty(s.Error, s.Detail), 90))
+			// A gate that closed did so before the next stage's steps ran,
+			// and one that opened did so after the last stage's steps: print
+			// them on that side of this poll's step lines.
+			printGates := func(closed bool) {
+				for _, g := range st.Gates {
+					isClosed := g.Status.Closed()
+					key := "gate/" + g.Name
+					val := string(g.Status) + fmt.Sprint(len(g.Decisions)) + fmt.Sprintf("%.0f", g.Coverage)
+					if isClosed != closed || prev[key] == val || g.Status == workflows.GatePending {
+						continue
 					}
-					prev[key] = string(s.Status)
-				}
-			}
-			for _, g := range st.Gates {
-				key := "gate/" + g.Name
-				val := string(g.Status) + fmt.Sprint(len(g.Decisions)) + fmt.Sprintf("%.0f", g.Coverage)
-				if prev[key] != val && g.Status != workflows.GatePending {
 					extra := ""
 					if g.MinCoverage > 0 && g.Coverage > 0 {
 						extra = fmt.Sprintf("registration %.0f%% (needs %.0f%%)", g.Coverage, g.MinCoverage)
@@ -318,6 +316,17 @@ func followRollout(ctx context.Context, io IO, tc client.Client, id string) (wor
 					prev[key] = val
 				}
 			}
+			printGates(true)
+			for _, s := range st.Steps {
+				key := s.Stage + "/" + s.Name
+				if prev[key] != string(s.Status) {
+					if s.Status != workflows.StepPending {
+						fmt.Fprintf(io.Out, "  %6s  %s %-10s %-20s %-11s %s\n", round(time.Since(t0)), stepMark[s.Status], s.Stage, s.Name, s.Status, clip(firstNonEmpty(s.Error, s.Detail), 90))
+					}
+					prev[key] = string(s.Status)
+				}
+			}
+			printGates(false)
 			if ended(st.Status) {
 				return st, nil
 			}
