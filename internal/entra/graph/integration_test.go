@@ -705,3 +705,27 @@ func TestOnPremisesSync(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A worker builds a client per tenant, possibly while another tenant's
+// requests are being decoded; under -race this caught the SDK's write to a
+// package-level factory that model constructors read.
+func TestClientsBuiltWhileOthersRead(t *testing.T) {
+	s := startSim(t, entrasim.Options{})
+	ctx := ctxT(t)
+	errs := make(chan error, 16)
+	for range 8 {
+		go func() {
+			c, err := New(ctx, Config{BaseURL: s.base + "/v1.0", PortalURL: s.base, Mode: plan.PolicyModePortalAPI,
+				Credential: StaticToken(s.srv.Token()), PortalCredential: StaticToken(s.srv.PortalToken())})
+			if err == nil {
+				_, err = c.Snapshot(ctx)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
