@@ -587,3 +587,52 @@ func TestContinueAsNewDuringTaskIsNotAFailure(t *testing.T) {
 		t.Errorf("changes before the task were undone: writes %d", h.tenant.writes)
 	}
 }
+
+// A gate that expired, paused and was retried asks again under a new
+// request id; a decision bound to the first request is refused, one bound
+// to the current request counts.
+func TestDecisionBoundToAnEarlierRequestIsRefused(t *testing.T) {
+	h := newHarness(t)
+	p := testPlan()
+	p.Spec.FailurePolicy = plan.Pause
+	requests := func() []approval.Request {
+		h.events.mu.Lock()
+		defer h.events.mu.Unlock()
+		return slices.Clone(h.events.requests)
+	}
+	update := func(name, id string, arg any, wantErr bool) {
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				if !wantErr {
+					t.Errorf("%s rejected: %v", id, err)
+				}
+			},
+			OnAccept: func() {
+				if wantErr {
+					t.Errorf("%s accepted, want refused", id)
+				}
+			},
+			OnComplete: func(any, error) {},
+		}, arg)
+	}
+	bound := func(id string, req approval.Request) approval.Decision {
+		d := approve(id, "alice", "pilot")
+		d.RequestID = req.ID
+		return d
+	}
+	// Nobody answers the first request: the gate expires after 1h and the
+	// rollout pauses; the operator retries at 2h.
+	h.env.RegisterDelayedCallback(func() { update(UpdateOperate, "retry", OperatorAction{Action: ActionRetry, By: "admin"}, false) }, 2*time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		rs := requests()
+		if len(rs) != 2 || rs[0].ID == rs[1].ID || rs[1].Attempt != 2 {
+			t.Fatalf("requests %+v, want two attempts with distinct ids", rs)
+		}
+		update(UpdateDecide, "stale", bound("stale", rs[0]), true)
+	}, 2*time.Hour+30*time.Minute)
+	h.env.RegisterDelayedCallback(func() { update(UpdateDecide, "current", bound("current", requests()[1]), false) }, 2*time.Hour+31*time.Minute)
+	st, err := h.run(t, p)
+	if err != nil || st.Status != StatusSucceeded {
+		t.Fatalf("status %s, err %v (%s)", st.Status, err, st.LastError)
+	}
+}

@@ -93,7 +93,11 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 	}
 	for _, g := range st.Gates {
 		if g.Status == workflows.GateApproval {
-			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s --request %s --comment \"...\"\n", st.WorkflowID, g.Name, g.RequestID)
+			bind := ""
+			if g.RequestID != "" {
+				bind = " --request " + g.RequestID
+			}
+			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s%s --comment \"...\"\n", st.WorkflowID, g.Name, bind)
 		}
 	}
 }
