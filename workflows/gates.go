@@ -146,7 +146,7 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 		// A new attempt (after a pause and retry) asks again under a new id
 		// instead of being swallowed by de-duplication.
 		gs.Attempt++
-		gs.RequestID = fmt.Sprintf("%s-%s-%s-%d", r.st.WorkflowID, r.st.RunID, gs.Name, gs.Attempt)
+		gs.RequestID = approval.RequestID(r.st.WorkflowID, r.st.RunID, gs.Name, gs.Attempt)
 		summary := fmt.Sprintf("Approve moving rollout %s from stage %s to %s", r.plan.Metadata.Name, stage, next)
 		if gs.Task {
 			summary = fmt.Sprintf("Manual task in rollout %s, stage %s: do the steps below, then answer approve (done) or reject", r.plan.Metadata.Name, stage)

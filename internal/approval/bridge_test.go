@@ -54,7 +54,7 @@ func TestDecisionRoundTrip(t *testing.T) {
 	runBridge(t, e.newTestBridge(t, fake, BridgeOptions{}))
 	nc, js := e.approver(t, "alice")
 
-	d := Decision{Gate: "pilot", Verdict: VerdictApprove, Comment: "metrics look fine", RequestID: RequestID(e.tenant, e.rollout, "pilot", 1)}
+	d := Decision{Gate: "pilot", Verdict: VerdictApprove, Comment: "metrics look fine", RequestID: RequestID(e.workflowID(), "run-1", "pilot", 1)}
 	d.ID = NewDecisionID()
 	v, err := decide(t, e, nc, js, "alice", d, 10*time.Second)
 	if err != nil {

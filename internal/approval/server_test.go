@@ -104,6 +104,9 @@ type env struct {
 
 func external() string { return os.Getenv("NATS_URL") }
 
+// workflowID is the id of the rollout workflow of e's tenant and rollout.
+func (e *env) workflowID() string { return "sspr/" + e.tenant + "/" + e.rollout }
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{tenant: "t" + randHex(4), rollout: "r" + randHex(6)}

@@ -81,7 +81,7 @@ func TestPublishRequestDeduplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got Request
-	if err := json.Unmarshal(msg.Data, &got); err != nil || got.ID != RequestID(e.tenant, e.rollout, "pilot", 2) || got.Metrics["registered_pct"] != 87.5 {
+	if err := json.Unmarshal(msg.Data, &got); err != nil || got.ID != RequestID(e.workflowID(), "run-1", "pilot", 2) || got.Metrics["registered_pct"] != 87.5 {
 		t.Fatalf("stored request %+v, %v", got, err)
 	}
 	bad := req
@@ -94,7 +94,7 @@ func TestPublishRequestDeduplicates(t *testing.T) {
 func testRequest(e *env, gate string, attempt int) Request {
 	now := time.Now().UTC()
 	return Request{
-		ID: RequestID(e.tenant, e.rollout, gate, attempt), Tenant: e.tenant, Rollout: e.rollout,
+		ID: RequestID(e.workflowID(), "run-1", gate, attempt), Tenant: e.tenant, Rollout: e.rollout,
 		WorkflowID: "rollout-" + e.rollout, Gate: gate, Attempt: attempt, Stage: "pilot", NextStage: "waves",
 		Summary: "enable SSPR for wave 1 (120 users)", Metrics: map[string]float64{"registered_pct": 87.5},
 		Approvers: []string{"alice", "bob"}, Quorum: 1, ExpiresAt: now.Add(24 * time.Hour), RequestedAt: now,

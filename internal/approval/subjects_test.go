@@ -81,7 +81,7 @@ func TestApproverPermissions(t *testing.T) {
 }
 
 func TestRequestValidate(t *testing.T) {
-	ok := Request{ID: RequestID("acme", "r1", "pilot", 1), Tenant: "acme", Rollout: "r1", Gate: "pilot", Approvers: []string{"alice", "bob"}, Quorum: 2, ExpiresAt: time.Now().Add(time.Hour)}
+	ok := Request{ID: RequestID("sspr/acme/r1", "run-1", "pilot", 1), Tenant: "acme", Rollout: "r1", Gate: "pilot", Approvers: []string{"alice", "bob"}, Quorum: 2, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid request: %v", err)
 	}

@@ -50,10 +50,12 @@ type Request struct {
 }
 
 // RequestID returns the deterministic id of attempt number attempt of a
-// gate: the same inputs give the same id, so a retried activity
-// de-duplicates in JetStream.
-func RequestID(tenant, rollout, gate string, attempt int) string {
-	return tenant + ":" + rollout + ":" + gate + ":" + strconv.Itoa(attempt)
+// gate in one run of a rollout workflow: the same inputs give the same id,
+// so a retried activity de-duplicates in JetStream, while a later rollout
+// of the same plan (a new run) or a retried gate (a new attempt) asks anew.
+// Decisions bind to it (Decision.RequestID).
+func RequestID(workflowID, runID, gate string, attempt int) string {
+	return workflowID + "-" + runID + "-" + gate + "-" + strconv.Itoa(attempt)
 }
 
 // Validate checks the request before it is published.
