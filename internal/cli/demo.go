@@ -299,10 +299,9 @@ func followRollout(ctx context.Context, io IO, tc client.Client, id string) (wor
 			// them on that side of this poll's step lines.
 			printGates := func(closed bool) {
 				for _, g := range st.Gates {
-					isClosed := g.Status.Closed()
 					key := "gate/" + g.Name
 					val := string(g.Status) + fmt.Sprint(len(g.Decisions)) + fmt.Sprintf("%.0f", g.Coverage)
-					if isClosed != closed || prev[key] == val || g.Status == workflows.GatePending {
+					if g.Status.Closed() != closed || prev[key] == val || g.Status == workflows.GatePending {
 						continue
 					}
 					extra := ""

@@ -199,7 +199,7 @@ func (d *DC) waitReady(ctx context.Context, timeout time.Duration, smb bool) err
 	var last error
 	for {
 		if last = probeRootDSE(ctx, d.IP, tc); last == nil && smb {
-			last = probeTCP(ctx, d.IP, "445")
+			last = probeSMB(ctx, d.IP)
 		}
 		if last == nil {
 			return nil
@@ -214,12 +214,12 @@ func (d *DC) waitReady(ctx context.Context, timeout time.Duration, smb bool) err
 	}
 }
 
-// probeTCP reports whether ip:port accepts a TCP connection.
-func probeTCP(ctx context.Context, ip, port string) error {
+// probeSMB reports whether SMB (445) on ip accepts a TCP connection.
+func probeSMB(ctx context.Context, ip string) error {
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := d.DialContext(dctx, "tcp", net.JoinHostPort(ip, port))
+	c, err := d.DialContext(dctx, "tcp", net.JoinHostPort(ip, "445"))
 	if err != nil {
 		return fmt.Errorf("SMB not up yet: %w", err)
 	}
