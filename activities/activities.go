@@ -27,9 +27,12 @@ import (
 // credentials), so a plan can only name a tenant, never authenticate to one.
 type TenantFactory func(ctx context.Context, tenant string, mode plan.PolicyMode) (entra.Tenant, error)
 
-// DirectoryDialer connects to the plan's domain controller as the bind
-// identity, resolving the bind password from the worker's environment or
-// files.
+// DirectoryDialer connects to the domain controller of the worker's
+// directory profile that d names (d.Profile), as that profile's bind
+// identity. The worker builds it from its own configuration, so a plan can
+// only name a directory profile, never choose where the worker connects or
+// which secret it sends; d's other fields are the rollout's choices (scope,
+// rights).
 type DirectoryDialer func(ctx context.Context, d *plan.Directory) (Directory, error)
 
 // Directory is what the rollout needs from on-premises AD DS.
@@ -141,7 +144,14 @@ func (a *Activities) dial(ctx context.Context, p *plan.Rollout) (Directory, erro
 	}
 	d, err := a.Directory(ctx, p.Spec.Directory)
 	if err != nil {
-		return nil, classify(fmt.Errorf("connect to %s: %w", p.Spec.Directory.URL, err))
+		err = fmt.Errorf("connect to the directory: %w", err)
+		// Temporal reads retryability from the returned error itself, not
+		// from what it wraps: keep the dialer's permanent verdict.
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			return nil, permanent(appErr.Type(), err)
+		}
+		return nil, classify(err)
 	}
 	return d, nil
 }

@@ -33,7 +33,7 @@ func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflig
 	}
 	defer d.Close()
 	if res.Connector, err = d.Connector(ctx); err != nil {
-		return res, classify(fmt.Errorf("resolve connector account %q: %w", in.Plan.Spec.Directory.ConnectorAccount, err))
+		return res, classify(fmt.Errorf("resolve the connector account of directory profile %q: %w", in.Plan.Spec.Directory.Profile, err))
 	}
 	if res.Scopes, err = d.Scopes(ctx); err != nil {
 		return res, classify(err)

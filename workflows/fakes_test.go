@@ -268,9 +268,8 @@ func testPlan() plan.Rollout {
 			MethodsRequired: 1,
 			Methods:         []plan.Method{plan.MethodEmail, plan.MethodMobilePhone},
 			Helpdesk:        plan.Helpdesk{URL: "https://help.contoso.com/sspr"},
-			Directory: &plan.Directory{URL: "ldaps://dc1.example.test", BindUser: `EXAMPLE\Administrator`,
-				BindPassword: plan.SecretRef{Env: "X"}, ConnectorAccount: `EXAMPLE\MSOL_ssprflow`},
-			Writeback: plan.Writeback{Mode: plan.WritebackNone},
+			Directory:       &plan.Directory{Profile: "corp"},
+			Writeback:       plan.Writeback{Mode: plan.WritebackNone},
 			Stages: []plan.Stage{
 				{Name: "pilot", Group: &plan.GroupRef{Name: "SSPR-Pilot", Create: &tru}, Members: []string{"alice@contoso.onmicrosoft.com", "bob@contoso.onmicrosoft.com"},
 					Gate: &plan.Gate{Soak: plan.Duration(10e9), MinRegistrationPercent: 60, Approvals: 1, Timeout: plan.Duration(3600e9)}},

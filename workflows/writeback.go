@@ -53,9 +53,11 @@ func (r *rollout) agentWriteback(ctx workflow.Context, o op) (string, error) {
 	s := r.step(o.stage, o.step)
 	s.Status, s.Detail = StepWaiting, "waiting for agent on queue "+wb.AgentQueue
 	actx := agentCtx(ctx, wb.AgentQueue, wb.AgentTimeout.D())
+	// The connector account is the worker's directory profile's, which
+	// the directory preflight resolved (a plan only names the profile).
 	expected := ""
-	if r.plan.Spec.Directory != nil {
-		expected = r.plan.Spec.Directory.ConnectorAccount
+	if r.plan.Spec.Directory != nil && r.st.Preflight != nil {
+		expected = r.st.Preflight.Connector
 	}
 	mode := agentMode(wb.Mode)
 	var cur writeback.StatusResult

@@ -20,8 +20,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
 // Config says how to reach and bind to a domain controller.
@@ -38,8 +36,8 @@ type Config struct {
 	Insecure bool
 	// BindUser is DOMAIN\name, a UPN or a DN.
 	BindUser string
-	// Password is BindUser's password, resolved by the caller (see
-	// ResolvePassword). It is never logged or put in errors.
+	// Password is BindUser's password, resolved by the caller (from the
+	// worker's directory profile). It is never logged or put in errors.
 	Password string
 	// Timeout bounds each LDAP operation (default 30s).
 	Timeout time.Duration
@@ -241,32 +239,6 @@ func (c *Conn) WriteSD(ctx context.Context, dn string, sd *SecurityDescriptor) e
 	req := ldap.NewModifyRequest(dn, []ldap.Control{sdFlagsControl()})
 	req.Replace("nTSecurityDescriptor", []string{string(b)})
 	return c.wrap(opWriteSD, dn, c.do(ctx, func() error { return c.l.Modify(req) }))
-}
-
-// ResolvePassword reads the secret ref points at: the value of an
-// environment variable, or a file's contents without the trailing newline.
-func ResolvePassword(ref plan.SecretRef) (string, error) {
-	switch {
-	case ref.Env != "" && ref.File != "":
-		return "", errors.New("resolve password: set env or file, not both")
-	case ref.Env != "":
-		v, ok := os.LookupEnv(ref.Env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("resolve password: environment variable %s is not set on the worker", ref.Env)
-		}
-		return v, nil
-	case ref.File != "":
-		b, err := os.ReadFile(ref.File)
-		if err != nil {
-			return "", fmt.Errorf("resolve password: %w", err)
-		}
-		v := strings.TrimRight(string(b), "\r\n")
-		if v == "" {
-			return "", fmt.Errorf("resolve password: file %s is empty", ref.File)
-		}
-		return v, nil
-	}
-	return "", errors.New("resolve password: no env or file reference")
 }
 
 // Directory is what ssprflow's activities need from a domain controller;

@@ -152,15 +152,15 @@ func hintFor(op string, code uint16) string {
 		}
 		return "the bound account lacks the right for this operation"
 	case ldap.LDAPResultInvalidCredentials:
-		return "check directory.bindUser and the password its bindPassword reference resolves to"
+		return "check the directory profile's bindUser and the password its bindPassword reference resolves to"
 	case ldap.LDAPResultStrongAuthRequired:
-		return "the DC requires TLS for simple binds: use ldaps:// or ldap:// with StartTLS (Insecure off)"
+		return "the DC requires TLS for simple binds: use ldaps:// or ldap:// with StartTLS (allowPlainLDAP off)"
 	case ldap.LDAPResultNoSuchObject:
 		return "check the DN (directory.scope or the account name) exists on this DC"
 	case ldap.LDAPResultConstraintViolation:
 		return "the DC rejected the value"
 	case ldap.ErrorNetwork, ldap.LDAPResultServerDown, ldap.LDAPResultConnectError, ldap.LDAPResultTimeout:
-		return "check the DC is reachable at directory.url and its certificate matches caFile/serverName"
+		return "check the DC is reachable at the directory profile's url and its certificate matches caFile/serverName"
 	}
 	return ""
 }

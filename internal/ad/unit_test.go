@@ -6,14 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
 func TestClassify(t *testing.T) {
@@ -62,40 +58,6 @@ func TestClassify(t *testing.T) {
 	}
 	if IsRetryable(errors.New("plain")) {
 		t.Error("plain error retryable")
-	}
-}
-
-func TestResolvePassword(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "pw")
-	os.WriteFile(file, []byte("s3cret\r\n"), 0o600)
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, []byte("\n"), 0o600)
-	t.Setenv("SSPRFLOW_TEST_PW", "fromenv")
-	tests := []struct {
-		ref  plan.SecretRef
-		want string
-		err  string
-	}{
-		{plan.SecretRef{Env: "SSPRFLOW_TEST_PW"}, "fromenv", ""},
-		{plan.SecretRef{File: file}, "s3cret", ""},
-		{plan.SecretRef{Env: "SSPRFLOW_TEST_UNSET_XYZ"}, "", "SSPRFLOW_TEST_UNSET_XYZ is not set"},
-		{plan.SecretRef{File: empty}, "", "empty"},
-		{plan.SecretRef{File: filepath.Join(dir, "missing")}, "", "no such file"},
-		{plan.SecretRef{Env: "A", File: "b"}, "", "not both"},
-		{plan.SecretRef{}, "", "no env or file"},
-	}
-	for _, tt := range tests {
-		got, err := ResolvePassword(tt.ref)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%+v: err %v, want %q", tt.ref, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("%+v: %q %v", tt.ref, got, err)
-		}
 	}
 }
 

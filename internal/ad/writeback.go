@@ -171,7 +171,7 @@ func (c *Conn) ResolveAccount(ctx context.Context, name string) (Account, error)
 	switch {
 	case res == nil || len(res.Entries) == 0:
 		return Account{}, &Error{Op: opResolve + " " + name, Err: ErrNotFound,
-			Hint: "check directory.connectorAccount: no account has that name in " + c.baseDN}
+			Hint: "check the directory profile's connectorAccount: no account has that name in " + c.baseDN}
 	case len(res.Entries) > 1:
 		return Account{}, &Error{Op: opResolve + " " + name, Err: ErrAmbiguous, Hint: "use the account's DN"}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ssprflow/ssprflow/internal/ad"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
@@ -24,16 +25,22 @@ type strList []string
 func (s *strList) String() string     { return strings.Join(*s, ";") }
 func (s *strList) Set(v string) error { *s = append(*s, v); return nil }
 
-// adFlags are the directory flags, also readable from a plan's directory:.
+// adFlags are the directory flags. The connection, identity, secret and
+// connector account come from a directory profile of the worker
+// configuration (--config, --profile) or from explicit flags; the rollout's
+// choices (scope, rights) from a plan's directory: section or flags.
+// Explicit flags override both.
 type adFlags struct {
-	plan, url, caFile, serverName, bindUser, bindPasswordEnv, bindPasswordFile, connector *string
-	insecure, adminSDHolder, changePassword, unexpire                                     *bool
-	scope                                                                                 strList
+	plan, config, profile, url, caFile, serverName, bindUser, bindPasswordEnv, bindPasswordFile, connector *string
+	insecure, adminSDHolder, changePassword, unexpire                                                      *bool
+	scope                                                                                                  strList
 }
 
 func addADFlags(fs *flag.FlagSet) *adFlags {
 	f := &adFlags{
-		plan:             fs.String("plan", "", "read the directory settings from this plan's directory: section (flags override)"),
+		plan:             fs.String("plan", "", "read scope and rights (and the profile name) from this plan's directory: section"),
+		config:           fs.String("config", "", "worker configuration whose directory profile to use (with --profile, or the plan's profile)"),
+		profile:          fs.String("profile", "", "directory profile of --config: the DC, bind identity, its password reference and the connector account"),
 		url:              fs.String("url", "", "domain controller, ldaps://host:636 (or ldap://host:389 with StartTLS)"),
 		caFile:           fs.String("ca-file", "", "CA bundle that verifies the DC's certificate"),
 		serverName:       fs.String("server-name", "", "name expected in the DC's certificate"),
@@ -50,35 +57,53 @@ func addADFlags(fs *flag.FlagSet) *adFlags {
 	return f
 }
 
-func (f *adFlags) directory() (*plan.Directory, error) {
-	d := &plan.Directory{}
+// directory returns where and as whom to bind (conn) and what to grant (d).
+func (f *adFlags) directory() (conn *config.Directory, d *plan.Directory, err error) {
+	conn, d = &config.Directory{}, &plan.Directory{}
 	if *f.plan != "" {
 		p, err := plan.LoadFile(*f.plan)
 		if err != nil {
-			return nil, &exitError{code: 1, msg: err.Error()}
+			return nil, nil, &exitError{code: 1, msg: err.Error()}
 		}
 		if p.Spec.Directory == nil {
-			return nil, usageErr("%s has no directory: section", *f.plan)
+			return nil, nil, usageErr("%s has no directory: section", *f.plan)
 		}
 		*d = *p.Spec.Directory
+	}
+	if *f.profile != "" {
+		d.Profile = *f.profile
+	}
+	switch {
+	case *f.config != "":
+		cfg, err := config.Load(*f.config)
+		if err != nil {
+			return nil, nil, &exitError{code: 1, msg: err.Error()}
+		}
+		prof, err := cfg.DirectoryProfile(d.Profile)
+		if err != nil {
+			return nil, nil, &exitError{code: 1, msg: fmt.Sprintf("%s: %v", *f.config, err)}
+		}
+		*conn = *prof
+	case *f.profile != "":
+		return nil, nil, usageErr("--profile needs --config: the worker configuration that has the profile")
 	}
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
 		}
 	}
-	set(&d.URL, *f.url)
-	set(&d.CAFile, *f.caFile)
-	set(&d.ServerName, *f.serverName)
-	set(&d.BindUser, *f.bindUser)
-	set(&d.ConnectorAccount, *f.connector)
+	set(&conn.URL, *f.url)
+	set(&conn.CAFile, *f.caFile)
+	set(&conn.ServerName, *f.serverName)
+	set(&conn.BindUser, *f.bindUser)
+	set(&conn.ConnectorAccount, *f.connector)
 	if *f.bindPasswordEnv != "" {
-		d.BindPassword = plan.SecretRef{Env: *f.bindPasswordEnv}
+		conn.BindPassword = config.Secret{Env: *f.bindPasswordEnv}
 	}
 	if *f.bindPasswordFile != "" {
-		d.BindPassword = plan.SecretRef{File: *f.bindPasswordFile}
+		conn.BindPassword = config.Secret{File: *f.bindPasswordFile}
 	}
-	d.Insecure = d.Insecure || *f.insecure
+	conn.AllowPlainLDAP = conn.AllowPlainLDAP || *f.insecure
 	d.AdminSDHolder = d.AdminSDHolder || *f.adminSDHolder
 	d.ChangePassword = d.ChangePassword || *f.changePassword
 	d.UnexpirePassword = d.UnexpirePassword || *f.unexpire
@@ -86,22 +111,22 @@ func (f *adFlags) directory() (*plan.Directory, error) {
 		d.Scope = f.scope
 	}
 	var missing []string
-	if d.URL == "" {
+	if conn.URL == "" {
 		missing = append(missing, "--url")
 	}
-	if d.BindUser == "" {
+	if conn.BindUser == "" {
 		missing = append(missing, "--bind-user")
 	}
-	if d.BindPassword.Env == "" && d.BindPassword.File == "" {
+	if conn.BindPassword.IsZero() {
 		missing = append(missing, "--bind-password-env or --bind-password-file")
 	}
-	if d.ConnectorAccount == "" {
+	if conn.ConnectorAccount == "" {
 		missing = append(missing, "--connector")
 	}
 	if len(missing) > 0 {
-		return nil, usageErr("missing %s (or give --plan with a directory: section)", strings.Join(missing, ", "))
+		return nil, nil, usageErr("missing %s (or give --config worker.yaml --profile NAME)", strings.Join(missing, ", "))
 	}
-	return d, nil
+	return conn, d, nil
 }
 
 // adSession is a bound connection plus the resolved connector and targets.
@@ -113,19 +138,19 @@ type adSession struct {
 	aces      [][]byte
 }
 
-func openAD(ctx context.Context, d *plan.Directory) (*adSession, error) {
-	pw, err := ad.ResolvePassword(d.BindPassword)
+func openAD(ctx context.Context, conn *config.Directory, d *plan.Directory) (*adSession, error) {
+	pw, err := conn.BindPassword.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("bind password: %w", err)
+	}
+	c, err := ad.Dial(ctx, ad.Config{URL: conn.URL, CAFile: conn.CAFile, ServerName: conn.ServerName, Insecure: conn.AllowPlainLDAP, BindUser: conn.BindUser, Password: pw})
 	if err != nil {
 		return nil, err
 	}
-	c, err := ad.Dial(ctx, ad.Config{URL: d.URL, CAFile: d.CAFile, ServerName: d.ServerName, Insecure: d.Insecure, BindUser: d.BindUser, Password: pw})
-	if err != nil {
-		return nil, err
-	}
-	acct, err := c.ResolveAccount(ctx, d.ConnectorAccount)
+	acct, err := c.ResolveAccount(ctx, conn.ConnectorAccount)
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("connector account %s: %w", d.ConnectorAccount, err)
+		return nil, fmt.Errorf("connector account %s: %w", conn.ConnectorAccount, err)
 	}
 	s := &adSession{conn: c, connector: acct}
 	s.targets, s.warnings = ad.Targets(c.BaseDN(), d.Scope, d.AdminSDHolder)
@@ -156,16 +181,16 @@ func runADCheck(ctx context.Context, io IO, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := f.directory()
+	conn, d, err := f.directory()
 	if err != nil {
 		return err
 	}
-	s, err := openAD(ctx, d)
+	s, err := openAD(ctx, conn, d)
 	if err != nil {
 		return err
 	}
 	defer s.conn.Close()
-	res := adCheckResult{Connector: d.ConnectorAccount, SID: s.connector.SID.String(), Warnings: s.warnings, OK: true}
+	res := adCheckResult{Connector: conn.ConnectorAccount, SID: s.connector.SID.String(), Warnings: s.warnings, OK: true}
 	for _, dn := range s.targets {
 		missing, err := s.conn.Check(ctx, dn, s.aces)
 		if err != nil {
@@ -241,11 +266,11 @@ func runADChange(ctx context.Context, io IO, args []string, verb string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := f.directory()
+	conn, d, err := f.directory()
 	if err != nil {
 		return err
 	}
-	s, err := openAD(ctx, d)
+	s, err := openAD(ctx, conn, d)
 	if err != nil {
 		return err
 	}
@@ -283,7 +308,7 @@ func runADChange(ctx context.Context, io IO, args []string, verb string) error {
 		if verb == "revoke" {
 			what = "removed"
 		}
-		fmt.Fprintf(io.Out, "%s: %d ACE(s) %s for %s\n", r.DN, r.Changed, what, d.ConnectorAccount)
+		fmt.Fprintf(io.Out, "%s: %d ACE(s) %s for %s\n", r.DN, r.Changed, what, conn.ConnectorAccount)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func FuzzLoad(f *testing.F) {
 	// Near-valid variants reach the semantic rules that random bytes rarely do.
 	f.Add([]byte(strings.Replace(validPlan, "    - name: all\n", "    - name: wave-1\n      members: [bob@contoso.onmicrosoft.com]\n    - name: all\n", 1)))
 	f.Add([]byte(strings.Replace(validPlan, "methodsRequired: 1", "methodsRequired: 2", 1)))
-	f.Add([]byte(strings.Replace(validPlan, "bindPassword: {env: SSPRFLOW_AD_PASSWORD}", "bindPassword: hunter2", 1)))
+	f.Add([]byte(strings.Replace(validPlan, "    profile: corp\n", "    profile: corp\n    bindPassword: hunter2\n    url: ldap://x\n", 1)))
 	f.Add([]byte(""))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("spec: {stages: [{name: all, all: true}], defaultGate: {soak: 7d}}\n"))

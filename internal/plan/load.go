@@ -123,10 +123,7 @@ func (d *decoder) problem(path string, at pos, msg, fix string) {
 	d.bad[path] = true
 }
 
-var (
-	durationType  = reflect.TypeOf(Duration(0))
-	secretRefType = reflect.TypeOf(SecretRef{})
-)
+var durationType = reflect.TypeOf(Duration(0))
 
 // decode stores n into v (a settable value), reporting instead of failing.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -152,11 +149,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.Set(reflect.ValueOf(dur))
-		return
-	case t == secretRefType && n.Kind == yaml.ScalarNode:
-		// Never echo n.Value: it is most likely the password itself.
-		d.problem(path, at, "inline secret: the password is written in the plan, which would put it in workflow history",
-			"remove the value, then reference it: {env: SSPRFLOW_AD_PASSWORD} and export that variable on the worker, or {file: /run/secrets/ad-password}")
 		return
 	}
 	switch t.Kind() {
@@ -240,6 +232,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		fp := joinPath(path, k.Value)
+		if r, ok := workerOnlyFields[fp]; ok {
+			// Never echo the value: a bindPassword may be the password itself.
+			d.problem(fp, nodePos(k), r.msg, r.fix)
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if !ok {
 			d.unknownField(fp, k, fields)
@@ -254,6 +251,40 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(val, v.Field(idx), fp)
 	}
 }
+
+// refusal is why a field is refused, and what to do instead.
+type refusal struct{ msg, fix string }
+
+// fixDirectoryProfile is the fix for every connection, identity or secret
+// field of spec.directory.
+const fixDirectoryProfile = "move it to a directory profile in the worker configuration (directories: - profile: NAME ...) and name the profile here: directory: {profile: NAME}"
+
+// workerOnlyFields are settings that belong to the worker, not the plan:
+// a plan that could name them would choose where the worker connects, as
+// whom, and which of the worker's files or variables it sends there. Older
+// plans had them, so each gets its own message and fix rather than
+// "unknown field".
+var workerOnlyFields = func() map[string]refusal {
+	m := map[string]refusal{
+		"spec.allowSelfApproval": {"self-approval is the worker's policy (policy.allowSelfApproval in the worker configuration), not the plan's",
+			"remove allowSelfApproval from the plan; the worker's administrator sets policy.allowSelfApproval"},
+	}
+	for _, f := range []struct{ key, what string }{
+		{"url", "which domain controller the worker connects to"},
+		{"urls", "which domain controllers the worker connects to"},
+		{"caFile", "which file the worker trusts to verify the domain controller"},
+		{"serverName", "which certificate name the worker accepts from the domain controller"},
+		{"insecure", "whether the worker sends its bind password without TLS"},
+		{"allowPlainLDAP", "whether the worker sends its bind password without TLS"},
+		{"bindUser", "which identity the worker binds as"},
+		{"bindPassword", "which of the worker's secrets it sends to the domain controller"},
+		{"connectorAccount", "which account receives the writeback rights"},
+	} {
+		m["spec.directory."+f.key] = refusal{
+			fmt.Sprintf("%s is not a plan setting: a plan never chooses %s", f.key, f.what), fixDirectoryProfile}
+	}
+	return m
+}()
 
 func (d *decoder) unknownField(fp string, k *yaml.Node, fields map[string]int) {
 	names := make([]string, 0, len(fields))

@@ -34,9 +34,8 @@ func TestPilotExample(t *testing.T) {
 		!reflect.DeepEqual(s.Methods, []Method{MethodEmail, MethodMobilePhone, MethodMobileAppCode}) {
 		t.Errorf("methods section = %+v %d %v", s.SSPRPolicy, s.MethodsRequired, s.Methods)
 	}
-	if d := s.Directory; d == nil || d.BindPassword != (SecretRef{Env: "SSPRFLOW_AD_PASSWORD"}) ||
-		d.BindUser != `EXAMPLE\Administrator` || d.ConnectorAccount != `EXAMPLE\MSOL_ssprflow` {
-		t.Errorf("directory = %+v", d)
+	if d := s.Directory; d == nil || d.Profile != "lab" {
+		t.Errorf("directory = %+v, want profile lab", d)
 	}
 	if s.Writeback.Mode != WritebackConnect || s.Writeback.AgentQueue != "ssprflow-writeback-sync01" {
 		t.Errorf("writeback = %+v", s.Writeback)
@@ -201,7 +200,7 @@ spec:
 	}
 
 	// With a directory, writeback defaults to Entra Connect and the GPO check is on.
-	withDir := strings.Replace(minimal, "spec:\n", "spec:\n  directory: {url: ldaps://dc1.example.test, bindUser: admin@example.test, bindPassword: {file: /run/pw}, connectorAccount: MSOL_1}\n", 1)
+	withDir := strings.Replace(minimal, "spec:\n", "spec:\n  directory: {profile: corp}\n", 1)
 	r, err = Load("dir.yaml", []byte(withDir))
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,11 @@
 // validation. Every setting of the portal walkthrough has a field here; an
 // omitted field takes the portal's default.
 //
-// A Rollout never holds a secret: credentials are references (an environment
-// variable name or a file path) that the worker resolves inside an activity.
-// That is why a Rollout may travel in workflow history as it is.
+// A Rollout never holds a secret, nor names one: it does not choose what the
+// worker reads or where it connects. Endpoints, bind identities and their
+// secret references live in the worker's configuration, which a plan can
+// only name (spec.directory.profile). That is why a Rollout may travel in
+// workflow history as it is.
 package plan
 
 import "time"
@@ -50,8 +52,6 @@ type Spec struct {
 	// the final stage, which has nothing after it).
 	DefaultGate *Gate      `yaml:"defaultGate,omitempty" json:"defaultGate,omitempty"`
 	Approvers   []Approver `yaml:"approvers" json:"approvers"`
-	// AllowSelfApproval lets the person who started the rollout approve it.
-	AllowSelfApproval bool `yaml:"allowSelfApproval" json:"allowSelfApproval"`
 	// FailurePolicy says what happens when a step fails or a gate rejects.
 	FailurePolicy FailurePolicy `yaml:"failurePolicy" json:"failurePolicy"`
 	// MissingMembers says what a stage does with member UPNs that do not
@@ -120,31 +120,14 @@ type Helpdesk struct {
 	URL string `yaml:"url,omitempty" json:"url,omitempty"`
 }
 
-// SecretRef points at a secret the worker resolves at run time. Exactly one
-// field is set. Inline values are refused by validation.
-type SecretRef struct {
-	// Env names an environment variable of the worker.
-	Env string `yaml:"env,omitempty" json:"env,omitempty"`
-	// File is a path on the worker, such as a mounted secret.
-	File string `yaml:"file,omitempty" json:"file,omitempty"`
-}
-
 // Directory is the on-premises AD DS the connector account writes back to.
+// The plan names one of the worker's directory profiles and makes the
+// rollout's choices; how to reach and bind to the DC, and the connector
+// account, are the profile's (config.Directory).
 type Directory struct {
-	// URL is ldaps://host[:636] or ldap://host[:389] (StartTLS unless Insecure).
-	URL string `yaml:"url" json:"url"`
-	// CAFile verifies the DC's certificate; empty means the system roots.
-	CAFile string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
-	// ServerName overrides the name checked in the DC's certificate.
-	ServerName string `yaml:"serverName,omitempty" json:"serverName,omitempty"`
-	// Insecure allows a plain LDAP simple bind. Never in production.
-	Insecure bool `yaml:"insecure,omitempty" json:"insecure,omitempty"`
-	// BindUser is the identity that edits ACLs (DOMAIN\name, UPN or DN).
-	BindUser string `yaml:"bindUser" json:"bindUser"`
-	// BindPassword is where the worker finds BindUser's password.
-	BindPassword SecretRef `yaml:"bindPassword" json:"bindPassword"`
-	// ConnectorAccount is the AD DS connector account of the sync engine.
-	ConnectorAccount string `yaml:"connectorAccount" json:"connectorAccount"`
+	// Profile names a directory profile of the worker's configuration
+	// (directories: - profile: NAME).
+	Profile string `yaml:"profile" json:"profile"`
 	// Scope lists DNs to grant on; empty means the domain root.
 	Scope []string `yaml:"scope,omitempty" json:"scope,omitempty"`
 	// AdminSDHolder also grants on CN=AdminSDHolder (not recommended: lets

@@ -34,9 +34,11 @@ const (
 )
 
 var (
-	nameRE       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	tenantRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
-	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	tenantRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+	// profileRE matches config.ValidProfileName (not imported: a plan
+	// package that knows nothing of the worker's configuration).
+	profileRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	upnRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 	approverIDRE = regexp.MustCompile(`^[A-Za-z0-9._@-]+$`)
 )
@@ -252,27 +254,13 @@ func (v *validator) checkHelpdesk(h *Helpdesk) {
 
 func (v *validator) checkDirectory(d *Directory) {
 	const p = "spec.directory"
-	if d.URL == "" {
-		v.add(p+".url", "missing", "add url: ldaps://dc1.example.com:636 (or ldap://...:389, which uses StartTLS)")
-	} else if u, err := url.Parse(d.URL); err != nil || (u.Scheme != "ldaps" && u.Scheme != "ldap") || u.Hostname() == "" || (u.Path != "" && u.Path != "/") {
-		v.add(p+".url", fmt.Sprintf("%s is not an ldaps:// or ldap:// URL of a domain controller", q(d.URL)),
-			"write ldaps://dc1.example.com:636, or ldap://dc1.example.com:389 for StartTLS")
-	}
-	if d.BindUser == "" {
-		v.add(p+".bindUser", "missing", `add bindUser: the account that edits permissions, such as "EXAMPLE\\Administrator" or admin@example.com`)
-	}
-	sp := p + ".bindPassword"
-	switch ref := d.BindPassword; {
-	case ref.Env == "" && ref.File == "":
-		v.add(sp, "missing: the bind password must be a reference", "add bindPassword: {env: SSPRFLOW_AD_PASSWORD} and export that variable on the worker, or {file: /run/secrets/ad-password}")
-	case ref.Env != "" && ref.File != "":
-		v.add(sp, "set either env or file, not both", "keep the one the worker actually has")
-	case ref.Env != "" && !envNameRE.MatchString(ref.Env):
-		v.add(sp+".env", fmt.Sprintf("%s is not an environment variable name", q(ref.Env)), "use letters, digits and underscores, such as SSPRFLOW_AD_PASSWORD")
-	}
-	if d.ConnectorAccount == "" {
-		v.add(p+".connectorAccount", "missing: the sync engine's AD DS connector account receives the writeback permissions",
-			`add connectorAccount, such as "EXAMPLE\\MSOL_0123456789ab" (Synchronization Service Manager > Connectors > AD connector > Properties)`)
+	switch {
+	case d.Profile == "":
+		v.add(p+".profile", "missing: the plan names the worker's directory profile; the DC, bind identity, its secret and the connector account are the profile's",
+			"add profile: NAME, where NAME is one of the worker configuration's directories (directories: - profile: NAME ...)")
+	case len(d.Profile) > MaxNameLength || !profileRE.MatchString(d.Profile):
+		v.add(p+".profile", fmt.Sprintf("%s is not a directory profile name", q(d.Profile)),
+			"use the name of a profile in the worker configuration: letters, digits, '.', '_' or '-', such as corp")
 	}
 	for i, dn := range d.Scope {
 		if strings.TrimSpace(dn) == "" || !strings.Contains(dn, "=") {
@@ -287,7 +275,7 @@ func (v *validator) checkWriteback(s *Spec) {
 	case WritebackConnect, WritebackCloudSync:
 		if s.Directory == nil {
 			v.add("spec.writeback.mode", fmt.Sprintf("writeback mode %q needs a directory section (the AD DS the connector account writes to)", w.Mode),
-				"add spec.directory with url, bindUser, bindPassword and connectorAccount, or set writeback mode: none")
+				"add spec.directory: {profile: NAME} naming a directory profile of the worker configuration, or set writeback mode: none")
 		}
 	case WritebackNone:
 	default:

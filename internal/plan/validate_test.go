@@ -25,10 +25,8 @@ spec:
   helpdesk:
     url: https://support.contoso.com
   directory:
-    url: ldaps://dc1.example.test:636
-    bindUser: "EXAMPLE\\Administrator"
-    bindPassword: {env: SSPRFLOW_AD_PASSWORD}
-    connectorAccount: "EXAMPLE\\MSOL_1"
+    profile: corp
+    scope: ["DC=example,DC=test"]
   writeback:
     mode: connect
   stages:
@@ -112,15 +110,10 @@ func TestRules(t *testing.T) {
 		{name: "helpdesk bad email", edits: []string{"url: https://support.contoso.com", "email: help desk"}, field: "spec.helpdesk.email", at: "email: help", msg: "not an email"},
 		{name: "helpdesk http", edits: []string{"url: https://support", "url: http://support"}, field: "spec.helpdesk.url", at: "http://", msg: "https://"},
 		{name: "helpdesk ftp", edits: []string{"url: https://support", "url: ftp://support"}, field: "spec.helpdesk.url", at: "ftp://", msg: "https://"},
-		{name: "inline bindPassword", edits: []string{"bindPassword: {env: SSPRFLOW_AD_PASSWORD}", "bindPassword: hunter2"}, field: "spec.directory.bindPassword", at: "hunter2", msg: "inline secret"},
-		{name: "bindPassword missing", edits: []string{"    bindPassword: {env: SSPRFLOW_AD_PASSWORD}\n", ""}, field: "spec.directory.bindPassword", at: "directory:", msg: "missing"},
-		{name: "bindPassword both", edits: []string{"{env: SSPRFLOW_AD_PASSWORD}", "{env: A, file: /b}"}, field: "spec.directory.bindPassword", at: "bindPassword", msg: "not both"},
-		{name: "bindPassword bad env", edits: []string{"{env: SSPRFLOW_AD_PASSWORD}", "{env: 'A B'}"}, field: "spec.directory.bindPassword.env", at: "bindPassword", msg: "environment variable"},
-		{name: "directory http", edits: []string{"ldaps://dc1", "http://dc1"}, field: "spec.directory.url", at: "http://dc1", msg: "ldaps://"},
-		{name: "directory url missing", edits: []string{"    url: ldaps://dc1.example.test:636\n", ""}, field: "spec.directory.url", at: "directory:", msg: "missing"},
-		{name: "bindUser missing", edits: []string{"    bindUser: \"EXAMPLE\\\\Administrator\"\n", ""}, field: "spec.directory.bindUser", at: "directory:", msg: "missing"},
-		{name: "connector missing", edits: []string{"    connectorAccount: \"EXAMPLE\\\\MSOL_1\"\n", ""}, field: "spec.directory.connectorAccount", at: "directory:", msg: "connector account"},
-		{name: "writeback without directory", edits: []string{"  directory:\n    url: ldaps://dc1.example.test:636\n    bindUser: \"EXAMPLE\\\\Administrator\"\n    bindPassword: {env: SSPRFLOW_AD_PASSWORD}\n    connectorAccount: \"EXAMPLE\\\\MSOL_1\"\n", ""}, field: "spec.writeback.mode", at: "mode: connect", msg: "directory"},
+		{name: "profile missing", edits: []string{"    profile: corp\n", ""}, field: "spec.directory.profile", at: "directory:", msg: "missing"},
+		{name: "profile bad", edits: []string{"profile: corp", "profile: 'corp dc'"}, field: "spec.directory.profile", at: "profile:", msg: "not a directory profile name"},
+		{name: "scope not a DN", edits: []string{`scope: ["DC=example,DC=test"]`, `scope: ["example.test"]`}, field: "spec.directory.scope[0]", at: "scope:", msg: "distinguished name"},
+		{name: "writeback without directory", edits: []string{"  directory:\n    profile: corp\n    scope: [\"DC=example,DC=test\"]\n", ""}, field: "spec.writeback.mode", at: "mode: connect", msg: "directory"},
 		{name: "writeback mode", edits: []string{"mode: connect", "mode: aadconnect"}, field: "spec.writeback.mode", at: "aadconnect", msg: "cloudsync"},
 		{name: "no stages", edits: []string{"  stages:\n    - name: pilot\n      group:\n        name: SSPR-Pilot\n      members:\n        - alice@contoso.onmicrosoft.com\n      gate:\n        soak: 10s\n        minRegistrationPercent: 60\n        approvals: 1\n        timeout: 1h\n    - name: all\n      all: true\n", "  stages: []\n"}, field: "spec.stages", at: "stages:", msg: "at least one"},
 		{name: "stage name", edits: []string{"- name: pilot", "- name: Pilot_1"}, field: "spec.stages[0].name", at: "Pilot_1", msg: "lowercase"},
@@ -198,9 +191,8 @@ func TestValidVariants(t *testing.T) {
 		name  string
 		edits []string
 	}{
-		{"ldap StartTLS", []string{"ldaps://dc1.example.test:636", "ldap://dc1.example.test:389"}},
-		{"ldap insecure", []string{"ldaps://dc1.example.test:636", "ldap://dc1.example.test:389\n    insecure: true"}},
-		{"file secret", []string{"{env: SSPRFLOW_AD_PASSWORD}", "{file: /run/secrets/ad}"}},
+		{"profile with dots", []string{"profile: corp", "profile: corp.example_1"}},
+		{"directory rollout choices", []string{"    profile: corp\n", "    profile: corp\n    adminSDHolder: true\n    changePassword: true\n    unexpirePassword: true\n    requireMinPasswordAgeZero: false\n"}},
 		{"helpdesk email", []string{"url: https://support.contoso.com", "email: helpdesk@contoso.com"}},
 		{"no helpdesk", []string{"  helpdesk:\n    url: https://support.contoso.com\n", ""}},
 		{"two methods with notification", []string{"methodsRequired: 1", "methodsRequired: 2", "- mobilePhone", "- mobileAppNotification"}},
@@ -221,9 +213,57 @@ func TestValidVariants(t *testing.T) {
 	}
 }
 
+// TestWorkerOnlyFieldsRefused: a plan cannot choose where the worker
+// connects, as whom, with which of its secrets, or switch off the
+// self-approval rule. Each such field is refused where it is written, with
+// a fix that points at the worker configuration.
+func TestWorkerOnlyFieldsRefused(t *testing.T) {
+	const profileFix = "move it to a directory profile in the worker configuration (directories: - profile: NAME ...) and name the profile here: directory: {profile: NAME}"
+	tests := []struct {
+		name, line, field, fix string
+	}{
+		{"bindPassword env", "    bindPassword: {env: SSPRFLOW_NATS_PASSWORD}", "spec.directory.bindPassword", profileFix},
+		{"bindPassword file", "    bindPassword: {file: /etc/ssprflow/portal-token}", "spec.directory.bindPassword", profileFix},
+		{"url", "    url: ldap://attacker.example:389", "spec.directory.url", profileFix},
+		{"insecure", "    insecure: true", "spec.directory.insecure", profileFix},
+		{"caFile", "    caFile: /etc/ssprflow/ca.pem", "spec.directory.caFile", profileFix},
+		{"serverName", "    serverName: dc1.example.test", "spec.directory.serverName", profileFix},
+		{"bindUser", `    bindUser: "EXAMPLE\\Administrator"`, "spec.directory.bindUser", profileFix},
+		{"connectorAccount", `    connectorAccount: "EXAMPLE\\MSOL_1"`, "spec.directory.connectorAccount", profileFix},
+		{"allowSelfApproval", "  allowSelfApproval: true", "spec.allowSelfApproval",
+			"remove allowSelfApproval from the plan; the worker's administrator sets policy.allowSelfApproval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := edit(t, "    profile: corp\n", "    profile: corp\n"+tt.line+"\n")
+			if strings.HasPrefix(tt.line, "  allowSelfApproval") {
+				doc = edit(t, "  approvers:\n", tt.line+"\n  approvers:\n")
+			}
+			_, err := Load("case.yaml", []byte(doc))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Load = %v, want *ValidationError", err)
+			}
+			if len(ve.Problems) != 1 {
+				t.Fatalf("got %d problems, want 1:\n%v", len(ve.Problems), err)
+			}
+			p := ve.Problems[0]
+			if p.Field != tt.field || p.File != "case.yaml" || p.Line != lineOf(t, doc, tt.line) || p.Column == 0 {
+				t.Errorf("problem at %s %s:%d:%d, want %s at line %d", p.Field, p.File, p.Line, p.Column, tt.field, lineOf(t, doc, tt.line))
+			}
+			if p.Fix != tt.fix {
+				t.Errorf("fix %q, want %q", p.Fix, tt.fix)
+			}
+			if tt.field == "spec.allowSelfApproval" && !strings.Contains(p.Message, "self-approval is the worker's policy (policy.allowSelfApproval in the worker configuration), not the plan's") {
+				t.Errorf("message %q", p.Message)
+			}
+		})
+	}
+}
+
 func TestInlineSecretNotEchoed(t *testing.T) {
 	const secret = "Sup3r-S3cret-Value"
-	doc := edit(t, "bindPassword: {env: SSPRFLOW_AD_PASSWORD}", "bindPassword: "+secret)
+	doc := edit(t, "    profile: corp\n", "    profile: corp\n    bindPassword: "+secret+"\n")
 	_, err := Load("case.yaml", []byte(doc))
 	if err == nil {
 		t.Fatal("Load accepted an inline password")
@@ -231,10 +271,10 @@ func TestInlineSecretNotEchoed(t *testing.T) {
 	if strings.Contains(err.Error(), secret) {
 		t.Fatalf("error echoes the secret: %v", err)
 	}
-	if !strings.Contains(err.Error(), "{env: SSPRFLOW_AD_PASSWORD}") {
-		t.Errorf("error does not show how to reference the secret: %v", err)
+	if !strings.Contains(err.Error(), "directories: - profile: NAME") {
+		t.Errorf("error does not point at the worker's directory profiles: %v", err)
 	}
-	// Only the inline secret is wrong: no derived "missing" complaint.
+	// Only the inline secret is wrong: no derived complaint.
 	var ve *ValidationError
 	if errors.As(err, &ve) && len(ve.Problems) != 1 {
 		t.Errorf("got %d problems, want 1:\n%v", len(ve.Problems), err)

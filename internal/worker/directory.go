@@ -2,45 +2,90 @@ package worker
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/ad"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-// DirectoryDialer binds to the plan's DC with the password resolved from the
-// worker's environment or files (the plan holds only the reference).
-func DirectoryDialer(logger *slog.Logger) activities.DirectoryDialer {
+// DirectoryDialer binds to the domain controller of the directory profile
+// the plan names, as the profile's identity, with the password resolved
+// from the profile's reference. The plan's directory section only names the
+// profile and makes the rollout's choices (scope, rights), so a plan never
+// chooses where the worker connects or which of its secrets it sends.
+//
+// Errors go into workflow history, where operators read them: they name the
+// profile but never a path, an environment variable, or whether one exists.
+// The detail goes to logger.
+func DirectoryDialer(cfg *config.Config, logger *slog.Logger) activities.DirectoryDialer {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	return func(ctx context.Context, d *plan.Directory) (activities.Directory, error) {
-		pw, err := ad.ResolvePassword(d.BindPassword)
+		prof, err := cfg.DirectoryProfile(d.Profile)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("bind password for %s: %v (set it in the worker's environment or file)", d.BindUser, err), "DirectoryUnavailable", err)
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "DirectoryUnavailable", nil)
 		}
-		c, err := ad.Dial(ctx, ad.Config{URL: d.URL, CAFile: d.CAFile, ServerName: d.ServerName,
-			Insecure: d.Insecure, BindUser: d.BindUser, Password: pw})
+		ac, err := profileConfig(prof, logger)
 		if err != nil {
 			return nil, err
 		}
-		return &directory{c: c, plan: d}, nil
+		c, err := ad.Dial(ctx, ac)
+		if err != nil {
+			return nil, fmt.Errorf("directory profile %s: %w", prof.Profile, err)
+		}
+		return &directory{c: c, plan: d, profile: prof}, nil
 	}
+}
+
+// profileConfig resolves a profile into the dial settings: the bind
+// password, and a CA file read here first so that its path never reaches an
+// error the workflow records.
+func profileConfig(prof *config.Directory, logger *slog.Logger) (ad.Config, error) {
+	unreadable := func(what string, err error, attrs ...any) error {
+		logger.Error("directory profile: "+what+" could not be read", append([]any{"profile", prof.Profile, "err", err}, attrs...)...)
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("directory profile %s: the %s could not be read (see the worker log)", prof.Profile, what), "DirectoryUnavailable", nil)
+	}
+	pw, err := prof.BindPassword.Resolve()
+	if err == nil && pw == "" {
+		err = errors.New("the secret is empty")
+	}
+	if err != nil {
+		return ad.Config{}, unreadable("bind password", err, "env", prof.BindPassword.Env, "file", prof.BindPassword.File)
+	}
+	if prof.CAFile != "" {
+		pem, err := os.ReadFile(prof.CAFile)
+		if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			err = errors.New("the file holds no PEM certificate")
+		}
+		if err != nil {
+			return ad.Config{}, unreadable("CA file", err, "file", prof.CAFile)
+		}
+	}
+	return ad.Config{URL: prof.URL, CAFile: prof.CAFile, ServerName: prof.ServerName,
+		Insecure: prof.AllowPlainLDAP, BindUser: prof.BindUser, Password: pw}, nil
 }
 
 // directory adapts *ad.Conn to the rollout's Directory port.
 type directory struct {
-	c    *ad.Conn
-	plan *plan.Directory
-	acct *ad.Account
+	c       *ad.Conn
+	plan    *plan.Directory
+	profile *config.Directory
+	acct    *ad.Account
 }
 
 func (d *directory) account(ctx context.Context) (ad.Account, error) {
 	if d.acct == nil {
-		a, err := d.c.ResolveAccount(ctx, d.plan.ConnectorAccount)
+		a, err := d.c.ResolveAccount(ctx, d.profile.ConnectorAccount)
 		if err != nil {
 			return a, err
 		}
@@ -54,7 +99,7 @@ func (d *directory) Connector(ctx context.Context) (activities.Account, error) {
 	if err != nil {
 		return activities.Account{}, err
 	}
-	return activities.Account{Name: d.plan.ConnectorAccount, DN: a.DN, SID: a.SID.String()}, nil
+	return activities.Account{Name: d.profile.ConnectorAccount, DN: a.DN, SID: a.SID.String()}, nil
 }
 
 func (d *directory) Scopes(ctx context.Context) ([]string, error) {

@@ -17,6 +17,9 @@ import (
 // TenantFactory builds Graph clients from the worker's configuration, one
 // per tenant and policy mode, reused across activities.
 func TenantFactory(cfg *config.Config, logger *slog.Logger) activities.TenantFactory {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	var mu sync.Mutex
 	cache := map[string]entra.Tenant{}
 	return func(ctx context.Context, tenant string, mode plan.PolicyMode) (entra.Tenant, error) {
@@ -30,14 +33,19 @@ func TenantFactory(cfg *config.Config, logger *slog.Logger) activities.TenantFac
 		if err != nil {
 			return nil, err
 		}
+		// The activity's error goes into workflow history, where operators
+		// read it: it must not name the worker's files or variables, nor
+		// tell which exist. The detail is the worker log's.
 		cred, err := graph.NewCredential(credentialConfig(tc.Graph))
 		if err != nil {
-			return nil, fmt.Errorf("graph credential for %s: %w", tenant, err)
+			logger.Error("tenant: graph credential could not be built", "tenant", tenant, "err", err)
+			return nil, fmt.Errorf("the graph credential for %q could not be built (see the worker log)", tenant)
 		}
 		gc := graph.Config{BaseURL: tc.GraphURL, PortalURL: tc.PortalURL, Credential: cred, Mode: mode, Logger: logger}
 		if tc.Portal != nil {
 			if gc.PortalCredential, err = graph.NewCredential(credentialConfig(*tc.Portal)); err != nil {
-				return nil, fmt.Errorf("portal credential for %s: %w", tenant, err)
+				logger.Error("tenant: portal credential could not be built", "tenant", tenant, "err", err)
+				return nil, fmt.Errorf("the portal credential for %q could not be built (see the worker log)", tenant)
 			}
 		}
 		c, err := graph.New(ctx, gc)
@@ -56,7 +64,7 @@ func credentialConfig(c config.Credential) graph.CredentialConfig {
 	}
 	return graph.CredentialConfig{
 		Kind: graph.CredentialKind(c.Method), TenantID: c.TenantID, ClientID: c.ClientID,
-		Secret:          plan.SecretRef{Env: secret.Env, File: secret.File},
+		Secret:          secret,
 		CertificateFile: c.CertificateFile,
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/internal/config"
 )
 
 // CredentialKind selects how a credential authenticates.
@@ -42,11 +42,11 @@ type CredentialConfig struct {
 	TenantID string
 	ClientID string
 	// Secret is the client secret (CredentialSecret) or the token (CredentialToken).
-	Secret plan.SecretRef
+	Secret config.Secret
 	// CertificateFile is a PEM or PKCS#12 file with certificate and key.
 	CertificateFile string
 	// CertificatePassword unlocks CertificateFile, if it is encrypted.
-	CertificatePassword plan.SecretRef
+	CertificatePassword config.Secret
 	// TokenFile is the federated token file (CredentialWorkload; default
 	// $AZURE_FEDERATED_TOKEN_FILE).
 	TokenFile string
@@ -83,7 +83,7 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 			return nil, fmt.Errorf("graph: credential %s: read certificate: %w", cfg.Kind, err)
 		}
 		var password []byte
-		if cfg.CertificatePassword != (plan.SecretRef{}) {
+		if cfg.CertificatePassword != (config.Secret{}) {
 			p, err := resolveSecret(cfg.CertificatePassword)
 			if err != nil {
 				return nil, fmt.Errorf("graph: credential %s: certificate password: %w", cfg.Kind, err)
@@ -143,11 +143,11 @@ func credentialConfigFromEnv(prefix string, lookup func(string) (string, bool)) 
 	prefix = strings.TrimSuffix(prefix, "_") + "_"
 	has := func(name string) bool { v, ok := lookup(prefix + name); return ok && v != "" }
 	get := func(name string) string { v, _ := lookup(prefix + name); return v }
-	ref := func(name string) plan.SecretRef {
+	ref := func(name string) config.Secret {
 		if has(name) {
-			return plan.SecretRef{Env: prefix + name}
+			return config.Secret{Env: prefix + name}
 		}
-		return plan.SecretRef{File: get(name + "_FILE")}
+		return config.Secret{File: get(name + "_FILE")}
 	}
 	cfg := CredentialConfig{TenantID: get("TENANT_ID"), ClientID: get("CLIENT_ID")}
 	switch {
@@ -174,7 +174,7 @@ func credentialConfigFromEnv(prefix string, lookup func(string) (string, bool)) 
 
 // resolveSecret reads a secret reference. Values are trimmed of surrounding
 // whitespace (files usually end in a newline).
-func resolveSecret(ref plan.SecretRef) (string, error) {
+func resolveSecret(ref config.Secret) (string, error) {
 	var v string
 	switch {
 	case ref.Env != "" && ref.File != "":

@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -101,17 +102,17 @@ func TestCredentialConfigFromEnv(t *testing.T) {
 		err  string
 	}{
 		{name: "secret", env: map[string]string{"X_TENANT_ID": "t", "X_CLIENT_ID": "c", "X_CLIENT_SECRET": "s"},
-			want: CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: plan.SecretRef{Env: "X_CLIENT_SECRET"}}},
+			want: CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: config.Secret{Env: "X_CLIENT_SECRET"}}},
 		{name: "secret file", env: map[string]string{"X_TENANT_ID": "t", "X_CLIENT_ID": "c", "X_CLIENT_SECRET_FILE": "/run/s"},
-			want: CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: plan.SecretRef{File: "/run/s"}}},
+			want: CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: config.Secret{File: "/run/s"}}},
 		{name: "certificate", env: map[string]string{"X_TENANT_ID": "t", "X_CLIENT_ID": "c", "X_CLIENT_CERTIFICATE_PATH": "/c.pem", "X_CLIENT_CERTIFICATE_PASSWORD_FILE": "/p"},
-			want: CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: "/c.pem", CertificatePassword: plan.SecretRef{File: "/p"}}},
+			want: CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: "/c.pem", CertificatePassword: config.Secret{File: "/p"}}},
 		{name: "workload", env: map[string]string{"X_TENANT_ID": "t", "X_CLIENT_ID": "c", "X_FEDERATED_TOKEN_FILE": "/var/run/token"},
 			want: CredentialConfig{Kind: CredentialWorkload, TenantID: "t", ClientID: "c", TokenFile: "/var/run/token"}},
 		{name: "managed", env: map[string]string{"X_USE_MANAGED_IDENTITY": "true", "X_CLIENT_ID": "mi"},
 			want: CredentialConfig{Kind: CredentialManaged, ClientID: "mi", ManagedIdentityClientID: "mi"}},
 		{name: "token wins", env: map[string]string{"X_ACCESS_TOKEN": "tok", "X_CLIENT_SECRET": "s"},
-			want: CredentialConfig{Kind: CredentialToken, Secret: plan.SecretRef{Env: "X_ACCESS_TOKEN"}}},
+			want: CredentialConfig{Kind: CredentialToken, Secret: config.Secret{Env: "X_ACCESS_TOKEN"}}},
 		{name: "nothing", env: map[string]string{}, err: "X_CLIENT_SECRET[_FILE]"},
 	}
 	for _, tt := range tests {
@@ -142,13 +143,13 @@ func TestNewCredential(t *testing.T) {
 		cfg  CredentialConfig
 		err  string
 	}{
-		{"secret from file", CredentialConfig{Kind: CredentialSecret, TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "c", Secret: plan.SecretRef{File: secret}}, ""},
-		{"secret missing ids", CredentialConfig{Kind: CredentialSecret, Secret: plan.SecretRef{File: secret}}, "TenantID is required"},
-		{"secret unset env", CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: plan.SecretRef{Env: "SSPRFLOW_NOPE"}}, "SSPRFLOW_NOPE is empty or unset"},
+		{"secret from file", CredentialConfig{Kind: CredentialSecret, TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "c", Secret: config.Secret{File: secret}}, ""},
+		{"secret missing ids", CredentialConfig{Kind: CredentialSecret, Secret: config.Secret{File: secret}}, "TenantID is required"},
+		{"secret unset env", CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: config.Secret{Env: "SSPRFLOW_NOPE"}}, "SSPRFLOW_NOPE is empty or unset"},
 		{"certificate missing file", CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: filepath.Join(dir, "none.pem")}, "read certificate"},
 		{"certificate garbage", CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: secret}, "parse"},
 		{"managed", CredentialConfig{Kind: CredentialManaged}, ""},
-		{"token", CredentialConfig{Kind: CredentialToken, Secret: plan.SecretRef{Env: "SSPRFLOW_TEST_TOKEN"}}, ""},
+		{"token", CredentialConfig{Kind: CredentialToken, Secret: config.Secret{Env: "SSPRFLOW_TEST_TOKEN"}}, ""},
 		{"unknown", CredentialConfig{Kind: "magic"}, `unknown kind "magic"`},
 		{"empty", CredentialConfig{}, "Kind is required"},
 	}
