@@ -190,9 +190,9 @@ func (b *Bridge) handle(ctx context.Context, msg jetstream.Msg) {
 		b.refuseMalformed(ctx, log, msg, md, tenant, rollout, approver, perr)
 		return
 	}
-	if d.At.IsZero() {
-		d.At = md.Timestamp.UTC()
-	}
+	// The time of a decision is when the server stored it, never a time
+	// the approver's body claims.
+	d.At = md.Timestamp.UTC()
 	log = log.With("decision_id", d.ID, "gate", d.Gate)
 
 	_ = msg.InProgress() // restart AckWait: Decide may be slow
@@ -245,12 +245,14 @@ func (b *Bridge) answer(ctx context.Context, log *slog.Logger, msg jetstream.Msg
 		_ = msg.NakWithDelay(b.opts.RetryDelay)
 		return false
 	}
-	b.publishVerdict(log, tenant, rollout, v)
+	b.publishVerdict(log, tenant, rollout, d.Approver, v)
 	return true
 }
 
-func (b *Bridge) publishVerdict(log *slog.Logger, tenant, rollout string, v Verdict) {
-	subject, err := VerdictSubject(tenant, rollout, v.DecisionID)
+// publishVerdict answers on the approver's own verdict subject: the only
+// one their NATS user may subscribe to.
+func (b *Bridge) publishVerdict(log *slog.Logger, tenant, rollout, approver string, v Verdict) {
+	subject, err := VerdictSubject(tenant, rollout, approver, v.DecisionID)
 	if err != nil {
 		return // no usable id: nobody can be waiting for it
 	}
@@ -279,7 +281,7 @@ func (b *Bridge) refuseMalformed(ctx context.Context, log *slog.Logger, msg jets
 		return
 	}
 	if id != "" {
-		b.publishVerdict(log, tenant, rollout, Verdict{DecisionID: id, Accepted: false, Reason: reason})
+		b.publishVerdict(log, tenant, rollout, approver, Verdict{DecisionID: id, Accepted: false, Reason: reason})
 	}
 	log.Warn("approval bridge: malformed decision terminated", "reason", reason)
 	// Plain Term: servers before 2.10 ignore "+TERM <reason>" and would

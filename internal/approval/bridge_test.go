@@ -111,7 +111,7 @@ func TestApproverCannotImpersonate(t *testing.T) {
 	}
 	// Nor can she forge a verdict, a request or an event.
 	for _, subject := range []string{
-		mustSubject(VerdictSubject(e.tenant, e.rollout, "x")),
+		mustSubject(VerdictSubject(e.tenant, e.rollout, "alice", "x")),
 		mustSubject(RequestSubject(e.tenant, e.rollout, "pilot")),
 		mustSubject(EventSubject(e.tenant, e.rollout, "approval.decision")),
 	} {
@@ -142,7 +142,7 @@ func TestMalformedDecisionsAreTerminatedAndRecorded(t *testing.T) {
 	nc, js := e.approver(t, "alice")
 	subject := mustSubject(DecisionSubject(e.tenant, e.rollout, "alice"))
 
-	verdicts, err := nc.SubscribeSync(mustSubject(VerdictSubject(e.tenant, e.rollout, "bad-1")))
+	verdicts, err := nc.SubscribeSync(mustSubject(VerdictSubject(e.tenant, e.rollout, "alice", "bad-1")))
 	if err != nil {
 		t.Fatal(err)
 	}

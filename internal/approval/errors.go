@@ -27,4 +27,8 @@ var (
 	// ErrNotPermitted reports that the NATS server refused a publish, e.g. an
 	// approver publishing on another approver's decision subject.
 	ErrNotPermitted = errors.New("approval: not permitted")
+	// ErrEventsUnavailable reports that nothing answered a direct get on
+	// SSPRFLOW_EVENTS: the stream does not exist yet, or was created without
+	// allow_direct (the worker's EnsureStreams sets it).
+	ErrEventsUnavailable = errors.New("approval: events stream unavailable")
 )

@@ -26,17 +26,25 @@ func TestEventsListAndFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An approver follows, with no consumer rights: direct gets and a
+	// core subscription (see RolePermissions).
+	_, ajs := e.connect(t, "alice")
 	got := make(chan Event, 10)
 	fctx, stopFollow := context.WithCancel(ctx)
 	followed := make(chan error, 1)
 	go func() {
-		followed <- FollowEvents(fctx, e.js, e.tenant, e.rollout, func(ev Event) error { got <- ev; return nil })
+		followed <- FollowEvents(fctx, ajs, e.tenant, e.rollout, func(ev Event) error { got <- ev; return nil })
 	}()
 	completed := NewEvent("step.completed", src, "pilot-group", map[string]int{"members": 120})
 	if err := PublishEvent(ctx, e.js, e.tenant, e.rollout, completed); err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []Event{started, completed} {
+	later := NewEvent("step.started", src, "waves", nil)
+	if err := PublishEvent(ctx, e.js, e.tenant, e.rollout, later); err != nil {
+		t.Fatal(err)
+	}
+	// Each once, in order: the catch-up and the live part do not overlap.
+	for i, want := range []Event{started, completed, later} {
 		select {
 		case ev := <-got:
 			if ev.ID != want.ID || ev.Type != want.Type || string(ev.Data) != string(want.Data) || !ev.Time.Equal(want.Time) {
@@ -46,14 +54,20 @@ func TestEventsListAndFollow(t *testing.T) {
 			t.Fatalf("event %d not followed", i)
 		}
 	}
+	select {
+	case ev := <-got:
+		t.Fatalf("followed an extra event %+v", ev)
+	case <-time.After(followPoll + 500*time.Millisecond): // a poll passes too
+	}
 	stopFollow()
 	if err := <-followed; err != nil {
 		t.Fatalf("FollowEvents after cancel: %v", err)
 	}
 
-	evs, err := ListEvents(ctx, e.js, e.tenant, e.rollout)
-	if err != nil || len(evs) != 2 || evs[0].ID != started.ID || evs[1].ID != completed.ID {
-		t.Fatalf("ListEvents = %+v, %v", evs, err)
+	_, ojs := e.connect(t, "ops")
+	evs, err := ListEvents(ctx, ojs, e.tenant, e.rollout)
+	if err != nil || len(evs) != 3 || evs[0].ID != started.ID || evs[1].ID != completed.ID || evs[2].ID != later.ID {
+		t.Fatalf("ListEvents as an operator = %+v, %v", evs, err)
 	}
 
 	// fn's error stops following and is returned.

@@ -29,16 +29,16 @@ type testServer struct {
 
 func startTestServer(t testing.TB) *testServer {
 	t.Helper()
-	svcPub, svcSub := ServicePermissions()
-	svc := perms(svcPub, svcSub)
-	svc.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
-	users := []*server.User{{Username: "svc", Password: testPassword, Permissions: svc}}
+	// The worker's own permissions, except that tests name their bridge
+	// consumers "test-<random>", delete them afterwards and read stored
+	// messages back (deploy_test.go checks the worker's exact lists).
+	svc := workerPermissions("svc", DefaultDurable)
+	svc.Publish = append(svc.Publish, jsAPI+"CONSUMER.>", "$JS.ACK.>", jsAPI+"STREAM.MSG.GET.*")
+	users := []*server.User{{Username: "svc", Password: testPassword, Permissions: serverPermissions(svc)}}
 	for _, a := range []string{"alice", "bob"} {
-		pub, sub := ApproverPermissions(a)
-		users = append(users, &server.User{Username: a, Password: testPassword, Permissions: perms(pub, sub)})
+		users = append(users, &server.User{Username: a, Password: testPassword, Permissions: serverPermissions(mustRole(t, RoleApprover, a))})
 	}
-	opPub, opSub := OperatorPermissions("ops")
-	users = append(users, &server.User{Username: "ops", Password: testPassword, Permissions: perms(opPub, opSub)})
+	users = append(users, &server.User{Username: "ops", Password: testPassword, Permissions: serverPermissions(mustRole(t, RoleOperator, "ops"))})
 	ts := &testServer{opts: &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
@@ -55,11 +55,26 @@ func startTestServer(t testing.TB) *testServer {
 	return ts
 }
 
-func perms(pub, sub []string) *server.Permissions {
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: sub},
+func mustRole(t testing.TB, r Role, id string) Permissions {
+	t.Helper()
+	p, err := RolePermissions(r, id)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return p
+}
+
+// serverPermissions is what the dev stack (internal/devstack) builds from
+// Permissions, for the in-process server.
+func serverPermissions(p Permissions) *server.Permissions {
+	sp := &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: p.Publish},
+		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+	}
+	if p.AllowResponses {
+		sp.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: 2 * time.Minute}
+	}
+	return sp
 }
 
 func (ts *testServer) start(t testing.TB) {
@@ -138,9 +153,10 @@ func (e *env) connect(t testing.TB, user string) (*nats.Conn, jetstream.JetStrea
 	}
 	if e.srv != nil {
 		opts = append(opts, nats.UserInfo(user, testPassword))
-		if user != "svc" {
-			opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(user)))
-		}
+	}
+	if user != "svc" {
+		// The worker answers people on their own inbox only.
+		opts = append(opts, nats.CustomInboxPrefix(InboxPrefix(user)))
 	}
 	nc, err := nats.Connect(e.url, opts...)
 	if err != nil {

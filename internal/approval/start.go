@@ -45,16 +45,6 @@ func ParseStartSubject(subject string) (tenant, rollout, operator string, err er
 	return t[1], t[2], t[4], nil
 }
 
-// OperatorPermissions are what an operator's NATS user may publish and
-// subscribe to: start requests under their own id, and replies on their own
-// inbox (connect with nats.CustomInboxPrefix(InboxPrefix(id))).
-func OperatorPermissions(operatorID string) (publish, subscribe []string) {
-	if !ValidToken(operatorID) {
-		return nil, nil
-	}
-	return []string{Prefix + ".*.*.start." + operatorID}, []string{InboxPrefix(operatorID) + ".>"}
-}
-
 // StartRequest asks the worker to start a rollout.
 type StartRequest struct {
 	// Plan is the plan file's bytes (YAML), validated by the worker.
@@ -76,6 +66,12 @@ type Starter interface {
 
 // ServeStarts answers start requests until ctx ends. Several workers may
 // serve; each request goes to one of them (queue group).
+//
+// A request is answered only on the operator's own inbox (ReplyAllowed with
+// the subject's operator, whom the server's permissions bind to the
+// connection): one whose reply subject is anything else is refused before
+// anything starts, logged and not answered, so an operator cannot make the
+// worker publish a worker-signed answer onto another rollout's subjects.
 func ServeStarts(ctx context.Context, nc *nats.Conn, s Starter, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -83,10 +79,18 @@ func ServeStarts(ctx context.Context, nc *nats.Conn, s Starter, logger *slog.Log
 	sub, err := nc.QueueSubscribe(StartSubjects, "ssprflow-start", func(m *nats.Msg) {
 		reply := StartReply{}
 		tenant, rollout, operator, err := ParseStartSubject(m.Subject)
+		if err == nil && !ReplyAllowed(m.Reply, operator) {
+			logger.Warn("start request refused: reply subject is not the requester's inbox",
+				"tenant", tenant, "rollout", rollout, "operator", operator, "reply", truncate(m.Reply, 200), "want_prefix", InboxPrefix(operator)+".")
+			return
+		}
 		var req StartRequest
 		switch {
 		case err != nil:
-			reply.Error = err.Error()
+			// The subscription's filter makes this unreachable; never answer
+			// on a reply subject that could not be checked.
+			logger.Warn("start request refused", "error", err)
+			return
 		case len(m.Data) > MaxStartRequest:
 			reply.Error = fmt.Sprintf("%v: start request of %d bytes (limit %d)", ErrTooLarge, len(m.Data), MaxStartRequest)
 		default:

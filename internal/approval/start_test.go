@@ -3,6 +3,8 @@ package approval
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +72,49 @@ func TestStartRequests(t *testing.T) {
 			t.Errorf("a start in someone else's name reached the starter: %q", got)
 		default:
 		}
+	}
+}
+
+// A start request whose reply subject is not the operator's own inbox is
+// refused and logged, never answered: otherwise the worker, which may
+// publish events, would publish its answer onto another rollout's audit
+// trail (issue 11, attack 4). Fails on the old ServeStarts, which answered
+// on any reply subject.
+func TestStartRequestReplyOnlyToOwnInbox(t *testing.T) {
+	e := newEnv(t)
+	ops, _ := e.connect(t, "ops")
+	logs := &syncBuffer{}
+	st := fixedStarter{got: make(chan string, 4)}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeStarts(ctx, e.svc, st, slog.New(slog.NewTextHandler(logs, nil))) }()
+	t.Cleanup(func() { cancel(); <-served })
+
+	other := e.rollout + "x"
+	target := mustSubject(EventSubject(e.tenant, other, "rollout.succeeded"))
+	watch, err := e.svc.SubscribeSync(Prefix + "." + e.tenant + "." + other + ".event.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reply := range []string{target, "_INBOX.x", InboxPrefix("alice") + ".x"} {
+		// Sent again until logged: ServeStarts may not have subscribed yet.
+		eventually(t, 10*time.Second, "the refusal logged", func() bool {
+			if err := ops.PublishRequest(mustSubject(StartSubject(e.tenant, other, "ops")), reply, []byte(`{"plan":"Z29vZA=="}`)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			return strings.Contains(logs.String(), "reply="+reply)
+		})
+	}
+	if m, err := watch.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatalf("the worker answered onto %s: %s", m.Subject, m.Data)
+	}
+	if evs, err := ListEvents(context.Background(), e.js, e.tenant, other); err != nil || len(evs) != 0 {
+		t.Fatalf("other rollout's trail: %+v, %v", evs, err)
+	}
+	select {
+	case got := <-st.got:
+		t.Fatalf("a refused request started a rollout: %q", got)
+	default:
 	}
 }

@@ -34,7 +34,9 @@ func ApprovalsStreamConfig() jetstream.StreamConfig {
 }
 
 // EventsStreamConfig returns the configuration of SSPRFLOW_EVENTS: rollout
-// events, file storage, limits retention, 90 days.
+// events, file storage, limits retention, 90 days, and direct get allowed:
+// approvers and operators read the audit trail with DIRECT.GET only (see
+// ListEvents), which needs no consumer and changes nothing.
 func EventsStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        EventsStream,
@@ -46,6 +48,7 @@ func EventsStreamConfig() jetstream.StreamConfig {
 		MaxAge:      EventsMaxAge,
 		Duplicates:  DuplicateWindow,
 		Replicas:    1,
+		AllowDirect: true,
 	}
 }
 

@@ -15,12 +15,14 @@ const (
 	// EventsStream stores CloudEvents for every rollout.
 	EventsStream = "SSPRFLOW_EVENTS"
 
-	// RequestSubjects, DecisionSubjects, VerdictSubjects and EventSubjects
-	// match every subject of their kind, across tenants and rollouts.
+	// RequestSubjects, DecisionSubjects, VerdictSubjects, EventSubjects and
+	// PendingSubjects match every subject of their kind, across tenants and
+	// rollouts.
 	RequestSubjects  = Prefix + ".*.*.approval.request.*"
 	DecisionSubjects = Prefix + ".*.*.approval.decision.*"
-	VerdictSubjects  = Prefix + ".*.*.approval.verdict.*"
+	VerdictSubjects  = Prefix + ".*.*.approval.verdict.*.*"
 	EventSubjects    = Prefix + ".*.*.event.>"
+	PendingSubjects  = Prefix + ".*.*.pending.*"
 
 	// maxTokenLen bounds every token: subjects stay short and ids cannot be
 	// used to stuff data into headers or logs.
@@ -84,12 +86,67 @@ func DecisionSubject(tenant, rollout, approverID string) (string, error) {
 	return Prefix + "." + tenant + "." + rollout + ".approval.decision." + approverID, nil
 }
 
-// VerdictSubject returns ssprflow.<tenant>.<rollout>.approval.verdict.<decisionID>.
-func VerdictSubject(tenant, rollout, decisionID string) (string, error) {
-	if err := checkTokens("tenant", tenant, "rollout", rollout, "decision id", decisionID); err != nil {
+// VerdictSubject returns
+// ssprflow.<tenant>.<rollout>.approval.verdict.<approverID>.<decisionID>.
+// The approver's token lets the server's permissions give each approver
+// their own verdicts only (see RolePermissions).
+func VerdictSubject(tenant, rollout, approverID, decisionID string) (string, error) {
+	if err := checkTokens("tenant", tenant, "rollout", rollout, "approver", approverID, "decision id", decisionID); err != nil {
 		return "", err
 	}
-	return Prefix + "." + tenant + "." + rollout + ".approval.verdict." + decisionID, nil
+	return Prefix + "." + tenant + "." + rollout + ".approval.verdict." + approverID + "." + decisionID, nil
+}
+
+// PendingSubject returns ssprflow.<tenant>.<rollout>.pending.<user>: where
+// user asks the worker what the rollout waits for. The server's permissions
+// bind the last token to the asking NATS user.
+func PendingSubject(tenant, rollout, user string) (string, error) {
+	if err := checkTokens("tenant", tenant, "rollout", rollout, "user", user); err != nil {
+		return "", err
+	}
+	return Prefix + "." + tenant + "." + rollout + ".pending." + user, nil
+}
+
+// ParsePendingSubject splits a pending subject into its tenant, rollout and
+// user. It returns an error wrapping ErrInvalidSubject otherwise.
+func ParsePendingSubject(subject string) (tenant, rollout, user string, err error) {
+	t := strings.Split(subject, ".")
+	if len(t) != 5 || t[0] != Prefix || t[3] != "pending" {
+		return "", "", "", fmt.Errorf("%w: %q", ErrInvalidSubject, truncate(subject, 200))
+	}
+	if err := checkTokens("tenant", t[1], "rollout", t[2], "user", t[4]); err != nil {
+		return "", "", "", fmt.Errorf("%w: %w", ErrInvalidSubject, err)
+	}
+	return t[1], t[2], t[4], nil
+}
+
+// ReplyAllowed reports whether reply is a subject the worker may answer a
+// request from user on: a concrete subject (no wildcards, no empty tokens,
+// no whitespace) below the user's own inbox, InboxPrefix(user)+".". The
+// requester chooses the reply subject and the server does not check it, so
+// without this a request could make the worker publish its answer anywhere
+// the worker may publish, such as another rollout's events.
+func ReplyAllowed(reply, user string) bool {
+	if !ValidToken(user) {
+		return false
+	}
+	rest, ok := strings.CutPrefix(reply, InboxPrefix(user)+".")
+	if !ok || rest == "" || len(reply) > 4*maxTokenLen {
+		return false
+	}
+	for _, tok := range strings.Split(rest, ".") {
+		if tok == "" {
+			return false
+		}
+		for i := 0; i < len(tok); i++ {
+			// Printable ASCII only, and no wildcard characters at all
+			// (nats.go's inboxes are letters and digits).
+			if c := tok[i]; c <= ' ' || c >= 0x7f || c == '*' || c == '>' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // EventSubject returns ssprflow.<tenant>.<rollout>.event.<kind>; kind may

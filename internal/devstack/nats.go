@@ -26,8 +26,12 @@ type NATSUser struct {
 	// Subscribe lists the subjects the user may subscribe to, with the same
 	// rules. A user that makes requests (including JetStream publishes that wait
 	// for an ack) needs its reply subjects here too, e.g. "_INBOX.>", and one
-	// that calls the JetStream API needs "$JS.API.>" in Publish.
+	// that calls the JetStream API needs the API subjects in Publish.
+	// ssprflow's users take both lists from approval.RolePermissions.
 	Subscribe []string
+	// AllowResponses lets the user answer each request it receives once,
+	// within two minutes, on the request's reply subject (allow_responses).
+	AllowResponses bool
 }
 
 // NATSOptions configures StartNATS.
@@ -176,10 +180,14 @@ func (n *NATS) start(ctx context.Context) (*server.Server, error) {
 }
 
 func permissions(u NATSUser) *server.Permissions {
-	if u.Publish == nil && u.Subscribe == nil {
+	if u.Publish == nil && u.Subscribe == nil && !u.AllowResponses {
 		return nil
 	}
-	return &server.Permissions{Publish: subjectPermission(u.Publish), Subscribe: subjectPermission(u.Subscribe)}
+	p := &server.Permissions{Publish: subjectPermission(u.Publish), Subscribe: subjectPermission(u.Subscribe)}
+	if u.AllowResponses {
+		p.Response = &server.ResponsePermission{MaxMsgs: server.DEFAULT_ALLOW_RESPONSE_MAX_MSGS, Expires: server.DEFAULT_ALLOW_RESPONSE_EXPIRATION}
+	}
+	return p
 }
 
 func subjectPermission(subjects []string) *server.SubjectPermission {
