@@ -64,9 +64,9 @@ func PublishEvent(ctx context.Context, js jetstream.JetStream, tenant, rollout s
 // PublishDecision is what an approver's CLI calls: it stores d on the
 // approver's decision subject and waits up to wait (DefaultVerdictWait if 0)
 // for the bridge's verdict. It subscribes to the verdict subject before
-// publishing so the answer cannot be missed. An empty d.ID gets a new UUID,
-// a zero d.At the current time; d.Approver is ignored (the subject names
-// the approver). The message id is d.ID; retrying with the same d (for
+// publishing so the answer cannot be missed. An empty d.ID gets a new UUID;
+// d.At and d.Approver are not sent (the server's timestamp is the time, the
+// subject names the approver). The message id is d.ID; retrying with the same d (for
 // example after ErrNoVerdict) is answered again and applied once; set d.ID
 // with NewDecisionID before the first call if you may retry.
 //
@@ -83,9 +83,6 @@ func PublishDecision(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 	if d.ID == "" {
 		d.ID = NewDecisionID()
 	}
-	if d.At.IsZero() {
-		d.At = time.Now().UTC()
-	}
 	d.Approver = approverID
 	if err := d.validate(); err != nil {
 		return Verdict{}, err
@@ -94,7 +91,7 @@ func PublishDecision(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 	if err != nil {
 		return Verdict{}, err
 	}
-	vsubject, err := VerdictSubject(tenant, rollout, d.ID)
+	vsubject, err := VerdictSubject(tenant, rollout, approverID, d.ID)
 	if err != nil {
 		return Verdict{}, err
 	}

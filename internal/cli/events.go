@@ -2,10 +2,11 @@ package cli
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/nats-io/nats.go"
+	"io"
 	"strings"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/worker"
@@ -41,13 +42,7 @@ func runEvents(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	print := func(e approval.Event) error {
-		if *out == "json" {
-			return printJSON(io.Out, e)
-		}
-		fmt.Fprintf(io.Out, "%s  %-28s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), strings.TrimPrefix(e.Type, "io.ssprflow."), clip(string(e.Data), 150))
-		return nil
-	}
+	print := func(e approval.Event) error { return printEvent(io.Out, e, *out == "json") }
 	if *follow {
 		return approval.FollowEvents(ctx, js, tenant, rollout, print)
 	}
@@ -64,4 +59,16 @@ func runEvents(ctx context.Context, io IO, args []string) error {
 		fmt.Fprintln(io.Err, "no events for", pos[0])
 	}
 	return nil
+}
+
+// printEvent writes one event as JSON or as one line for people. The line
+// shows the type and data through safeText: events carry text from plans,
+// approvers and remote systems, and raw JSON may hold bidi controls and C1
+// characters that encoding/json leaves unescaped.
+func printEvent(w io.Writer, e approval.Event, asJSON bool) error {
+	if asJSON {
+		return printJSON(w, e)
+	}
+	_, err := fmt.Fprintf(w, "%s  %-28s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), safeText(strings.TrimPrefix(e.Type, "io.ssprflow.")), clip(string(e.Data), 150))
+	return err
 }

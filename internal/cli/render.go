@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -24,18 +26,20 @@ var stepMark = map[workflows.StepStatus]string{
 }
 
 // RenderStatus writes a rollout's state for people: one line per step with
-// its state and time, then gates, then what to do next.
+// its state and time, then gates, then what to do next. Every string of st
+// is printed through safeText: comments, details and errors come from
+// approvers, plans and remote systems.
 func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 	how := "authenticated over NATS"
 	if !st.StartedByVerified {
 		how = "as given to a direct start, not authenticated"
 	}
-	fmt.Fprintf(w, "Rollout %s\n  plan %s · tenant %s · started by %s (%s)\n", st.WorkflowID, st.Plan, st.Tenant, st.StartedBy, how)
+	fmt.Fprintf(w, "Rollout %s\n  plan %s · tenant %s · started by %s (%s)\n", safeText(st.WorkflowID), safeText(st.Plan), safeText(st.Tenant), safeText(st.StartedBy), how)
 	elapsed := now.Sub(st.StartedAt)
 	if !st.EndedAt.IsZero() {
 		elapsed = st.EndedAt.Sub(st.StartedAt)
 	}
-	fmt.Fprintf(w, "  state %s · stage %s · %s elapsed\n\n", strings.ToUpper(string(st.Status)), st.Stage, round(elapsed))
+	fmt.Fprintf(w, "  state %s · stage %s · %s elapsed\n\n", safeText(strings.ToUpper(string(st.Status))), safeText(st.Stage), round(elapsed))
 	fmt.Fprintf(w, "  %-10s %-20s %-13s %7s  %s\n", "STAGE", "STEP", "STATE", "TIME", "DETAIL")
 	for _, s := range st.Steps {
 		d := ""
@@ -49,7 +53,7 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 		if s.Error != "" && s.Status == workflows.StepFailed {
 			detail = s.Error
 		}
-		fmt.Fprintf(w, "  %-10s %-20s %s %-11s %7s  %s\n", s.Stage, s.Name, stepMark[s.Status], s.Status, d, clip(detail, 110))
+		fmt.Fprintf(w, "  %-10s %-20s %s %-11s %7s  %s\n", safeText(s.Stage), safeText(s.Name), stepMark[s.Status], safeText(string(s.Status)), d, clip(detail, 110))
 	}
 	if len(st.Gates) > 0 {
 		fmt.Fprintf(w, "\n  %-16s %-17s %s\n", "GATE", "STATE", "DETAIL")
@@ -67,9 +71,9 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 			for _, d := range g.Decisions {
 				c := ""
 				if d.Comment != "" {
-					c = ": " + d.Comment
+					c = ": " + safeText(d.Comment)
 				}
-				parts = append(parts, fmt.Sprintf("%s %sd%s", d.Approver, d.Verdict, c))
+				parts = append(parts, fmt.Sprintf("%s %sd%s", safeText(d.Approver), safeText(d.Verdict), c))
 			}
 			if g.Status == workflows.GateSoaking {
 				parts = append(parts, "soaking until "+g.SoakUntil.Local().Format("15:04:05"))
@@ -77,27 +81,27 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 			if g.Status == workflows.GateApproval {
 				parts = append(parts, "expires "+g.ExpiresAt.Local().Format("2006-01-02 15:04"))
 			}
-			fmt.Fprintf(w, "  %-16s %-17s %s\n", g.Name, g.Status, strings.Join(parts, " · "))
+			fmt.Fprintf(w, "  %-16s %-17s %s\n", safeText(g.Name), safeText(string(g.Status)), strings.Join(parts, " · "))
 			for _, in := range g.Instructions {
 				if g.Status == workflows.GateApproval {
-					fmt.Fprintf(w, "      → %s\n", in)
+					fmt.Fprintf(w, "      → %s\n", safeText(in))
 				}
 			}
 		}
 	}
 	if st.LastError != "" {
-		fmt.Fprintf(w, "\n  last error: %s\n", st.LastError)
+		fmt.Fprintf(w, "\n  last error: %s\n", safeText(st.LastError))
 	}
 	if st.Pending != "" {
-		fmt.Fprintf(w, "  paused: %s\n  answer:  ssprflow rollout resume %s --action retry|rollback|abort\n", st.Pending, st.WorkflowID)
+		fmt.Fprintf(w, "  paused: %s\n  answer:  ssprflow rollout resume %s --action retry|rollback|abort\n", safeText(st.Pending), safeText(st.WorkflowID))
 	}
 	for _, g := range st.Gates {
 		if g.Status == workflows.GateApproval {
 			bind := ""
 			if g.RequestID != "" {
-				bind = " --request " + g.RequestID
+				bind = " --request " + safeText(g.RequestID)
 			}
-			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s%s --comment \"...\"\n", st.WorkflowID, g.Name, bind)
+			fmt.Fprintf(w, "  waiting for approval: ssprflow approve %s --gate %s%s --comment \"...\"\n", safeText(st.WorkflowID), safeText(g.Name), bind)
 		}
 	}
 }
@@ -124,8 +128,9 @@ func round(d time.Duration) string {
 	return d.Round(time.Minute).String()
 }
 
+// clip returns s made safe (see safeText) and cut to n runes.
 func clip(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = safeText(s)
 	if len([]rune(s)) <= n {
 		return s
 	}
@@ -134,25 +139,26 @@ func clip(s string, n int) string {
 
 // RenderReport writes the final report: what changed, what was verified,
 // who approved what, registration coverage, duration, and what needs a human.
+// Like RenderStatus, it prints every string of st through safeText.
 func RenderReport(w io.Writer, st workflows.State) {
-	fmt.Fprintf(w, "\n══ ssprflow report: %s ══\n", st.WorkflowID)
+	fmt.Fprintf(w, "\n══ ssprflow report: %s ══\n", safeText(st.WorkflowID))
 	dur := st.EndedAt.Sub(st.StartedAt)
 	if st.EndedAt.IsZero() {
 		dur = time.Since(st.StartedAt)
 	}
-	fmt.Fprintf(w, "Result: %s in %s (plan %s, tenant %s)\n", strings.ToUpper(string(st.Status)), round(dur), st.Plan, st.Tenant)
+	fmt.Fprintf(w, "Result: %s in %s (plan %s, tenant %s)\n", safeText(strings.ToUpper(string(st.Status))), round(dur), safeText(st.Plan), safeText(st.Tenant))
 	if pf := st.Preflight; pf != nil {
 		fmt.Fprintf(w, "\nPreflight: %d setting(s) to change; SSPR group existed: %t", len(pf.Changes), pf.GroupExists)
 		if pf.Connector != "" {
 			fmt.Fprintf(w, "; connector %s (%s), %d ACE(s) missing; %d protected object(s), %d adminCount=1 account(s)",
-				pf.Connector, pf.ConnectorSID, pf.MissingACEs, pf.Protected, pf.AdminCount)
+				safeText(pf.Connector), safeText(pf.ConnectorSID), pf.MissingACEs, pf.Protected, pf.AdminCount)
 		}
 		fmt.Fprintln(w)
 		for _, x := range pf.Warnings {
-			fmt.Fprintf(w, "  warning: %s\n", x)
+			fmt.Fprintf(w, "  warning: %s\n", safeText(x))
 		}
 		for _, x := range pf.Notes {
-			fmt.Fprintf(w, "  note: %s\n", x)
+			fmt.Fprintf(w, "  note: %s\n", safeText(x))
 		}
 	}
 	counts := map[workflows.StepStatus]int{}
@@ -163,7 +169,7 @@ func RenderReport(w io.Writer, st workflows.State) {
 		if s.Status == workflows.StepFailed {
 			detail = s.Error
 		}
-		fmt.Fprintf(w, "  %s %-10s %-20s %-12s %s\n", stepMark[s.Status], s.Stage, s.Name, s.Status, clip(detail, 120))
+		fmt.Fprintf(w, "  %s %-10s %-20s %-12s %s\n", stepMark[s.Status], safeText(s.Stage), safeText(s.Name), safeText(string(s.Status)), clip(detail, 120))
 	}
 	fmt.Fprintf(w, "  applied %d · verified %d · unchanged %d · compensated %d · conflict %d · needs a human %d · failed %d\n",
 		counts[workflows.StepApplied], counts[workflows.StepVerified], counts[workflows.StepUnchanged],
@@ -173,16 +179,16 @@ func RenderReport(w io.Writer, st workflows.State) {
 		fmt.Fprintln(w, "  none")
 	}
 	for _, c := range st.Changes {
-		fmt.Fprintf(w, "  %2d. %-10s %-16s %s", c.Seq, c.Stage, c.Kind, changeSummary(c))
+		fmt.Fprintf(w, "  %2d. %-10s %-16s %s", c.Seq, safeText(c.Stage), safeText(string(c.Kind)), changeSummary(c))
 		if c.Compensation != nil {
-			fmt.Fprintf(w, "  [%s: %s]", c.Compensation.Status, c.Compensation.Detail)
+			fmt.Fprintf(w, "  [%s: %s]", safeText(string(c.Compensation.Status)), safeText(c.Compensation.Detail))
 		}
 		fmt.Fprintln(w)
 	}
 	var approvals []string
 	for _, g := range st.Gates {
 		for _, d := range g.Decisions {
-			approvals = append(approvals, fmt.Sprintf("  %-16s %-8s by %-8s at %s  %s", g.Name, d.Verdict, d.Approver, d.At.Local().Format("15:04:05"), d.Comment))
+			approvals = append(approvals, fmt.Sprintf("  %-16s %-8s by %-8s at %s  %s", safeText(g.Name), safeText(d.Verdict), safeText(d.Approver), d.At.Local().Format("15:04:05"), safeText(d.Comment)))
 		}
 	}
 	fmt.Fprintln(w, "\nApprovals:")
@@ -204,7 +210,7 @@ func RenderReport(w io.Writer, st workflows.State) {
 			continue
 		}
 		seen[key] = true
-		fmt.Fprintf(w, "  %-10s %-16s %d/%d registered (%.1f%%), %d SSPR-capable\n", c.Stage, c.Scope, c.Registered, c.Total, c.Percent, c.Capable)
+		fmt.Fprintf(w, "  %-10s %-16s %d/%d registered (%.1f%%), %d SSPR-capable\n", safeText(c.Stage), safeText(c.Scope), c.Registered, c.Total, c.Percent, c.Capable)
 	}
 	human := 0
 	for _, s := range st.Steps {
@@ -213,11 +219,11 @@ func RenderReport(w io.Writer, st workflows.State) {
 				fmt.Fprintln(w, "\nNeeds a human:")
 			}
 			human++
-			fmt.Fprintf(w, "  %s/%s: %s\n", s.Stage, s.Name, s.Detail)
+			fmt.Fprintf(w, "  %s/%s: %s\n", safeText(s.Stage), safeText(s.Name), safeText(s.Detail))
 		}
 	}
 	if st.LastError != "" {
-		fmt.Fprintf(w, "\nCause: %s\n", st.LastError)
+		fmt.Fprintf(w, "\nCause: %s\n", safeText(st.LastError))
 	}
 }
 
@@ -226,17 +232,70 @@ func changeSummary(c workflows.Change) string {
 	case workflows.ChangeTenantSettings:
 		parts := make([]string, 0, len(c.Settings))
 		for _, s := range c.Settings {
-			parts = append(parts, fmt.Sprintf("%s %s→%s", s.Field, quote(s.From), quote(s.To)))
+			parts = append(parts, fmt.Sprintf("%s %s→%s", s.Field, quote(s.From), quote(s.To))) // clip makes them safe
 		}
 		return clip(strings.Join(parts, ", "), 140)
 	case workflows.ChangeGroupCreated:
-		return "created group " + c.GroupName + " " + c.GroupID
+		return "created group " + safeText(c.GroupName) + " " + safeText(c.GroupID)
 	case workflows.ChangeMembersAdded:
-		return fmt.Sprintf("added %d member(s) to %s: %s", len(c.Members), c.GroupName, clip(strings.Join(c.Members, ", "), 100))
+		return fmt.Sprintf("added %d member(s) to %s: %s", len(c.Members), safeText(c.GroupName), clip(strings.Join(c.Members, ", "), 100))
 	case workflows.ChangeADACEs:
-		return fmt.Sprintf("%d ACE(s) on %s", len(c.ACEs), c.DN)
+		return fmt.Sprintf("%d ACE(s) on %s", len(c.ACEs), safeText(c.DN))
 	case workflows.ChangeWriteback:
-		return "enabled writeback via agent on " + c.Queue
+		return "enabled writeback via agent on " + safeText(c.Queue)
 	}
 	return ""
+}
+
+// safeText returns s fit to print on a terminal: each control character (C0,
+// DEL, C1), invisible format character (bidi overrides, embeddings, isolates
+// and marks, zero-width characters, tag characters), line and paragraph
+// separator becomes a visible escape (\n, \r, \t, \x1b, \u202e), and each
+// invalid UTF-8 byte becomes \xNN. So text from outside, such as an
+// approver's comment, stays on its own line and cannot move the cursor,
+// erase, recolour or reorder what is printed around it ("ok\r\n\x1b[2Kgate
+// passed" cannot print a line of its own). Backslashes are left as they are
+// (DNs and paths stay readable): --output json is the unambiguous form.
+func safeText(s string) string {
+	for i, r := range s {
+		if r == utf8.RuneError || needsEscape(r) {
+			return escapeFrom(s, i)
+		}
+	}
+	return s
+}
+
+func escapeFrom(s string, i int) string {
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && needsEscape(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff && needsEscape(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		case needsEscape(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// needsEscape reports whether r would act on the terminal or the text's
+// layout instead of showing as a character.
+func needsEscape(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
