@@ -14,7 +14,8 @@ FUZZ_TARGETS := \
 	./internal/entrasim:FuzzParseFaults \
 	./internal/entrasim:FuzzFilter \
 	./internal/entra/graph:FuzzPortalDecode \
-	./internal/entra/graph:FuzzParseRetryAfter
+	./internal/entra/graph:FuzzParseRetryAfter \
+	./internal/payloadcrypt:FuzzDecode
 
 .PHONY: all build demo test lint windows bench fuzz deps clean
 

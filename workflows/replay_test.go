@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/ssprflow/ssprflow/internal/payloadcrypt"
 )
 
 // TestReplayRecordedHistories replays histories recorded from real rollouts
@@ -24,12 +26,27 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatalf("expected recorded histories of each shape, found %v", files)
 	}
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The recorded histories are in clear text: they replay with the
+	// worker's payload codec too, which passes unencrypted payloads through.
+	codec, err := payloadcrypt.New("k1", map[string][]byte{"k1": make([]byte, payloadcrypt.KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(RolloutWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
+			}
+			rc, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				DataConverter: codec.DataConverter(), FailureConverter: codec.FailureConverter()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc.RegisterWorkflow(RolloutWorkflow)
+			if err := rc.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("replaying %s with the payload codec: %v", f, err)
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -91,6 +92,14 @@ func (e *env) saveHistory(id, name string) {
 			e.t.Fatal(err)
 		}
 		hist.Events = append(hist.Events, ev)
+	}
+	// Recorded in clear text, so the replay test needs no key.
+	codec, err := worker.PayloadCodec(e.cfg.Temporal)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := codec.DecodeMessage(context.Background(), &hist); err != nil {
+		e.t.Fatal(err)
 	}
 	b, err := protojson.MarshalOptions{Indent: " "}.Marshal(&hist)
 	if err != nil {

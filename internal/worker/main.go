@@ -31,6 +31,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	credFile := fs.String("cloudsync-credential-file", "", "Cloud Sync: file with the tenant admin user and password")
 	temporalAddr := fs.String("temporal", os.Getenv("SSPRFLOW_TEMPORAL"), "agent without --config: Temporal frontend host:port")
 	namespace := fs.String("namespace", "default", "agent without --config: Temporal namespace")
+	codecKeys := fs.String("codec-keys-file", "", "agent without --config: file with the payload keys, ID:BASE64[,ID:BASE64...], the first encrypts (default: $"+config.EnvCodecKeys+")")
 	service := fs.String("service", "", "Windows: install|uninstall|run the agent as a Windows service with this name")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -57,7 +58,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 			return Run(ctx, cfg, Options{Logger: logger})
 		case "writeback":
-			tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace}
+			tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace, Codec: agentCodec(*codecKeys)}
 			if cfg != nil {
 				tc = cfg.Temporal
 			}
@@ -87,6 +88,10 @@ type agentFlags struct {
 }
 
 func runAgent(ctx context.Context, tc config.Temporal, logger *slog.Logger, f agentFlags) error {
+	if err := RequireCodec(tc); err != nil {
+		return err
+	}
+	warnIfDisabled(tc, logger)
 	c, err := DialTemporal(ctx, tc, logger, nil)
 	if err != nil {
 		return err
