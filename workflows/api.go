@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
@@ -42,10 +43,16 @@ type RolloutInput struct {
 	Plan plan.Rollout `json:"plan"`
 	// StartedBy is who started the rollout (for the self-approval rule).
 	StartedBy string `json:"startedBy"`
-	// StartedByVerified is true when StartedBy is the authenticated NATS
-	// user of a start request, false when a client typed it in (a direct
-	// start on Temporal, which should be limited to administrators).
-	StartedByVerified bool `json:"startedByVerified,omitempty"`
+	// StartedVia is the authenticated identity the start came through, such
+	// as "nats:ops1"; StartedBy is then the person it belongs to.
+	StartedVia string `json:"startedVia,omitempty"`
+	// Attestation is the start service's signature of the start (see
+	// StartClaim). Without a valid one — a direct start on Temporal, which
+	// should be limited to administrators — StartedBy is shown as typed in.
+	Attestation attest.Signature `json:"attestation,omitzero"`
+	// AttestedAt is when the start service signed the start; it must be
+	// within MaxStartSkew of the workflow's start.
+	AttestedAt time.Time `json:"attestedAt,omitzero"`
 	// Resume carries the state across continue-as-new; nil on a fresh start.
 	Resume *State `json:"resume,omitempty"`
 }
@@ -62,6 +69,10 @@ const (
 	StatusRolledBack Status = "rolled-back"
 	StatusFailed     Status = "failed" // stopped; see steps for what needs a human
 	StatusCancelled  Status = "cancelled"
+	// StatusTerminated: the workflow was terminated (or timed out) on
+	// Temporal, outside ssprflow: nothing was undone. Set by readers from
+	// Temporal's own execution status; the workflow never reports it.
+	StatusTerminated Status = "terminated"
 )
 
 // StepStatus is the state of one step.
@@ -141,11 +152,13 @@ type Gate struct {
 
 // Decision is a recorded approval decision.
 type Decision struct {
-	ID       string    `json:"id"`
-	Approver string    `json:"approver"`
-	Verdict  string    `json:"verdict"`
-	Comment  string    `json:"comment,omitempty"`
-	At       time.Time `json:"at"`
+	ID       string `json:"id"`
+	Approver string `json:"approver"`
+	// Via is the authenticated identity the person decided through.
+	Via     string    `json:"via,omitempty"`
+	Verdict string    `json:"verdict"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // ChangeKind says what a change record undoes.
@@ -233,7 +246,11 @@ type State struct {
 	Tenant    string `json:"tenant"`
 	Plan      string `json:"plan"`
 	StartedBy string `json:"startedBy"`
-	// StartedByVerified: see RolloutInput.
+	// StartedVia: see RolloutInput.
+	StartedVia string `json:"startedVia,omitempty"`
+	// Approvers are the people who may decide gates (the plan's list).
+	Approvers []string `json:"approvers,omitempty"`
+	// StartedByVerified is true when the start service attested StartedBy.
 	StartedByVerified bool   `json:"startedByVerified,omitempty"`
 	Status            Status `json:"status"`
 	Stage             string `json:"stage"`
@@ -288,7 +305,7 @@ type Preflight struct {
 
 // DecisionFrom converts an approval decision into the recorded form.
 func DecisionFrom(d approval.Decision) Decision {
-	return Decision{ID: d.ID, Approver: d.Approver, Verdict: d.Verdict, Comment: d.Comment, At: d.At}
+	return Decision{ID: d.ID, Approver: d.Approver, Via: d.Via, Verdict: d.Verdict, Comment: d.Comment, At: d.At}
 }
 
 // WorkflowID is the id of the rollout of a plan in a tenant: one rollout per

@@ -306,8 +306,18 @@ type DecideResult struct {
 // closed gates, people who are not approvers, self-approval when the plan
 // forbids it, a second vote by the same person, and expired gates.
 func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) error {
+	// Only the approval bridge, which maps an authenticated NATS user to a
+	// person, signs decisions: access to Temporal alone cannot approve.
+	if err := r.trust.VerifyDecision(r.st.WorkflowID, d); err != nil {
+		return fmt.Errorf("decision %q is not attested by this deployment's approval bridge (%v): decide through NATS ('ssprflow approve')", d.ID, err)
+	}
 	if slices.Contains(r.st.Seen, seenKey(d)) {
 		return nil // a duplicate: harmless, answered by the handler
+	}
+	// A direct start's starter is typed in: the self-approval rule cannot
+	// hold, so such a rollout takes no decision unless the worker allows it.
+	if !r.st.StartedByVerified && !r.trust.AllowUnverifiedStarts() {
+		return fmt.Errorf("rollout %s was started directly on Temporal, not through the start service, so who started it is not verified; the worker's policy accepts decisions only on verified starts: start it with 'ssprflow rollout start'", r.st.WorkflowID)
 	}
 	if d.Verdict != "approve" && d.Verdict != "reject" {
 		return fmt.Errorf("verdict must be approve or reject, got %q", d.Verdict)
@@ -325,14 +335,17 @@ func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) er
 	// A decision bound to a request counts only for that request: an answer
 	// to attempt 1 that arrives after a pause and retry must not approve
 	// attempt 2, which may have been asked for different reasons.
-	if d.RequestID != "" && d.RequestID != gs.RequestID {
+	if d.RequestID == "" {
+		return fmt.Errorf("decision names no request: every decision answers one request of one run (gate %q waits on request %q; 'ssprflow approve' fills it in)", d.Gate, gs.RequestID)
+	}
+	if d.RequestID != gs.RequestID {
 		return fmt.Errorf("decision answers request %q, but gate %q now waits on request %q (attempt %d): read the current request and decide again", d.RequestID, d.Gate, gs.RequestID, gs.Attempt)
 	}
 	if !slices.Contains(r.approverIDs(), d.Approver) {
 		return fmt.Errorf("%q is not an approver of plan %s", d.Approver, r.plan.Metadata.Name)
 	}
-	if !r.plan.Spec.AllowSelfApproval && d.Approver == r.st.StartedBy {
-		return fmt.Errorf("%q started this rollout and the plan forbids self-approval", d.Approver)
+	if !r.trust.AllowSelfApproval() && d.Approver == r.st.StartedBy {
+		return fmt.Errorf("%q started this rollout and the worker's policy forbids self-approval", d.Approver)
 	}
 	for _, prev := range gs.Decisions {
 		if prev.Approver == d.Approver {

@@ -32,8 +32,25 @@ const ErrTypeRolloutFailed = "RolloutFailed"
 // waves and "all", with gates between stages and compensation on failure.
 // It returns the final State; a rollout that did not succeed fails with
 // ErrTypeRolloutFailed and the State as details.
+//
+// Registered as it is, it believes no decision and no start (replay tests
+// and tools); the worker registers it with its Trust through Register.
 func RolloutWorkflow(ctx workflow.Context, in RolloutInput) (State, error) {
-	r := newRollout(ctx, in)
+	return runRollout(ctx, in, refuseAll{})
+}
+
+func runRollout(ctx workflow.Context, in RolloutInput, t Trust) (State, error) {
+	info := workflow.GetInfo(ctx)
+	if info.CronSchedule != "" {
+		return State{}, temporal.NewNonRetryableApplicationError(errCron.Error(), "CronRefused", nil)
+	}
+	// Cron and retry runs also carry a ContinuedExecutionRunID, with their
+	// first run's input: only a first attempt that continued as new may
+	// resume.
+	if in.Resume != nil && (info.ContinuedExecutionRunID == "" || info.Attempt > 1) {
+		return State{}, temporal.NewNonRetryableApplicationError(errResumeForged.Error(), "ResumeForged", nil)
+	}
+	r := newRollout(ctx, in, t)
 	if err := r.setup(ctx); err != nil {
 		return r.st, err
 	}
@@ -41,6 +58,7 @@ func RolloutWorkflow(ctx workflow.Context, in RolloutInput) (State, error) {
 }
 
 type rollout struct {
+	trust  Trust
 	plan   plan.Rollout
 	st     State
 	ops    []op
@@ -52,8 +70,8 @@ type rollout struct {
 	}
 }
 
-func newRollout(ctx workflow.Context, in RolloutInput) *rollout {
-	r := &rollout{plan: in.Plan, ops: program(&in.Plan), logger: workflow.GetLogger(ctx)}
+func newRollout(ctx workflow.Context, in RolloutInput, t Trust) *rollout {
+	r := &rollout{trust: t, plan: in.Plan, ops: program(&in.Plan), logger: workflow.GetLogger(ctx)}
 	if in.Resume != nil {
 		r.st = *in.Resume
 		r.st.Runs++
@@ -66,7 +84,9 @@ func newRollout(ctx workflow.Context, in RolloutInput) *rollout {
 		Tenant:            in.Plan.Metadata.Tenant,
 		Plan:              in.Plan.Metadata.Name,
 		StartedBy:         in.StartedBy,
-		StartedByVerified: in.StartedByVerified,
+		StartedVia:        in.StartedVia,
+		Approvers:         r.approverIDs(),
+		StartedByVerified: r.verifyStart(ctx, info.WorkflowExecution.ID, in),
 		Status:            StatusRunning,
 		Stage:             PreflightStage,
 		StartedAt:         workflow.Now(ctx),
@@ -85,6 +105,26 @@ func newRollout(ctx workflow.Context, in RolloutInput) *rollout {
 		}
 	}
 	return r
+}
+
+// verifyStart says whether the start service signed this start: a direct
+// start on Temporal cannot claim an authenticated starter. The answer is
+// recorded once (a side effect), so key rotation never changes a replay;
+// histories from before signed starts replay as unverified.
+func (r *rollout) verifyStart(ctx workflow.Context, workflowID string, in RolloutInput) bool {
+	if workflow.GetVersion(ctx, "attested-start", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	var ok bool
+	started := workflow.GetInfo(ctx).WorkflowStartTime
+	enc := workflow.SideEffect(ctx, func(workflow.Context) any {
+		skew := started.Sub(in.AttestedAt)
+		return r.trust.VerifyStart(workflowID, in) == nil && skew < MaxStartSkew && skew > -MaxStartSkew
+	})
+	if err := enc.Get(&ok); err != nil {
+		return false
+	}
+	return ok
 }
 
 func (r *rollout) setup(ctx workflow.Context) error {

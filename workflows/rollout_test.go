@@ -20,6 +20,7 @@ import (
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -30,11 +31,16 @@ type harness struct {
 	dir    *memDirectory
 	events *recorder
 	before entra.Settings
+	// selfApproval and unverifiedStart are the worker's policy in this test.
+	selfApproval, unverifiedStart bool
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
 	h := &harness{env: newEnv(), tenant: newMemTenant(), dir: newMemDirectory(), events: &recorder{}}
+	for _, o := range opts {
+		o(h)
+	}
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
 		h.tenant.users[u+"@contoso.onmicrosoft.com"] = true
 	}
@@ -45,13 +51,49 @@ func newHarness(t *testing.T) *harness {
 		Events:    h.events,
 	}
 	h.env.RegisterActivity(acts)
-	h.env.RegisterWorkflow(RolloutWorkflow)
+	h.register()
 	return h
 }
 
-// decide delivers a decision through the update handler, as the bridge does.
+// testKeys sign decisions and starts as the worker's bridge and start
+// service do.
+var testKeys = func() *attest.Keyring {
+	k, err := attest.NewKeyring("t1", map[string][]byte{"t1": []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// signedStart is the input the start service gives the workflow for a
+// start by person.
+func signedStart(p plan.Rollout, person string) RolloutInput {
+	return SignStart(testKeys, testWorkflowID, RolloutInput{Plan: p, StartedBy: person, StartedVia: "nats:" + person})
+}
+
+// testWorkflowID is the test environment's workflow id.
+const testWorkflowID = "default-test-workflow-id"
+
+// register registers the workflow as the worker does, with its trust.
+func (h *harness) register() {
+	Register(h.env, KeyringTrust{Keys: testKeys, SelfApproval: h.selfApproval, UnverifiedStart: h.unverifiedStart})
+}
+
+// decide delivers a decision through the update handler, as the bridge
+// does: bound to the gate's current request (unless d names one) and
+// signed.
 func (h *harness) decide(after time.Duration, d approval.Decision, wantErr bool, t *testing.T) {
+	h.decideAs(after, d, wantErr, true, t)
+}
+
+// decideAs is decide with the bridge's part optional: unattested, d goes
+// to the workflow exactly as given, as a client with Temporal access alone
+// could send it.
+func (h *harness) decideAs(after time.Duration, d approval.Decision, wantErr, attested bool, t *testing.T) {
 	h.env.RegisterDelayedCallback(func() {
+		if attested {
+			d = h.attest(d)
+		}
 		h.env.UpdateWorkflow(UpdateDecide, d.ID, &testsuite.TestUpdateCallback{
 			OnReject: func(err error) {
 				if !wantErr {
@@ -68,13 +110,40 @@ func (h *harness) decide(after time.Duration, d approval.Decision, wantErr bool,
 	}, after)
 }
 
+// attest does the bridge's part for d: bound to the gate's current
+// request unless d names one, and signed.
+func (h *harness) attest(d approval.Decision) approval.Decision {
+	if d.RequestID == "" {
+		d.RequestID = h.requestID(d.Gate)
+	}
+	return SignDecision(testKeys, testWorkflowID, d)
+}
+
+// requestID is the current request id of a gate or task.
+func (h *harness) requestID(gate string) string {
+	v, err := h.env.QueryWorkflow(QueryState)
+	if err != nil {
+		return ""
+	}
+	var st State
+	if v.Get(&st) != nil {
+		return ""
+	}
+	for _, g := range st.Gates {
+		if g.Name == gate {
+			return g.RequestID
+		}
+	}
+	return ""
+}
+
 func approve(id, who, gate string) approval.Decision {
 	return approval.Decision{ID: id, Approver: who, Gate: gate, Verdict: "approve"}
 }
 
 func (h *harness) run(t *testing.T, p plan.Rollout) (State, error) {
 	t.Helper()
-	h.env.ExecuteWorkflow(RolloutWorkflow, RolloutInput{Plan: p, StartedBy: "operator"})
+	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
 	if !h.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -144,6 +213,7 @@ func TestRolloutIsIdempotentOnAConfiguredTenant(t *testing.T) {
 	h2.tenant, h2.dir = h.tenant, h.dir
 	// a second run against the same state finds everything in place
 	h2.env = newEnv()
+	h2.register()
 	h2.env.RegisterActivity(&activities.Activities{
 		Tenants:   func(ctxx contextT, _ string, _ plan.PolicyMode) (entra.Tenant, error) { return h.tenant, nil },
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
@@ -445,7 +515,7 @@ func TestManualTaskDone(t *testing.T) {
 			r := reqs[n]
 			if r.Gate == "pilot" {
 				h.env.UpdateWorkflow(UpdateDecide, "g", &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Error(err) }, OnAccept: func() {}, OnComplete: func(any, error) {}},
-					approve("g", "bob", "pilot"))
+					h.attest(approve("g", "bob", "pilot")))
 				continue
 			}
 			// do by hand what the task says: apply the portal fields of the step
@@ -459,7 +529,7 @@ func TestManualTaskDone(t *testing.T) {
 				}
 			}
 			h.env.UpdateWorkflow(UpdateDecide, r.ID, &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Error(err) }, OnAccept: func() {}, OnComplete: func(any, error) {}},
-				approve(r.ID, "alice", r.Gate))
+				h.attest(approve(r.ID, "alice", r.Gate)))
 		}
 		h.env.RegisterDelayedCallback(answer, time.Minute)
 	}
@@ -475,7 +545,7 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 	p := testPlan()
 	p.Spec.Stages[0].Gate.Soak = plan.Duration(3 * time.Hour)
 	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 30*time.Minute)
-	h.env.ExecuteWorkflow(RolloutWorkflow, RolloutInput{Plan: p, StartedBy: "operator"})
+	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
 	err := h.env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
@@ -504,8 +574,10 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
 		Events:    h2.events,
 	})
+	h2.register()
+	h2.env.SetContinuedExecutionRunID("run-1")
 	h2.decide(3*time.Hour, approve("d1", "alice", "pilot"), false, t)
-	h2.env.ExecuteWorkflow(RolloutWorkflow, in)
+	h2.env.ExecuteWorkflow(RolloutWorkflowName, in)
 	var st State
 	if err := h2.env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
@@ -569,7 +641,7 @@ func TestContinueAsNewDuringTaskIsNotAFailure(t *testing.T) {
 	p := testPlan()
 	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
 	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 30*time.Minute)
-	h.env.ExecuteWorkflow(RolloutWorkflow, RolloutInput{Plan: p, StartedBy: "operator"})
+	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
 	var can *workflow.ContinueAsNewError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
@@ -618,7 +690,7 @@ func TestDecisionBoundToAnEarlierRequestIsRefused(t *testing.T) {
 	bound := func(id string, req approval.Request) approval.Decision {
 		d := approve(id, "alice", "pilot")
 		d.RequestID = req.ID
-		return d
+		return h.attest(d)
 	}
 	// Nobody answers the first request: the gate expires after 1h and the
 	// rollout pauses; the operator retries at 2h.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/ssprflow/ssprflow/internal/attest"
 )
 
 // Verdict values of a Decision.
@@ -98,9 +100,18 @@ type Decision struct {
 	Comment string `json:"comment,omitempty"`
 	// Approver is filled by ParseDecision from the subject. It is never read
 	// from the body: a body that carries "approver" is rejected.
-	Approver  string    `json:"approver,omitempty"`
-	RequestID string    `json:"request_id,omitempty"`
-	At        time.Time `json:"at,omitzero"`
+	Approver  string `json:"approver,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// At is when the server stored the decision, filled by the bridge; it
+	// is never read from the body (a body carrying "at" is refused).
+	At time.Time `json:"at,omitzero"`
+	// Via is the authenticated identity the decision came through, such as
+	// "nats:alice"; Approver is then the person that identity belongs to.
+	// Both are set by the worker, never read from the wire body.
+	Via string `json:"via,omitempty"`
+	// Signature is the worker's attestation of the fields above for one
+	// workflow (see attest); the rollout refuses a decision without it.
+	Signature attest.Signature `json:"signature,omitzero"`
 }
 
 // Verdict is the bridge's answer to one decision.

@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/nats-io/nats.go"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/config"
@@ -17,7 +20,7 @@ import (
 
 // natsFlags select the NATS server and the approver's identity on it.
 type natsFlags struct {
-	url, user, passwordEnv, creds *string
+	url, user, passwordEnv, creds, certs *string
 }
 
 func addNATSFlags(fs interface {
@@ -28,6 +31,7 @@ func addNATSFlags(fs interface {
 		user:        fs.String("user", env("SSPRFLOW_NATS_USER", ""), "your NATS user: your approver id ($SSPRFLOW_NATS_USER)"),
 		passwordEnv: fs.String("password-env", "SSPRFLOW_NATS_PASSWORD", "environment variable holding your NATS password"),
 		creds:       fs.String("creds", env("SSPRFLOW_NATS_CREDS", ""), "NATS .creds file (instead of user/password) ($SSPRFLOW_NATS_CREDS)"),
+		certs:       fs.String("nats-certs", env("SSPRFLOW_NATS_CERTS", ""), "directory with your NATS client certificate from deploy/certs.sh: ca.pem, nats.pem, nats-key.pem ($SSPRFLOW_NATS_CERTS)"),
 	}
 }
 
@@ -35,6 +39,10 @@ func (n natsFlags) config() config.NATS {
 	c := config.NATS{URL: *n.url, CredsFile: *n.creds, User: *n.user}
 	if *n.user != "" {
 		c.Password = config.Secret{Env: *n.passwordEnv}
+	}
+	if *n.certs != "" {
+		c.TLS = &config.TLS{CAFile: filepath.Join(*n.certs, "ca.pem"),
+			CertFile: filepath.Join(*n.certs, "nats.pem"), KeyFile: filepath.Join(*n.certs, "nats-key.pem")}
 	}
 	return c
 }
@@ -55,7 +63,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 	gate := fs.String("gate", "", "the gate (a stage name such as pilot) or manual task (e.g. pilot-scope)")
 	comment := fs.String("comment", "", "why (kept in the audit trail)")
 	as := fs.String("as", "", "approver id when it differs from --user (e.g. with --creds)")
-	request := fs.String("request", "", "the approval request id you are answering (shown by rollout status); a decision bound to it is refused if the gate has since been asked again")
+	request := fs.String("request", "", "the approval request id you are answering (default: the gate's current request, asked of the worker; 'ssprflow pending' lists them); a decision is refused if the gate has since been asked again")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the verdict")
 	nf := addNATSFlags(fs)
 	out := outputFlag(fs)
@@ -86,9 +94,9 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 			return err
 		}
 	} else if v.Accepted {
-		fmt.Fprintf(io.Out, "accepted: %s\n", v.Reason)
+		fmt.Fprintf(io.Out, "accepted: %s\n", safeText(v.Reason))
 	} else {
-		fmt.Fprintf(io.Out, "refused: %s\n", v.Reason)
+		fmt.Fprintf(io.Out, "refused: %s\n", safeText(v.Reason))
 	}
 	if !v.Accepted {
 		return &exitError{code: 1}
@@ -107,7 +115,36 @@ func Decide(ctx context.Context, nc config.NATS, tenant, rollout, approver strin
 	if d.ID == "" {
 		d.ID = newID()
 	}
+	if d.RequestID == "" {
+		// Every decision answers one request of one run: ask the worker
+		// which request the gate waits on now.
+		id, err := currentRequest(ctx, conn, tenant, rollout, approver, d.Gate, wait)
+		if err != nil {
+			return approval.Verdict{}, err
+		}
+		d.RequestID = id
+	}
 	return approval.PublishDecision(ctx, conn, js, tenant, rollout, approver, d, wait)
+}
+
+// currentRequest returns the request id gate waits on, or an error that
+// lists what the rollout does wait for.
+func currentRequest(ctx context.Context, conn *nats.Conn, tenant, rollout, user, gate string, wait time.Duration) (string, error) {
+	p, err := approval.RequestPending(ctx, conn, tenant, rollout, user, wait)
+	if err != nil {
+		return "", err
+	}
+	var open []string
+	for _, g := range p.Gates {
+		if g.Gate == gate {
+			return g.RequestID, nil
+		}
+		open = append(open, g.Gate)
+	}
+	if len(open) == 0 {
+		return "", &exitError{code: 1, msg: fmt.Sprintf("rollout %s is %s and waits for no decision now", workflows.WorkflowID(tenant, rollout), p.Status)}
+	}
+	return "", &exitError{code: 1, msg: fmt.Sprintf("rollout %s does not wait on %q; it waits on: %s", workflows.WorkflowID(tenant, rollout), gate, strings.Join(open, ", "))}
 }
 
 func newID() string {

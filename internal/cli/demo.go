@@ -93,6 +93,9 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
 	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
 	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	st.Identity(cfg)
+	st.Codec(cfg)
+	st.LabDirectory(cfg, envADPassword)
 	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
 
 	wctx, stopWorker := context.WithCancel(ctx)
@@ -116,9 +119,9 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	if q := p.Spec.Writeback.AgentQueue; q != "" && p.Spec.Writeback.Mode != plan.WritebackNone {
 		account := ""
 		if p.Spec.Directory != nil {
-			account = p.Spec.Directory.ConnectorAccount
+			account = LabConnectorAccount
 		}
-		stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), q, account)
+		stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), q, account, st.CodecEnv())
 		if err != nil {
 			return err
 		}
@@ -147,6 +150,7 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	fmt.Fprintf(io.Out, "rollout %s started over NATS by %q\n", id, demoOperator)
 	if *manual {
 		fmt.Fprintf(io.Out, "\nGates wait for you. In another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
+		fmt.Fprintf(io.Out, "  export %s=%s   # this run's payload key, for 'ssprflow rollout status'\n", config.EnvCodecKeys, st.CodecKeys())
 		for _, ap := range approvers {
 			fmt.Fprintf(io.Out, "  SSPRFLOW_NATS_PASSWORD=%s ssprflow approve %s --user %s --gate <gate> --comment ok\n", st.Passwords[ap], id, ap)
 		}
@@ -198,16 +202,15 @@ func demoPlan(file string) (*plan.Rollout, error) {
 	return p, nil
 }
 
-// demoDirectory points the plan at the local DC and creates what a real
-// domain would already have: the connector account and some users.
+// demoDirectory points the plan at the local DC (the worker's directory
+// profile LabProfile) and creates what a real domain would already have:
+// the connector account and some users.
 func demoDirectory(ctx context.Context, st *Stack, p *plan.Rollout) error {
 	d := p.Spec.Directory
-	d.URL, d.CAFile, d.ServerName = st.DC.URL(), st.DC.CAFile, st.DC.ServerName
-	d.BindUser = st.DC.AdminUser
-	d.BindPassword = plan.SecretRef{Env: envADPassword}
+	d.Profile = LabProfile
 	d.Scope = nil
 	os.Setenv(envADPassword, st.DC.AdminPassword)
-	sam := d.ConnectorAccount
+	sam := LabConnectorAccount
 	if i := strings.LastIndex(sam, `\`); i >= 0 {
 		sam = sam[i+1:]
 	}
@@ -255,7 +258,9 @@ func approverBot(ctx context.Context, io IO, st *Stack, p *plan.Rollout) {
 				if n >= req.Quorum {
 					break
 				}
-				if ap == demoOperator && !p.Spec.AllowSelfApproval {
+				// The demo worker forbids self-approval (its policy), so the
+				// operator never answers its own rollout.
+				if ap == demoOperator {
 					continue
 				}
 				time.Sleep(300 * time.Millisecond) // a person takes a moment

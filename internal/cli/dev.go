@@ -57,6 +57,14 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
 	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
 	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	st.Identity(cfg)
+	if *db != "" { // the histories outlive this run: so must their key
+		if err := persistDevCodecKey(*db + ".codec-key"); err != nil {
+			return err
+		}
+	}
+	st.Codec(cfg)
+	st.LabDirectory(cfg, envADPassword)
 	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
 	if st.DC != nil {
 		os.Setenv(envADPassword, st.DC.AdminPassword)
@@ -66,7 +74,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 			fmt.Fprintln(io.Err, "worker:", err)
 		}
 	}()
-	stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), *queue, `EXAMPLE\MSOL_ssprflow`)
+	stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), *queue, LabConnectorAccount, st.CodecEnv())
 	if err != nil {
 		return err
 	}
@@ -74,6 +82,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
 	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s SSPRFLOW_SIM_URL=%s\n", st.Temporal.HostPort(), st.NATSURL(), st.SimURL)
 	fmt.Fprintf(io.Out, "  export SSPRFLOW_SIM_TOKEN=%s\n", st.Sim.Token())
+	fmt.Fprintf(io.Out, "  export %s=%s   # payload key: Temporal history is encrypted\n", config.EnvCodecKeys, st.CodecKeys())
 	if st.DC != nil {
 		fmt.Fprintf(io.Out, "  # Samba AD DC at %s, CA %s, %s / $SSPRFLOW_AD_PASSWORD=%s\n", st.DC.URL(), st.DC.CAFile, st.DC.AdminUser, st.DC.AdminPassword)
 	} else {

@@ -46,12 +46,17 @@ func addTemporalFlags(fs *flag.FlagSet) temporalFlags {
 	return temporalFlags{
 		address:   fs.String("temporal", env("SSPRFLOW_TEMPORAL", "127.0.0.1:7233"), "Temporal frontend host:port ($SSPRFLOW_TEMPORAL)"),
 		namespace: fs.String("namespace", env("SSPRFLOW_NAMESPACE", "default"), "Temporal namespace ($SSPRFLOW_NAMESPACE)"),
-		config:    fs.String("config", env("SSPRFLOW_CONFIG", ""), "worker configuration file (its temporal: section is used) ($SSPRFLOW_CONFIG)"),
+		config:    fs.String("config", env("SSPRFLOW_CONFIG", ""), "worker configuration file (its temporal: section is used, with the payload keys) ($SSPRFLOW_CONFIG); without it the payload keys come from $"+config.EnvCodecKeys+" (ID:BASE64[,...])"),
 	}
 }
 
 func (t temporalFlags) dial(ctx context.Context) (client.Client, error) {
 	tc := config.Temporal{Address: *t.address, Namespace: *t.namespace}
+	if _, ok := os.LookupEnv(config.EnvCodecKeys); ok {
+		// Histories are encrypted; without keys the client reads only
+		// what is not, and says which key it lacks.
+		tc.Codec = config.CodecKeyList(config.Secret{Env: config.EnvCodecKeys})
+	}
 	if *t.config != "" {
 		cfg, err := config.Load(*t.config)
 		if err != nil {
@@ -105,7 +110,7 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 		defer c.Close()
-		if id, err = worker.StartRollout(ctx, c, p, *by, false, *queue); err != nil {
+		if id, err = worker.StartRollout(ctx, c, p, *by, "", nil, *queue); err != nil {
 			return err
 		}
 	} else {
@@ -126,8 +131,19 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 // QueryState reads a rollout's state; for a closed rollout it falls back to
 // the result (or the failure details) so the status of a finished rollout
 // can still be shown.
+//
+// Temporal's own execution status comes first: a rollout terminated on
+// Temporal (or timed out) is reported as terminated with what it left
+// behind, never as still waiting.
 func QueryState(ctx context.Context, c client.Client, id string) (workflows.State, error) {
 	var st workflows.State
+	desc, derr := c.DescribeWorkflowExecution(ctx, id, "")
+	if derr == nil {
+		switch es := desc.GetWorkflowExecutionInfo().GetStatus(); es {
+		case enums.WORKFLOW_EXECUTION_STATUS_TERMINATED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+			return terminatedState(ctx, c, id, desc.GetWorkflowExecutionInfo().GetCloseTime().AsTime(), es), nil
+		}
+	}
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryState)
 	if err == nil {
 		err = v.Get(&st)
@@ -135,7 +151,6 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 	}
 	// A closed rollout can still answer from its result; a running one whose
 	// query failed (no worker polling) must not block here until it ends.
-	desc, derr := c.DescribeWorkflowExecution(ctx, id, "")
 	if derr != nil || desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) || errors.As(derr, &nf) {
@@ -159,6 +174,51 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 		return st, &exitError{code: 1, msg: "no rollout " + id}
 	}
 	return st, fmt.Errorf("query %s: %w", id, err)
+}
+
+// terminatedState is the state of a rollout that Temporal ended without
+// the workflow's say: its last state (a query replays the history up to
+// the end, when a worker runs), marked terminated, and what it changed that
+// nothing undid.
+func terminatedState(ctx context.Context, c client.Client, id string, at time.Time, es enums.WorkflowExecutionStatus) workflows.State {
+	var st workflows.State
+	if v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryState); err == nil {
+		_ = v.Get(&st)
+	}
+	if st.WorkflowID == "" {
+		st.WorkflowID = id
+	}
+	how := "terminated on Temporal"
+	if es == enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
+		how = "timed out on Temporal"
+	}
+	st.Status, st.EndedAt = workflows.StatusTerminated, at
+	left := leftBehind(st)
+	switch {
+	case st.Steps == nil:
+		st.LastError = how + " (no worker answered, so what it changed is unknown: start a worker and run 'rollout status' again)"
+	case len(left) == 0:
+		st.LastError = how + ", outside ssprflow; it had changed nothing that needs undoing"
+	default:
+		st.LastError = how + ", outside ssprflow: nothing was undone; left behind: " + strings.Join(left, "; ")
+	}
+	for i := range st.Gates {
+		if !st.Gates[i].Status.Closed() && st.Gates[i].Status != workflows.GatePending {
+			st.Gates[i].Status = workflows.GateFailed
+		}
+	}
+	return st
+}
+
+// leftBehind summarises the changes no compensation undid.
+func leftBehind(st workflows.State) []string {
+	var out []string
+	for _, ch := range st.Changes {
+		if ch.Compensation == nil || ch.Compensation.Status != workflows.CompensationDone {
+			out = append(out, ch.Stage+"/"+ch.Step+": "+changeSummary(ch))
+		}
+	}
+	return out
 }
 
 // oneRollout parses flags and the single ROLLOUT argument, and dials
@@ -237,7 +297,7 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 
 func ended(s workflows.Status) bool {
 	switch s {
-	case workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusRolledBack, workflows.StatusCancelled:
+	case workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusRolledBack, workflows.StatusCancelled, workflows.StatusTerminated:
 		return true
 	}
 	return false
@@ -289,6 +349,7 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 				r.State = s
 			}
 		}
+		r.State = listState(r.State, e.GetStatus())
 		rows = append(rows, r)
 	}
 	if *out == "json" {
@@ -300,9 +361,25 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 	}
 	fmt.Fprintf(io.Out, "%-52s %-12s %-12s %-20s\n", "ROLLOUT", "STATE", "STAGE", "STARTED")
 	for _, r := range rows {
-		fmt.Fprintf(io.Out, "%-52s %-12s %-12s %-20s\n", r.ID, r.State, r.Stage, r.Started.Local().Format("2006-01-02 15:04:05"))
+		// Search attributes and ids are whatever was written to Temporal.
+		fmt.Fprintf(io.Out, "%-52s %-12s %-12s %-20s\n", safeText(r.ID), safeText(r.State), safeText(r.Stage), r.Started.Local().Format("2006-01-02 15:04:05"))
 	}
 	return nil
+}
+
+// listState is a listed rollout's state: the workflow's own, unless
+// Temporal ended it without the workflow's say (the search attribute then
+// still reads "waiting").
+func listState(sa string, es enums.WorkflowExecutionStatus) string {
+	switch es {
+	case enums.WORKFLOW_EXECUTION_STATUS_TERMINATED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return string(workflows.StatusTerminated)
+	case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		if !ended(workflows.Status(sa)) {
+			return string(workflows.StatusFailed)
+		}
+	}
+	return sa
 }
 
 func runRolloutCancel(ctx context.Context, io IO, args []string) error {

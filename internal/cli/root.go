@@ -56,6 +56,7 @@ func root() *command {
 			rolloutCmd(),
 			decisionCmd("approve"),
 			decisionCmd("reject"),
+			pendingCmd(),
 			eventsCmd(),
 			reportCmd(),
 			adCmd(),
@@ -78,15 +79,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "ssprflow:", ee.msg)
+			fmt.Fprintln(stderr, "ssprflow:", safeLines(ee.msg))
 		}
 		return ee.code
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "ssprflow:", err)
+	fmt.Fprintln(stderr, "ssprflow:", safeLines(err.Error()))
 	return 1
+}
+
+// safeLines is safeText line by line: errors (a plan's problems) may span
+// lines, but no line may carry escape sequences or other control text from
+// a worker's reply.
+func safeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = safeText(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func dispatch(ctx context.Context, io IO, c *command, path, args []string) error {

@@ -74,21 +74,21 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	}
 	s.stops = append(s.stops, func() { _ = s.Temporal.Stop() })
 
-	users := []devstack.NATSUser{{Name: WorkerUser, Password: randomSecret()}}
-	s.Passwords[WorkerUser] = users[0].Password
-	for _, ap := range o.Approvers {
-		pub, sub := approval.ApproverPermissions(ap)
-		u := devstack.NATSUser{Name: ap, Password: randomSecret(), Publish: pub, Subscribe: sub}
-		s.Passwords[ap] = u.Password
-		users = append(users, u)
+	// The same users and permissions as deploy/nats.conf (approval.RolePermissions).
+	people, err := approval.Deployment{WorkerUser: WorkerUser, Approvers: o.Approvers, Operators: o.Operators}.Users()
+	if err != nil {
+		return s, fmt.Errorf("NATS users: %w", err)
 	}
-	for _, op := range o.Operators {
-		pub, sub := approval.OperatorPermissions(op)
-		u := devstack.NATSUser{Name: op, Password: randomSecret(), Publish: pub, Subscribe: sub}
-		s.Passwords[op] = u.Password
+	var users []devstack.NATSUser
+	for _, p := range people {
+		u := devstack.NATSUser{Name: p.Name, Password: randomSecret(), Publish: p.Publish, Subscribe: p.Subscribe, AllowResponses: p.AllowResponses}
+		s.Passwords[p.Name] = u.Password
 		users = append(users, u)
 	}
 	users = append(users, o.ExtraUsers...)
+	for _, u := range o.ExtraUsers {
+		s.Passwords[u.Name] = u.Password
+	}
 	storeDir := ""
 	if o.Dir != "" {
 		storeDir = filepath.Join(o.Dir, "nats")
@@ -146,8 +146,10 @@ func randomSecret() string {
 
 // startAgent runs the writeback agent as its own process (this binary's
 // hidden "worker" command), in its own process group so Ctrl-C cleanup can
-// kill it with everything it started.
-func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string) (stop func(), err error) {
+// kill it with everything it started. It inherits none of the stack's
+// secrets (see agentEnv); extraEnv (KEY=VALUE) is what it needs beyond its
+// flags.
+func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string, extraEnv []string) (stop func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -161,6 +163,7 @@ func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string) (
 	if syncAccount != "" {
 		cmd.Args = append(cmd.Args, "--sync-account", syncAccount)
 	}
+	cmd.Env = agentEnv(os.Environ(), extraEnv)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

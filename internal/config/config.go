@@ -19,6 +19,15 @@ type Config struct {
 	Temporal Temporal `yaml:"temporal"`
 	NATS     NATS     `yaml:"nats"`
 	Tenants  []Tenant `yaml:"tenants"`
+	// Directories are the on-premises AD DS profiles plans may name (see
+	// Directory).
+	Directories []Directory `yaml:"directories,omitempty"`
+	// People map authenticated identities to persons (see Person).
+	People []Person `yaml:"people,omitempty"`
+	// Policy is what no plan can decide for itself.
+	Policy Policy `yaml:"policy,omitempty"`
+	// Signing keys authenticate decisions and starts to the workflow.
+	Signing *Signing `yaml:"signing,omitempty"`
 	// Metrics is the Prometheus listen address (empty = off).
 	Metrics string `yaml:"metrics,omitempty"`
 	// TaskQueue overrides the main task queue.
@@ -35,6 +44,10 @@ type Temporal struct {
 	TLS *TLS `yaml:"tls,omitempty"`
 	// APIKey for Temporal Cloud API-key auth (a reference, never the key).
 	APIKey Secret `yaml:"apiKey,omitempty"`
+	// Codec encrypts every payload (see Codec); a worker requires it.
+	Codec *Codec `yaml:"codec,omitempty"`
+	// CodecServer, when set, serves the Web UI's codec endpoint.
+	CodecServer *CodecServer `yaml:"codecServer,omitempty"`
 }
 
 // TLS files.
@@ -138,6 +151,9 @@ func (c *Config) Validate() error {
 	if c.Temporal.Address == "" {
 		errs = append(errs, errors.New("temporal.address is required (host:port of the Temporal frontend)"))
 	}
+	errs = append(errs, c.validateIdentity()...)
+	errs = append(errs, c.validateDirectories()...)
+	errs = append(errs, c.Temporal.validateCodec()...)
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
 	}

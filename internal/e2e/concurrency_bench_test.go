@@ -54,6 +54,8 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 		Temporal: config.Temporal{Address: st.Temporal.HostPort(), Namespace: "default"},
 		NATS:     config.NATS{URL: st.NATSURL(), User: cli.WorkerUser, Password: config.Secret{Env: envWorkerPW}},
 	}
+	st.Identity(cfg)
+	st.Codec(cfg)
 	plans := make([]*plan.Rollout, n)
 	src, err := examples.FS.ReadFile("pilot.yaml")
 	if err != nil {
@@ -99,7 +101,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	warm.Spec.Directory, warm.Spec.Writeback = nil, plan.Writeback{Mode: plan.WritebackNone}
 	warm.Spec.Stages[0].Gate, warm.Spec.DefaultGate = nil, nil
 	warm.Spec.Stages[0].Group.Name = "SSPR-Warmup"
-	id, err := worker.StartRollout(ctx, tc, warm, "bench", false, workflows.TaskQueue)
+	id, err := worker.StartRollout(ctx, tc, warm, "bench", "", nil, workflows.TaskQueue)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +120,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 
 	b.ResetTimer()
 	rollouts := runConcurrently(ctx, b, n, func(i int) (client.WorkflowRun, error) {
-		id, err := worker.StartRollout(ctx, tc, plans[i], "bench", false, workflows.TaskQueue)
+		id, err := worker.StartRollout(ctx, tc, plans[i], "bench", "", nil, workflows.TaskQueue)
 		if err != nil {
 			return nil, err
 		}

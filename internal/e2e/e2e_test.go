@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,6 +87,9 @@ func newEnvWith(t testing.TB, o cli.StackOptions) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	o.Dir, o.SimAddr, o.Users, o.TimeScale, o.Directory = dir, "127.0.0.1:0", 200, 3600, true
+	if !slices.Contains(o.Operators, "operator") {
+		o.Operators = append(o.Operators, "operator") // e.start's user
+	}
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := cli.StartStack(ctx, o)
 	if err != nil {
@@ -97,6 +101,10 @@ func newEnvWith(t testing.TB, o cli.StackOptions) *env {
 	t.Setenv(envWorkerPW, st.Passwords[cli.WorkerUser])
 	t.Setenv(envADPassword, st.DC.AdminPassword)
 	cfg := cli.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL())
+	st.LabDirectory(cfg, envADPassword)
+	st.Identity(cfg)
+	st.Codec(cfg)
+	t.Setenv(config.EnvCodecKeys, st.CodecKeys()) // for the CLI commands the tests run in process
 	cfg.NATS.User, cfg.NATS.Password = cli.WorkerUser, config.Secret{Env: envWorkerPW}
 	tc, err := worker.DialTemporal(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
@@ -123,10 +131,7 @@ func (e *env) plan(mutate func(*plan.Rollout)) *plan.Rollout {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	d := p.Spec.Directory
-	d.URL, d.CAFile, d.ServerName = e.stack.DC.URL(), e.stack.DC.CAFile, e.stack.DC.ServerName
-	d.BindUser, d.BindPassword = e.stack.DC.AdminUser, plan.SecretRef{Env: envADPassword}
-	d.ConnectorAccount = `EXAMPLE\MSOL_ssprflow`
+	p.Spec.Directory.Profile = cli.LabProfile // the worker's profile of this stack's DC
 	p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackNone}
 	p.Spec.Stages[0].Gate = &plan.Gate{Soak: plan.Duration(time.Second), Approvals: 0, Timeout: plan.Duration(time.Hour)}
 	if mutate != nil {
@@ -180,8 +185,16 @@ func (e *env) startWorkerProcess() *exec.Cmd {
 	return cmd
 }
 
+// start starts the rollout as an operator does: over NATS as the user
+// "operator", so the start is verified and its gates take decisions.
 func (e *env) start(p *plan.Rollout) string {
-	id, err := worker.StartRollout(context.Background(), e.tc, p, "operator", false, workflows.TaskQueue)
+	raw, err := yaml.Marshal(p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
+	nc := config.NATS{URL: e.stack.NATSURL(), User: "operator", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_operator"}}
+	id, err := cli.StartOverNATS(context.Background(), nc, "operator", p, "plan.yaml", raw)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -237,11 +250,13 @@ func TestADFailureRestoresTenantAndDACLByteEqual(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SSPRFLOW_E2E_RO_PASSWORD", "Read0nly-Pa55!")
+	ro := e.cfg.Directories[0]
+	ro.Profile, ro.BindUser, ro.BindPassword = "readonly", `EXAMPLE\readonly-op`, config.Secret{Env: "SSPRFLOW_E2E_RO_PASSWORD"}
+	e.cfg.Directories = append(e.cfg.Directories, ro)
 	e.runWorker()
 	beforeTenant, beforeDACL := e.tenantJSON(), e.dacl(e.stack.DC.BaseDN)
 	p := e.plan(func(p *plan.Rollout) {
-		p.Spec.Directory.BindUser = `EXAMPLE\readonly-op`
-		p.Spec.Directory.BindPassword = plan.SecretRef{Env: "SSPRFLOW_E2E_RO_PASSWORD"}
+		p.Spec.Directory.Profile = "readonly"
 	})
 	id := e.start(p)
 	st := e.wait(id, 2*time.Minute, ended)

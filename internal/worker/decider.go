@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -21,6 +22,10 @@ import (
 // verdict, not an error, so the bridge acks it instead of retrying.
 type Decider struct {
 	Client client.Client
+	// Keys sign each decision for the workflow's validator; People maps
+	// the NATS user that published it to a person.
+	Keys   *attest.Keyring
+	People People
 	// Timeout bounds one decision (default 20 s).
 	Timeout time.Duration
 }
@@ -39,6 +44,15 @@ func (d *Decider) Decide(ctx context.Context, tenant, rollout string, dec approv
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
 	id := workflows.WorkflowID(tenant, rollout)
+	// The subject's last token is the authenticated NATS user; the
+	// workflow sees the person it belongs to, and through which identity.
+	user := dec.Approver
+	person, ok := d.People(user)
+	if !ok {
+		return approval.Verdict{DecisionID: dec.ID, Reason: fmt.Sprintf("NATS user %q is %v in the worker configuration: ask an administrator to add you under people:", user, ErrUnknownIdentity)}, nil
+	}
+	dec.Approver, dec.Via = person.ID, "nats:"+user
+	dec = workflows.SignDecision(d.Keys, id, dec)
 	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateID:     dec.Approver + "/" + dec.ID,

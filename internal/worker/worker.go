@@ -26,6 +26,7 @@ import (
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -43,6 +44,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if err := RequireCodec(cfg.Temporal); err != nil {
+		return err
+	}
+	warnIfDisabled(cfg.Temporal, logger)
 	reg := prometheus.NewRegistry()
 	tc, err := DialTemporal(ctx, cfg.Temporal, logger, NewMetricsHandler(reg))
 	if err != nil {
@@ -59,9 +64,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return fmt.Errorf("create NATS streams: %w", err)
 	}
 
+	keys, err := SigningKeys(cfg)
+	if err != nil {
+		return err
+	}
+
 	acts := &activities.Activities{
 		Tenants:   TenantFactory(cfg, logger),
-		Directory: DirectoryDialer(logger),
+		Directory: DirectoryDialer(cfg, logger),
 		Events:    &Events{JS: js},
 		Logger:    logger,
 	}
@@ -70,7 +80,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		queue = workflows.TaskQueue
 	}
 	w := sdkworker.New(tc, queue, sdkworker.Options{})
-	w.RegisterWorkflow(workflows.RolloutWorkflow)
+	workflows.Register(w, workflows.KeyringTrust{Keys: keys, SelfApproval: cfg.Policy.AllowSelfApproval, UnverifiedStart: cfg.Policy.AllowUnverifiedStarts})
 	w.RegisterActivity(acts)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -82,7 +92,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		w.Stop() // waits for running activities to finish or time out
 		return nil
 	})
-	bridge := approval.NewBridge(js, nc, &Decider{Client: tc}, approval.BridgeOptions{Logger: logger})
+	bridge := approval.NewBridge(js, nc, &Decider{Client: tc, Keys: keys, People: cfg.PersonByNATS}, approval.BridgeOptions{Logger: logger})
 	g.Go(func() error {
 		err := bridge.Run(gctx)
 		if err != nil && gctx.Err() == nil {
@@ -91,12 +101,30 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return nil
 	})
 	g.Go(func() error {
-		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue}, logger)
+		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue, Keys: keys, People: cfg.PersonByNATS}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("start service: %w", err)
 		}
 		return nil
 	})
+	g.Go(func() error {
+		err := approval.ServePending(gctx, nc, &Pending{Client: tc, People: cfg.PersonByNATS, SelfApproval: cfg.Policy.AllowSelfApproval, Logger: logger}, logger)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("pending service: %w", err)
+		}
+		return nil
+	})
+	if cs := cfg.Temporal.CodecServer; cs != nil {
+		codec, err := PayloadCodec(cfg.Temporal)
+		if err != nil {
+			return err
+		}
+		serve, err := codecServer(cs, codec, logger)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return serve(gctx) })
+	}
 	if cfg.Metrics != "" {
 		srv := &http.Server{Addr: cfg.Metrics, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
@@ -119,10 +147,37 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	return g.Wait()
 }
 
+// SigningKeys builds the keyring that signs decisions and starts from the
+// worker configuration's signing section, which is required: without it
+// the rollout workflow could not tell a decision that came through the
+// bridge from one sent straight to Temporal.
+func SigningKeys(cfg *config.Config) (*attest.Keyring, error) {
+	if cfg.Signing == nil {
+		return nil, errors.New("signing: the worker configuration has no signing keys; add signing: {current: s1, keys: [{id: s1, secret: {file: /run/secrets/ssprflow-signing}}]} with a key from 'openssl rand -base64 32' (every worker of a deployment needs the same keys)")
+	}
+	raw, err := cfg.Signing.ResolveKeys()
+	if err != nil {
+		return nil, err
+	}
+	k, err := attest.NewKeyring(cfg.Signing.Current, raw)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	return k, nil
+}
+
 // DialTemporal connects to the Temporal frontend with TLS or an API key
-// when configured. The SDK logs through slog, never to stdout.
+// when configured, and the payload codec of c (see PayloadCodec). The SDK
+// logs through slog, never to stdout.
 func DialTemporal(ctx context.Context, c config.Temporal, logger *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
 	o := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: log.NewStructuredLogger(logger)}
+	codec, err := PayloadCodec(c)
+	if err != nil {
+		return nil, err
+	}
+	if codec != nil {
+		codec.Apply(&o) // payloads and failure messages encrypted (member UPNs)
+	}
 	if mh != nil {
 		o.MetricsHandler = mh
 	}

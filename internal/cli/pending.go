@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/worker"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+func pendingCmd() *command {
+	return &command{name: "pending", summary: "list what a rollout waits for (gates and manual tasks) and whether you may decide", run: runPending}
+}
+
+func runPending(ctx context.Context, io IO, args []string) error {
+	fs := newFlags(io, "pending", "ROLLOUT", "Ask the worker (over NATS, as your NATS user) which gates and manual tasks the rollout waits on, with their request ids.")
+	nf := addNATSFlags(fs)
+	wait := fs.Duration("wait", 10*time.Second, "how long to wait for a worker's answer")
+	out := outputFlag(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("pending needs a rollout id, e.g. ssprflow pending sspr/contoso_onmicrosoft_com/sspr-pilot")
+	}
+	tenant, rollout, ok := workflows.ParseWorkflowID(pos[0])
+	if !ok {
+		return usageErr("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
+	}
+	if *nf.user == "" {
+		return usageErr("say who you are: --user (your NATS user)")
+	}
+	conn, _, err := worker.DialNATS(ctx, nf.config(), "ssprflow-cli-"+*nf.user, nats.CustomInboxPrefix(approval.InboxPrefix(*nf.user)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	p, err := approval.RequestPending(ctx, conn, tenant, rollout, *nf.user, *wait)
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		return printJSON(io.Out, p)
+	}
+	fmt.Fprintf(io.Out, "%s is %s; you are %s\n", safeText(p.WorkflowID), safeText(p.Status), safeText(p.Person))
+	if len(p.Gates) == 0 {
+		fmt.Fprintln(io.Out, "  it waits for no decision now")
+	}
+	for _, g := range p.Gates {
+		kind := "gate"
+		if g.Task {
+			kind = "manual task"
+		}
+		fmt.Fprintf(io.Out, "  %s %s (stage %s): %d/%d approvals, expires %s, request %s\n", kind, safeText(g.Gate), safeText(g.Stage),
+			g.Approvals, g.Quorum, g.ExpiresAt.Local().Format("2006-01-02 15:04"), safeText(g.RequestID))
+		for _, in := range g.Instructions {
+			fmt.Fprintf(io.Out, "      - %s\n", safeText(in))
+		}
+		if g.MayDecide {
+			fmt.Fprintf(io.Out, "      you may decide: ssprflow approve %s --gate %s\n", safeText(p.WorkflowID), safeText(g.Gate))
+		} else {
+			fmt.Fprintf(io.Out, "      you may not decide: %s\n", safeText(g.Why))
+		}
+	}
+	return nil
+}
