@@ -92,24 +92,13 @@ func RequestPending(ctx context.Context, nc *nats.Conn, tenant, rollout, user st
 	if err != nil {
 		return PendingReply{}, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	var m *nats.Msg
-	for {
-		m, err = nc.RequestWithContext(rctx, subj, nil)
-		if err != nil && permissionError(nc, subj) != nil {
-			return PendingReply{}, fmt.Errorf("%w: NATS user %q may not ask as %q", ErrNotPermitted, nc.Opts.User, user)
-		}
-		if !errors.Is(err, nats.ErrNoResponders) {
-			break
-		}
-		select { // a worker that is (re)starting has not subscribed yet
-		case <-rctx.Done():
-			return PendingReply{}, fmt.Errorf("no ssprflow worker answered within %s: is a worker running? (%v)", wait, err)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	if err != nil {
+	m, err := askWorker(ctx, nc, subj, nil, wait)
+	switch {
+	case errors.Is(err, ErrNotPermitted):
+		return PendingReply{}, fmt.Errorf("%w: NATS user %q may not ask as %q", ErrNotPermitted, nc.Opts.User, user)
+	case errors.Is(err, errNoWorker):
+		return PendingReply{}, fmt.Errorf("no ssprflow worker answered within %s: is a worker running? (%v)", wait, err)
+	case err != nil:
 		return PendingReply{}, fmt.Errorf("ask what %s/%s waits for: %w", tenant, rollout, err)
 	}
 	var r PendingReply

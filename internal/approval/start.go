@@ -132,31 +132,11 @@ func RequestStart(ctx context.Context, nc *nats.Conn, tenant, rollout, operator 
 	if err != nil {
 		return StartReply{}, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	// No responders is immediate: a worker that is starting or restarting
-	// has not subscribed yet, so ask again until wait ends. Nobody received
-	// the request, so asking again cannot start twice.
-	var m *nats.Msg
-ask:
-	for {
-		m, err = nc.RequestWithContext(rctx, subj, b)
-		// A refused publish is reported asynchronously; without this check
-		// it would look like a missing worker.
-		if err != nil && permissionError(nc, subj) != nil {
-			return StartReply{}, fmt.Errorf("%w: %s may not start rollouts as %q", ErrNotPermitted, nc.Opts.User, operator)
-		}
-		if !errors.Is(err, nats.ErrNoResponders) {
-			break
-		}
-		select {
-		case <-rctx.Done():
-			break ask
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	m, err := askWorker(ctx, nc, subj, b, wait)
 	switch {
-	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrNotPermitted):
+		return StartReply{}, fmt.Errorf("%w: %s may not start rollouts as %q", ErrNotPermitted, nc.Opts.User, operator)
+	case errors.Is(err, errNoWorker):
 		return StartReply{}, fmt.Errorf("%w within %s: is a worker running? (%v)", ErrNoStarter, wait, err)
 	case err != nil:
 		return StartReply{}, err
@@ -166,4 +146,38 @@ ask:
 		return StartReply{}, fmt.Errorf("%w: start reply: %v", ErrMalformed, err)
 	}
 	return reply, nil
+}
+
+// errNoWorker means no worker answered a request within its wait.
+var errNoWorker = errors.New("no worker answered")
+
+// askWorker sends a request to the worker's services and waits for the
+// answer. No responders is immediate: a worker that is starting or
+// restarting has not subscribed yet, so it asks again until wait ends
+// (nobody received the request, so asking again cannot act twice). Errors
+// wrap ErrNotPermitted (the server refused the publish) or errNoWorker.
+func askWorker(ctx context.Context, nc *nats.Conn, subj string, data []byte, wait time.Duration) (*nats.Msg, error) {
+	rctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		m, err := nc.RequestWithContext(rctx, subj, data)
+		// A refused publish is reported asynchronously; without this check
+		// it would look like a missing worker.
+		if err != nil && permissionError(nc, subj) != nil {
+			return nil, fmt.Errorf("%w: publish to %s", ErrNotPermitted, subj)
+		}
+		switch {
+		case err == nil:
+			return m, nil
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+		case !errors.Is(err, nats.ErrNoResponders):
+			return nil, err
+		}
+		select {
+		case <-rctx.Done():
+			return nil, fmt.Errorf("%w: %v", errNoWorker, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
