@@ -13,8 +13,10 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cli"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -29,6 +31,16 @@ func BenchmarkDecisionLatency(b *testing.B) {
 	bench := devstack.NATSUser{Name: "bench", Password: "bench-password",
 		Publish: []string{approval.Prefix + ".*.*.approval.decision.>", "$JS.API.>"}}
 	e := newEnvWith(b, cli.StackOptions{ExtraUsers: []devstack.NATSUser{bench}})
+	// Each decision subject's last token is an approver's NATS user; the
+	// worker knows each as a person of the same id.
+	for i := 0; i < 2*n+1; i++ {
+		a := fmt.Sprintf("a%05d", i)
+		e.cfg.People = append(e.cfg.People, config.Person{ID: a, NATS: []string{a}})
+	}
+	keys, err := worker.SigningKeys(e.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	e.runWorker()
 	p := e.plan(func(p *plan.Rollout) {
 		p.Spec.Directory = nil
@@ -39,7 +51,13 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		p.Spec.Stages[0].Gate = &plan.Gate{Approvals: 2*n + 1, Timeout: plan.Duration(time.Hour)}
 	})
 	id := e.start(p)
-	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
+	st := e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
+	var request string
+	for _, g := range st.Gates {
+		if g.Name == "pilot" {
+			request = g.RequestID
+		}
+	}
 
 	nc, err := nats.Connect(e.stack.NATSURL(), nats.UserInfo(bench.Name, bench.Password))
 	if err != nil {
@@ -55,7 +73,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 	direct := make([]time.Duration, 0, n)
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
-		d := approval.Decision{ID: approval.NewDecisionID(), Gate: "pilot", Verdict: "approve"}
+		d := approval.Decision{ID: approval.NewDecisionID(), Gate: "pilot", Verdict: "approve", RequestID: request}
 		t0 := time.Now()
 		v, err := approval.PublishDecision(ctx, nc, js, p.TenantToken(), p.Metadata.Name, fmt.Sprintf("a%05d", 2*i), d, 30*time.Second)
 		if err != nil || !v.Accepted {
@@ -63,8 +81,12 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		}
 		viaNATS = append(viaNATS, time.Since(t0))
 
-		dd := approval.Decision{ID: approval.NewDecisionID(), Gate: "pilot", Verdict: "approve", Approver: fmt.Sprintf("a%05d", 2*i+1)}
+		// The floor signs as the bridge does, so both paths pass the same
+		// validator.
+		dd := approval.Decision{ID: approval.NewDecisionID(), Gate: "pilot", Verdict: "approve", RequestID: request,
+			Approver: fmt.Sprintf("a%05d", 2*i+1), Via: "nats:" + fmt.Sprintf("a%05d", 2*i+1), At: time.Now().UTC()}
 		t0 = time.Now()
+		dd = workflows.SignDecision(keys, id, dd)
 		h, err := e.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateID: dd.Approver + "/" + dd.ID,
 			UpdateName: workflows.UpdateDecide, Args: []interface{}{dd}, WaitForStage: client.WorkflowUpdateStageCompleted})
 		if err == nil {
