@@ -22,8 +22,10 @@ var updateHistories = flag.Bool("update-histories", false, "record rollout histo
 
 // TestRecordHistories records real histories of each rollout shape from the
 // embedded server. workflows/replay_test.go replays them, so a workflow
-// change that would break running rollouts fails CI. Run after changing
-// the workflow on purpose (with a workflow.GetVersion branch):
+// change that would break running rollouts fails CI. The histories without
+// a prefix are from before signed starts (no "attested-start" version
+// marker) and stay, so rollouts started then still replay. Run after
+// changing the workflow on purpose (with a workflow.GetVersion branch):
 //
 //	go test ./internal/e2e -run TestRecordHistories -update-histories
 func TestRecordHistories(t *testing.T) {
@@ -39,7 +41,7 @@ func TestRecordHistories(t *testing.T) {
 	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusSucceeded {
 		t.Fatalf("success shape: %s %s", st.Status, st.LastError)
 	}
-	e.saveHistory(id, "success.json")
+	e.saveHistory(id, "attested-success.json")
 
 	// rollback after a rejection
 	id = e.start(e.plan(func(p *plan.Rollout) { noDir(p); p.Spec.Stages[0].Gate.Approvals = 1 }))
@@ -50,7 +52,7 @@ func TestRecordHistories(t *testing.T) {
 	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("rollback shape: %s", st.Status)
 	}
-	e.saveHistory(id, "rollback.json")
+	e.saveHistory(id, "attested-rollback.json")
 
 	// pause, then resume: a member that does not exist stops the pilot; the
 	// operator answers rollback
@@ -68,7 +70,7 @@ func TestRecordHistories(t *testing.T) {
 	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("pause shape: %s %s", st.Status, st.LastError)
 	}
-	e.saveHistory(id, "pause-resume.json")
+	e.saveHistory(id, "attested-pause-resume.json")
 }
 
 func (e *env) operate(id, action string) error {
