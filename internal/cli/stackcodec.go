@@ -29,7 +29,7 @@ func (s *Stack) Codec(cfg *config.Config) {
 		_, _ = rand.Read(b[:])
 		os.Setenv(envDevCodecKey, base64.StdEncoding.EncodeToString(b[:]))
 	}
-	cfg.Temporal.Codec = &config.Codec{Current: devCodecKeyID, Keys: []config.CodecKey{{ID: devCodecKeyID, Secret: config.Secret{Env: envDevCodecKey}}}}
+	cfg.Temporal.Codec = &config.Codec{KeySet: config.KeySet{Current: devCodecKeyID, Keys: []config.Key{{ID: devCodecKeyID, Secret: config.Secret{Env: envDevCodecKey}}}}}
 }
 
 // CodecKeys is the stack's payload key in the $SSPRFLOW_CODEC_KEYS format

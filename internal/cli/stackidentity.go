@@ -32,5 +32,5 @@ func (s *Stack) Identity(cfg *config.Config) {
 		_, _ = rand.Read(b[:])
 		os.Setenv(envDevSigningKey, base64.StdEncoding.EncodeToString(b[:]))
 	}
-	cfg.Signing = &config.Signing{Current: "dev", Keys: []config.SigningKey{{ID: "dev", Secret: config.Secret{Env: envDevSigningKey}}}}
+	cfg.Signing = &config.Signing{KeySet: config.KeySet{Current: "dev", Keys: []config.Key{{ID: "dev", Secret: config.Secret{Env: envDevSigningKey}}}}}
 }

@@ -28,21 +28,13 @@ const CodecKeySize = 32
 type Codec struct {
 	// Disabled turns the codec off on purpose. Never in production.
 	Disabled bool `yaml:"disabled,omitempty"`
-	// Current names the key that encrypts.
-	Current string `yaml:"current,omitempty"`
-	// Keys decrypt; keep a retired key listed while any history (up to the
-	// namespace's retention) was written with it.
-	Keys []CodecKey `yaml:"keys,omitempty"`
+	// KeySet: the current key encrypts, every listed key decrypts; keep a
+	// retired key listed while any history (up to the namespace's
+	// retention) was written with it. Keys are exactly 32 bytes.
+	KeySet `yaml:",inline"`
 
 	// keyList, set by CodecKeyList, holds every key in one secret.
 	keyList Secret
-}
-
-// CodecKey is one payload key: exactly 32 random bytes, standard base64
-// encoded (`openssl rand -base64 32`), in a file or environment variable.
-type CodecKey struct {
-	ID     string `yaml:"id"`
-	Secret Secret `yaml:"secret"`
 }
 
 // CodecServer is the codec endpoint the Temporal Web UI calls to show
@@ -71,19 +63,8 @@ func (c *Codec) ResolveKeys() (current string, keys map[string][]byte, err error
 		}
 		return ParseCodecKeyList(v)
 	}
-	keys = make(map[string][]byte, len(c.Keys))
-	for _, k := range c.Keys {
-		v, err := k.Secret.Resolve()
-		if err != nil {
-			return "", nil, fmt.Errorf("temporal.codec key %q: %w", k.ID, err)
-		}
-		b, err := DecodeCodecKey(v)
-		if err != nil {
-			return "", nil, fmt.Errorf("temporal.codec key %q: %w", k.ID, err)
-		}
-		keys[k.ID] = b
-	}
-	return c.Current, keys, nil
+	keys, err = c.resolve("temporal.codec", DecodeCodecKey)
+	return c.Current, keys, err
 }
 
 // DecodeCodecKey decodes a payload key: standard base64 of exactly 32
@@ -150,19 +131,7 @@ func (t *Temporal) validateCodec() []error {
 		case len(c.Keys) == 0:
 			errs = append(errs, fmt.Errorf("temporal.codec.keys: list at least one key (%s)", fix))
 		default:
-			seen := map[string]bool{}
-			for i, k := range c.Keys {
-				if !validID(k.ID) || seen[k.ID] {
-					errs = append(errs, fmt.Errorf("temporal.codec.keys[%d].id %q: give each key a unique short name (letters, digits, '-' or '_')", i, k.ID))
-				}
-				seen[k.ID] = true
-				if k.Secret.IsZero() {
-					errs = append(errs, fmt.Errorf("temporal.codec.keys[%d].secret: name an env: variable or a file: holding the key (openssl rand -base64 32)", i))
-				}
-			}
-			if !seen[c.Current] {
-				errs = append(errs, fmt.Errorf("temporal.codec.current %q: name one of temporal.codec.keys", c.Current))
-			}
+			errs = append(errs, c.validate("temporal.codec")...)
 		}
 	}
 	s := t.CodecServer

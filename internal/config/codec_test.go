@@ -60,7 +60,7 @@ func TestCodecResolveKeys(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_CODEC_K2", testKey2)
 	t.Setenv("SSPRFLOW_TEST_CODEC_SHORT", "AQID")
 	t.Setenv("SSPRFLOW_TEST_CODEC_LIST", "k2:"+testKey2+", k1:"+testKey1)
-	c := &Codec{Current: "k2", Keys: []CodecKey{{ID: "k1", Secret: Secret{File: file}}, {ID: "k2", Secret: Secret{Env: "SSPRFLOW_TEST_CODEC_K2"}}}}
+	c := &Codec{KeySet: KeySet{Current: "k2", Keys: []Key{{ID: "k1", Secret: Secret{File: file}}, {ID: "k2", Secret: Secret{Env: "SSPRFLOW_TEST_CODEC_K2"}}}}}
 	cur, keys, err := c.ResolveKeys()
 	if err != nil || cur != "k2" || !bytes.Equal(keys["k1"], bytes.Repeat([]byte{1}, 32)) || !bytes.Equal(keys["k2"], bytes.Repeat([]byte{2}, 32)) {
 		t.Fatalf("ResolveKeys = %q, %v, %v", cur, keys, err)
@@ -69,7 +69,7 @@ func TestCodecResolveKeys(t *testing.T) {
 	if err != nil || cur != "k2" || len(keys) != 2 {
 		t.Fatalf("key list: %q, %v, %v", cur, keys, err)
 	}
-	_, _, err = (&Codec{Current: "k1", Keys: []CodecKey{{ID: "k1", Secret: Secret{Env: "SSPRFLOW_TEST_CODEC_SHORT"}}}}).ResolveKeys()
+	_, _, err = (&Codec{KeySet: KeySet{Current: "k1", Keys: []Key{{ID: "k1", Secret: Secret{Env: "SSPRFLOW_TEST_CODEC_SHORT"}}}}}).ResolveKeys()
 	if err == nil || !strings.Contains(err.Error(), `"k1"`) || !strings.Contains(err.Error(), "3 bytes") || strings.Contains(err.Error(), "AQID") {
 		t.Errorf("short key: %v (must name the id, not the value)", err)
 	}

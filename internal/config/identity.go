@@ -36,18 +36,10 @@ type Policy struct {
 // service sign what they hand to the rollout workflow, so that access to
 // Temporal alone cannot approve a gate or pose as an authenticated starter.
 // Every worker of a deployment needs the same keys.
+// Keys are at least 32 random bytes each; keep a retired key listed until no
+// open gate needs it.
 type Signing struct {
-	// Current names the key that signs.
-	Current string `yaml:"current"`
-	// Keys verify; keep a retired key listed until no open gate needs it.
-	Keys []SigningKey `yaml:"keys"`
-}
-
-// SigningKey is one signing key: at least 32 random bytes, base64 encoded
-// (e.g. `openssl rand -base64 32`).
-type SigningKey struct {
-	ID     string `yaml:"id"`
-	Secret Secret `yaml:"secret"`
+	KeySet `yaml:",inline"`
 }
 
 // PersonByNATS returns the person a NATS user authenticates as.
@@ -65,19 +57,13 @@ func (c *Config) PersonByNATS(user string) (Person, bool) {
 // ResolveKeys reads the signing keys. Errors name the key id, never the
 // file or variable's contents.
 func (s Signing) ResolveKeys() (map[string][]byte, error) {
-	keys := make(map[string][]byte, len(s.Keys))
-	for _, k := range s.Keys {
-		v, err := k.Secret.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("signing key %q: %w", k.ID, err)
-		}
+	return s.resolve("signing", func(v string) ([]byte, error) {
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("signing key %q is not base64 (create one with: openssl rand -base64 32)", k.ID)
+			return nil, fmt.Errorf("not base64 (create one with: openssl rand -base64 32)")
 		}
-		keys[k.ID] = b
-	}
-	return keys, nil
+		return b, nil
+	})
 }
 
 func (c *Config) validateIdentity() []error {
@@ -103,19 +89,7 @@ func (c *Config) validateIdentity() []error {
 		}
 	}
 	if c.Signing != nil {
-		seen := map[string]bool{}
-		for i, k := range c.Signing.Keys {
-			if !validID(k.ID) || seen[k.ID] {
-				errs = append(errs, fmt.Errorf("signing.keys[%d].id %q: give each key a unique short name", i, k.ID))
-			}
-			seen[k.ID] = true
-			if k.Secret.IsZero() {
-				errs = append(errs, fmt.Errorf("signing.keys[%d].secret: name an env: variable or a file: holding the key (openssl rand -base64 32)", i))
-			}
-		}
-		if !seen[c.Signing.Current] {
-			errs = append(errs, fmt.Errorf("signing.current %q: name one of signing.keys", c.Signing.Current))
-		}
+		errs = append(errs, c.Signing.validate("signing")...)
 	}
 	return errs
 }

@@ -52,11 +52,11 @@ func TestPersonByNATS(t *testing.T) {
 func TestSigningKeysResolve(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	t.Setenv("SSPRFLOW_TEST_BAD", "not base64!")
-	keys, err := Signing{Current: "s1", Keys: []SigningKey{{ID: "s1", Secret: Secret{Env: "SSPRFLOW_TEST_KEY"}}}}.ResolveKeys()
+	keys, err := Signing{KeySet: KeySet{Current: "s1", Keys: []Key{{ID: "s1", Secret: Secret{Env: "SSPRFLOW_TEST_KEY"}}}}}.ResolveKeys()
 	if err != nil || len(keys["s1"]) != 32 {
 		t.Fatalf("keys %v, err %v", keys, err)
 	}
-	_, err = Signing{Current: "s1", Keys: []SigningKey{{ID: "s1", Secret: Secret{Env: "SSPRFLOW_TEST_BAD"}}}}.ResolveKeys()
+	_, err = Signing{KeySet: KeySet{Current: "s1", Keys: []Key{{ID: "s1", Secret: Secret{Env: "SSPRFLOW_TEST_BAD"}}}}}.ResolveKeys()
 	if err == nil || strings.Contains(err.Error(), "not base64!") {
 		t.Fatalf("bad key: %v (must not echo the value)", err)
 	}

@@ -17,7 +17,7 @@ const testCodecKey = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 
 func TestPayloadCodecFromConfiguration(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_CODEC", testCodecKey)
-	keyed := config.Temporal{Codec: &config.Codec{Current: "k1", Keys: []config.CodecKey{{ID: "k1", Secret: config.Secret{Env: "SSPRFLOW_TEST_CODEC"}}}}}
+	keyed := config.Temporal{Codec: &config.Codec{KeySet: config.KeySet{Current: "k1", Keys: []config.Key{{ID: "k1", Secret: config.Secret{Env: "SSPRFLOW_TEST_CODEC"}}}}}}
 	c, err := PayloadCodec(keyed)
 	if err != nil || c.Current() != "k1" {
 		t.Fatalf("keyed: %v, %v", c, err)
