@@ -9,7 +9,7 @@
 //	ssprflow.<tenant>.<rollout>.event.<kind>                   CloudEvents audit trail  (stream SSPRFLOW_EVENTS)
 //
 // The approver's identity is the last token of the decision subject. The NATS
-// server's per-user publish permissions (ApproverPermissions) let each
+// server's per-user publish permissions (RolePermissions) let each
 // approver publish only on their own decision subject, so the bridge takes
 // the identity from the subject and never from the message body.
 //

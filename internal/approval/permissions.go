@@ -194,31 +194,3 @@ func (p Permissions) Merge(q Permissions) Permissions {
 func InboxPrefix(id string) string {
 	return "_INBOX_" + id
 }
-
-// ApproverPermissions returns RolePermissions(RoleApprover, approverID) as
-// two lists; an invalid id yields no permissions at all.
-func ApproverPermissions(approverID string) (publish, subscribe []string) {
-	p, err := RolePermissions(RoleApprover, approverID)
-	if err != nil {
-		return nil, nil
-	}
-	return p.Publish, p.Subscribe
-}
-
-// OperatorPermissions returns RolePermissions(RoleOperator, operatorID) as
-// two lists; an invalid id yields no permissions at all.
-func OperatorPermissions(operatorID string) (publish, subscribe []string) {
-	p, err := RolePermissions(RoleOperator, operatorID)
-	if err != nil {
-		return nil, nil
-	}
-	return p.Publish, p.Subscribe
-}
-
-// ServicePermissions returns the publish and subscribe lists of
-// RolePermissions(RoleWorker, ""); the user also needs allow_responses
-// (Permissions.AllowResponses).
-func ServicePermissions() (publish, subscribe []string) {
-	p, _ := RolePermissions(RoleWorker, "")
-	return p.Publish, p.Subscribe
-}

@@ -2,7 +2,6 @@ package approval
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,30 +55,6 @@ func TestSubjects(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestApproverPermissions(t *testing.T) {
-	pub, sub := ApproverPermissions("alice")
-	if !slices.Contains(pub, "ssprflow.*.*.approval.decision.alice") {
-		t.Errorf("alice cannot publish her decisions: %v", pub)
-	}
-	for _, p := range pub {
-		if strings.Contains(p, "approval.decision.*") || strings.Contains(p, "verdict") || strings.Contains(p, ".event.") || p == "$JS.API.>" {
-			t.Errorf("approver may publish on %q", p)
-		}
-	}
-	if !slices.Contains(sub, "_INBOX_alice.>") || slices.Contains(sub, "_INBOX.>") {
-		t.Errorf("approver inbox permissions: %v", sub)
-	}
-	if pub, sub := ApproverPermissions("a.>"); pub != nil || sub != nil {
-		t.Errorf("invalid approver id got permissions %v %v", pub, sub)
-	}
-	spub, _ := ServicePermissions()
-	for _, p := range spub {
-		if strings.Contains(p, "decision") {
-			t.Errorf("service may publish decisions: %q", p)
-		}
 	}
 }
 
@@ -142,8 +117,7 @@ func FuzzParseStartSubject(f *testing.F) {
 		if err != nil || back != subject {
 			t.Fatalf("%q parsed to %q %q %q, back to %q (%v)", subject, tenant, rollout, operator, back, err)
 		}
-		pub, _ := OperatorPermissions(operator)
-		if len(pub) == 0 {
+		if p, err := RolePermissions(RoleOperator, operator); err != nil || len(p.Publish) == 0 {
 			t.Fatalf("valid operator %q has no permissions", operator)
 		}
 	})

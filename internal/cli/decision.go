@@ -106,7 +106,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 
 // Decide publishes one decision as approver and waits for the verdict.
 func Decide(ctx context.Context, nc config.NATS, tenant, rollout, approver string, d approval.Decision, wait time.Duration) (approval.Verdict, error) {
-	// An approver may only read its own inbox (see approval.ApproverPermissions).
+	// An approver may only read its own inbox (see approval.RolePermissions).
 	conn, js, err := worker.DialNATS(ctx, nc, "ssprflow-cli-"+approver, nats.CustomInboxPrefix(approval.InboxPrefix(approver)))
 	if err != nil {
 		return approval.Verdict{}, err

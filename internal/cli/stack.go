@@ -30,7 +30,7 @@ type StackOptions struct {
 	Users        int    // simulated tenant users
 	TimeScale    float64
 	Approvers    []string
-	// Operators may start rollouts (NATS users with OperatorPermissions).
+	// Operators may start rollouts (NATS users with approval.RoleOperator permissions).
 	Operators []string
 	// ExtraUsers are added to NATS as given (tests and benchmarks).
 	ExtraUsers []devstack.NATSUser

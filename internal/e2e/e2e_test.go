@@ -29,7 +29,6 @@ import (
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
-	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/sambadc"
@@ -539,11 +538,8 @@ func TestADCommands(t *testing.T) {
 // approve it (the plan forbids self-approval), another approver can; and
 // nobody can start a rollout in someone else's name.
 func TestStartOverNATSAuthenticatesTheStarter(t *testing.T) {
-	apPub, apSub := approval.ApproverPermissions("carol")
-	opPub, opSub := approval.OperatorPermissions("carol")
-	carol := devstack.NATSUser{Name: "carol", Password: "carol-password", Publish: append(apPub, opPub...), Subscribe: append(apSub, opSub...)}
-	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice"}, Operators: []string{"mallory"}, ExtraUsers: []devstack.NATSUser{carol}})
-	e.stack.Passwords["carol"] = carol.Password
+	// carol both operates and approves: one NATS user with both roles.
+	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice", "carol"}, Operators: []string{"mallory", "carol"}})
 	e.runWorker()
 	p := e.plan(func(p *plan.Rollout) {
 		p.Spec.Directory = nil
