@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/ssprflow/ssprflow/internal/natsproc"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -206,12 +205,6 @@ type shippedServer struct {
 // given to the server as bcrypt hashes, as deploy/README.md recommends.
 func startShippedServer(t *testing.T) *shippedServer {
 	t.Helper()
-	bin := "/usr/sbin/nats-server"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Skip("nats-server binary not installed (apt-get install nats-server): the shipped deploy/nats.conf is tested against it")
-		}
-	}
 	conf := filepath.Join("..", "..", "deploy", "nats.conf")
 	if c := os.Getenv("SSPRFLOW_TEST_NATS_CONF"); c != "" {
 		conf = c
@@ -231,12 +224,7 @@ func startShippedServer(t *testing.T) *shippedServer {
 		s.passwords[u.Name] = pw
 		env = append(env, u.PasswordEnv+"="+string(hash))
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := natsproc.FreePort(t)
 	// nats-server 2.9 refuses -sd next to the file's store_dir ("Duplicate
 	// 'store_dir' configuration"): run a copy that differs in that line only.
 	raw, err := os.ReadFile(conf)
@@ -257,39 +245,10 @@ func startShippedServer(t *testing.T) *shippedServer {
 	if err := os.WriteFile(conf, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "-c", conf, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("nats-server output:\n%s", out.String())
-		}
-	})
-	s.url = "nats://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return s
-		}
-		select {
-		case <-exited:
-			t.Fatalf("nats-server exited:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server not ready:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	natsproc.Start(t, conf, addr, env, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	s.url = "nats://" + addr
+	return s
 }
 
 // connect logs in as user; people use their own inbox prefix, as the CLI does.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io/fs"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -423,15 +422,4 @@ func TestMTLSHandshakes(t *testing.T) {
 	if err := handshake(t, natsServer, &tls.Config{RootCAs: roots, ServerName: "temporal", Certificates: client("worker", "temporal")}); err == nil {
 		t.Error("a client dialling temporal accepted the NATS server's certificate")
 	}
-}
-
-// freePort is a TCP port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

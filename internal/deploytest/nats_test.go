@@ -3,9 +3,8 @@ package deploytest
 import (
 	"bytes"
 	"crypto/tls"
-	"net"
+	"github.com/ssprflow/ssprflow/internal/natsproc"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -31,12 +30,6 @@ func startTLSNATS(t *testing.T, certs string) string {
 // shipped nats-tls.conf (pointed at certs), env added to its environment.
 func startNATS(t *testing.T, certs string, conf func(listen string) string, env []string) string {
 	t.Helper()
-	bin := "/usr/sbin/nats-server"
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Skip("nats-server binary not installed (apt-get install nats-server)")
-		}
-	}
 	raw, err := os.ReadFile(filepath.Join(deployDir, "nats-tls.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,43 +43,15 @@ func startNATS(t *testing.T, certs string, conf func(listen string) string, env 
 	if err := os.WriteFile(filepath.Join(dir, "nats-tls.conf"), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := natsproc.FreePort(t)
 	// An include is relative to the including file, as in compose.
 	body := conf("127.0.0.1:" + strconv.Itoa(port))
 	if err := os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nats.conf"))
-	cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("nats-server output:\n%s", out.String())
-		}
-	})
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return "tls://" + addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("nats-server exited:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server not ready:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	natsproc.Start(t, filepath.Join(dir, "nats.conf"), addr, append(os.Environ(), env...))
+	return "tls://" + addr
 }
 
 // TestNATSServerRequiresClientCert: the stock nats-server with the shipped
