@@ -163,9 +163,14 @@ func TestStaleStartAttestationIsUnverified(t *testing.T) {
 	old.Attestation = testKeys.Sign(StartPurpose, StartClaim(testWorkflowID, old)...)
 	h := newHarness(t)
 	h.env.RegisterDelayedCallback(func() {
-		v, _ := h.env.QueryWorkflow(QueryState)
+		v, err := h.env.QueryWorkflow(QueryState)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var st State
-		_ = v.Get(&st)
+		if err := v.Get(&st); err != nil {
+			t.Fatal(err)
+		}
 		if st.StartedByVerified {
 			t.Error("an hour-old start attestation was believed")
 		}

@@ -24,12 +24,23 @@ const (
 // set by persistDevCodecKey), in this process's environment only. The
 // agent gets it through CodecEnv, a CLI through CodecKeys.
 func (s *Stack) Codec(cfg *config.Config) {
-	if os.Getenv(envDevCodecKey) == "" {
-		var b [config.CodecKeySize]byte
-		_, _ = rand.Read(b[:])
-		os.Setenv(envDevCodecKey, base64.StdEncoding.EncodeToString(b[:]))
+	cfg.Temporal.Codec = &config.Codec{KeySet: devKeySet(envDevCodecKey, devCodecKeyID)}
+}
+
+// devKeySet is a one-key KeySet for the local stack: a random 32-byte key
+// in this process's environment variable env, made on first use.
+func devKeySet(env, id string) config.KeySet {
+	if os.Getenv(env) == "" {
+		os.Setenv(env, randomKey())
 	}
-	cfg.Temporal.Codec = &config.Codec{KeySet: config.KeySet{Current: devCodecKeyID, Keys: []config.Key{{ID: devCodecKeyID, Secret: config.Secret{Env: envDevCodecKey}}}}}
+	return config.KeySet{Current: id, Keys: []config.Key{{ID: id, Secret: config.Secret{Env: env}}}}
+}
+
+// randomKey is 32 random bytes, base64: a signing or payload key.
+func randomKey() string {
+	var b [config.CodecKeySize]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
 }
 
 // CodecKeys is the stack's payload key in the $SSPRFLOW_CODEC_KEYS format
@@ -46,9 +57,7 @@ func (s *Stack) CodecEnv() []string { return []string{config.EnvCodecKeys + "=" 
 func persistDevCodecKey(file string) error {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		var k [config.CodecKeySize]byte
-		_, _ = rand.Read(k[:])
-		b = []byte(base64.StdEncoding.EncodeToString(k[:]))
+		b = []byte(randomKey())
 		if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
 			return fmt.Errorf("save the dev payload key: %w", err)
 		}

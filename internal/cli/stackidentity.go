@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"os"
 	"sort"
 
 	"github.com/ssprflow/ssprflow/internal/config"
@@ -14,7 +11,7 @@ const envDevSigningKey = "SSPRFLOW_DEV_SIGNING_KEY"
 
 // Identity gives a worker configuration for this stack its people (every
 // local NATS user but the worker's is a person of the same id) and a
-// signing key made for this run, in the worker's environment only.
+// signing key made for this run, held in this process's environment.
 func (s *Stack) Identity(cfg *config.Config) {
 	var users []string
 	for u := range s.Passwords {
@@ -27,10 +24,5 @@ func (s *Stack) Identity(cfg *config.Config) {
 	for _, u := range users {
 		cfg.People = append(cfg.People, config.Person{ID: u, NATS: []string{u}})
 	}
-	if os.Getenv(envDevSigningKey) == "" {
-		var b [32]byte
-		_, _ = rand.Read(b[:])
-		os.Setenv(envDevSigningKey, base64.StdEncoding.EncodeToString(b[:]))
-	}
-	cfg.Signing = &config.Signing{KeySet: config.KeySet{Current: "dev", Keys: []config.Key{{ID: "dev", Secret: config.Secret{Env: envDevSigningKey}}}}}
+	cfg.Signing = &config.Signing{KeySet: devKeySet(envDevSigningKey, "dev")}
 }

@@ -74,16 +74,19 @@ func TestOldDecisionsDoNotReachANewRun(t *testing.T) {
 	}
 	// The bridge recreates its consumer and replays the stream; give it time
 	// to reach bob's old decision.
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if info, err := js.Consumer(context.Background(), approval.ApprovalsStream, approval.DefaultDurable); err == nil {
-			if ci, err := info.Info(context.Background()); err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Stream > 0 {
-				break
-			}
+	// The test means something only if the replay reached bob's decision:
+	// wait until the recreated consumer has handled every stored message.
+	replayed := false
+	for deadline := time.Now().Add(30 * time.Second); !replayed && time.Now().Before(deadline); {
+		if c, err := js.Consumer(context.Background(), approval.ApprovalsStream, approval.DefaultDurable); err == nil {
+			ci, err := c.Info(context.Background())
+			replayed = err == nil && ci.Delivered.Stream > 0 && ci.NumPending == 0 && ci.NumAckPending == 0
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(time.Second)
+	if !replayed {
+		t.Fatal("the recreated bridge consumer did not replay the stored decisions within 30 s")
+	}
 	st, err := cli.QueryState(context.Background(), e.tc, id)
 	if err != nil {
 		t.Fatal(err)
