@@ -77,6 +77,12 @@ func TestHistoryHoldsNoUPNInClearText(t *testing.T) {
 	if len(decoded) == 0 {
 		t.Errorf("the history decoded with the codec does not show member %s: the check above proves nothing", needles[0])
 	}
+	events := 0
+	for _, h := range runs {
+		events += len(h.Events)
+	}
+	t.Logf("%d run(s), %d events read without the codec: none holds any of %d members or @%s; decoded, %d event(s) show %s",
+		len(runs), events, len(needles)-1, p.Metadata.Tenant, len(decoded), needles[0])
 
 	// A CLI without the keys reads nothing encrypted, and says why.
 	keys := os.Getenv(config.EnvCodecKeys)
