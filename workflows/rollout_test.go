@@ -119,7 +119,22 @@ func (h *harness) attest(d approval.Decision) approval.Decision {
 	return SignDecision(testKeys, testWorkflowID, d)
 }
 
-// requestID is the current request id of a gate or task.
+// state queries the running workflow's state.
+func (h *harness) state(t *testing.T) State {
+	t.Helper()
+	v, err := h.env.QueryWorkflow(QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// requestID is the current request id of a gate or task ("" before the
+// workflow answers queries).
 func (h *harness) requestID(gate string) string {
 	v, err := h.env.QueryWorkflow(QueryState)
 	if err != nil {

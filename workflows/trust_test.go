@@ -105,14 +105,7 @@ func TestStartIsVerifiedOnlyWhenAttested(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.env.RegisterDelayedCallback(func() {
-				v, err := h.env.QueryWorkflow(QueryState)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var st State
-				if err := v.Get(&st); err != nil {
-					t.Fatal(err)
-				}
+				st := h.state(t)
 				if st.StartedByVerified != tt.want {
 					t.Errorf("StartedByVerified = %t, want %t", st.StartedByVerified, tt.want)
 				}
@@ -163,14 +156,7 @@ func TestStaleStartAttestationIsUnverified(t *testing.T) {
 	old.Attestation = testKeys.Sign(StartPurpose, StartClaim(testWorkflowID, old)...)
 	h := newHarness(t)
 	h.env.RegisterDelayedCallback(func() {
-		v, err := h.env.QueryWorkflow(QueryState)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st State
-		if err := v.Get(&st); err != nil {
-			t.Fatal(err)
-		}
+		st := h.state(t)
 		if st.StartedByVerified {
 			t.Error("an hour-old start attestation was believed")
 		}
