@@ -2,158 +2,110 @@ package activities
 
 import (
 	"context"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"strings"
 
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ssprflow/ssprflow/internal/errtype"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-// DirectoryPreflightInput checks the directory without changing it.
-type DirectoryPreflightInput struct {
-	Plan plan.Rollout `json:"plan"`
+// DirectoryDialer connects to the domain controller of the worker's
+// directory profile that d names (d.Profile), as that profile's bind
+// identity. The worker builds it from its own configuration, so a plan can
+// only name a directory profile, never choose where the worker connects or
+// which secret it sends; d's other fields are the rollout's choices (scope,
+// rights).
+type DirectoryDialer func(ctx context.Context, d *plan.Directory) (Directory, error)
+
+// Directory is what the rollout needs from on-premises AD DS.
+type Directory interface {
+	// Connector resolves the plan's connector account.
+	Connector(ctx context.Context) (Account, error)
+	// Scopes returns the DNs the rights go on (the plan's scope, or the
+	// domain root, plus AdminSDHolder when the plan asks for it).
+	Scopes(ctx context.Context) ([]string, error)
+	// MissingACEs returns the writeback ACEs not yet on dn, as bytes.
+	MissingACEs(ctx context.Context, dn string, connectorSID string) ([][]byte, error)
+	// Grant adds exactly these ACEs to dn (ACEs already present are not
+	// added again) and returns how many it added.
+	Grant(ctx context.Context, dn string, aces [][]byte) (int, error)
+	// Revoke removes one copy of each of these ACEs from dn, nothing else.
+	Revoke(ctx context.Context, dn string, aces [][]byte) (int, error)
+	// Coverage counts objects that will never inherit the rights.
+	Coverage(ctx context.Context) (DirectoryCoverage, error)
+	// PasswordAge reports every effective minimum password age that is not 0.
+	PasswordAge(ctx context.Context, groups []string) (PasswordAge, error)
+	// Close releases the connection.
+	Close() error
 }
 
-// DirectoryPreflightResult is what the directory looks like before the rollout.
-type DirectoryPreflightResult struct {
-	Connector   Account           `json:"connector"`
-	Scopes      []string          `json:"scopes"`
-	MissingACEs int               `json:"missingAces"`
-	Coverage    DirectoryCoverage `json:"coverage"`
-	PasswordAge PasswordAge       `json:"passwordAge"`
+// Account is a resolved AD account.
+type Account struct {
+	Name string `json:"name"`
+	DN   string `json:"dn"`
+	SID  string `json:"sid"`
 }
 
-// DirectoryPreflight binds, resolves the connector account, counts the
-// writeback ACEs still missing, scans coverage and checks password age.
-func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflightInput) (DirectoryPreflightResult, error) {
-	var res DirectoryPreflightResult
-	d, err := a.directory(ctx, &in.Plan)
+// DirectoryCoverage summarises objects outside the rights' reach.
+type DirectoryCoverage struct {
+	Protected   int      `json:"protected"`
+	AdminCount  int      `json:"adminCount"`
+	Examples    []string `json:"examples,omitempty"`
+	Remediation []string `json:"remediation,omitempty"`
+}
+
+// PasswordAge is the minimum-password-age verification result.
+type PasswordAge struct {
+	OK       bool     `json:"ok"`
+	Findings []string `json:"findings,omitempty"`
+	// Effective is the domain-wide minimum age and what set it, e.g.
+	// "1 day, from GptTmpl.inf of GPO "Default Domain Policy" (\\dc\SYSVOL\...)".
+	Effective string `json:"effective,omitempty"`
+	// Warnings name what could not be read (a GPO's GptTmpl.inf).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// directory connects to the DC and keeps the activity alive while the
+// caller works; Close on the returned Directory stops the heartbeats.
+func (a *Activities) directory(ctx context.Context, p *plan.Rollout) (Directory, error) {
+	stop := keepAlive(ctx, "directory")
+	d, err := a.dial(ctx, p)
 	if err != nil {
-		return res, err
+		stop()
+		return nil, err
 	}
-	defer d.Close()
-	if res.Connector, err = d.Connector(ctx); err != nil {
-		return res, classify(fmt.Errorf("resolve the connector account of directory profile %q: %w", in.Plan.Spec.Directory.Profile, err))
+	return &aliveDirectory{Directory: d, stop: stop}, nil
+}
+
+type aliveDirectory struct {
+	Directory
+	stop func()
+}
+
+func (d *aliveDirectory) Close() error {
+	d.stop()
+	return d.Directory.Close()
+}
+
+func (a *Activities) dial(ctx context.Context, p *plan.Rollout) (Directory, error) {
+	if p.Spec.Directory == nil {
+		return nil, permanent(errtype.NoDirectory, errors.New("the plan has no directory section"))
 	}
-	if res.Scopes, err = d.Scopes(ctx); err != nil {
-		return res, classify(err)
+	if a.Directory == nil {
+		return nil, permanent(errtype.DirectoryUnavailable, errors.New("this worker has no directory access configured"))
 	}
-	for _, dn := range res.Scopes {
-		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
-		if err != nil {
-			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))
+	d, err := a.Directory(ctx, p.Spec.Directory)
+	if err != nil {
+		err = fmt.Errorf("connect to the directory: %w", err)
+		// Temporal reads retryability from the returned error itself, not
+		// from what it wraps: keep the dialer's permanent verdict.
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			return nil, permanent(errtype.Type(appErr.Type()), err)
 		}
-		res.MissingACEs += len(missing)
+		return nil, classify(err)
 	}
-	if res.Coverage, err = d.Coverage(ctx); err != nil {
-		return res, classify(fmt.Errorf("scan coverage: %w", err))
-	}
-	if res.PasswordAge, err = d.PasswordAge(ctx, nil); err != nil {
-		return res, classify(fmt.Errorf("read password policies: %w", err))
-	}
-	return res, nil
-}
-
-// PlanGrantResult lists, per DN, the exact ACEs the grant will add.
-type PlanGrantResult struct {
-	Connector Account             `json:"connector"`
-	ACEs      map[string][]string `json:"aces"` // DN -> hex ACEs not present yet
-	Order     []string            `json:"order"`
-}
-
-// PlanGrant computes the ACEs missing on each scope DN (read-only), so the
-// workflow can record them before any write: compensation then removes
-// exactly these, even after a crash between the write and its result.
-func (a *Activities) PlanGrant(ctx context.Context, in DirectoryPreflightInput) (PlanGrantResult, error) {
-	res := PlanGrantResult{ACEs: map[string][]string{}}
-	d, err := a.directory(ctx, &in.Plan)
-	if err != nil {
-		return res, err
-	}
-	defer d.Close()
-	if res.Connector, err = d.Connector(ctx); err != nil {
-		return res, classify(err)
-	}
-	scopes, err := d.Scopes(ctx)
-	if err != nil {
-		return res, classify(err)
-	}
-	for _, dn := range scopes {
-		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
-		if err != nil {
-			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))
-		}
-		res.Order = append(res.Order, dn)
-		for _, ace := range missing {
-			res.ACEs[dn] = append(res.ACEs[dn], hex.EncodeToString(ace))
-		}
-	}
-	return res, nil
-}
-
-// ACEInput names ACEs on one DN.
-type ACEInput struct {
-	Plan plan.Rollout `json:"plan"`
-	DN   string       `json:"dn"`
-	ACEs []string     `json:"aces"` // hex
-}
-
-// Grant adds the ACEs to the DN. ACEs already present are not added again,
-// so a retry adds nothing.
-func (a *Activities) Grant(ctx context.Context, in ACEInput) (int, error) {
-	return a.aceOp(ctx, in, func(d Directory, aces [][]byte) (int, error) { return d.Grant(ctx, in.DN, aces) })
-}
-
-// Revoke removes exactly the ACEs ssprflow added; an administrator's ACEs,
-// even identical-looking ones added since, stay (one copy per ACE we added).
-func (a *Activities) Revoke(ctx context.Context, in ACEInput) (int, error) {
-	return a.aceOp(ctx, in, func(d Directory, aces [][]byte) (int, error) { return d.Revoke(ctx, in.DN, aces) })
-}
-
-func (a *Activities) aceOp(ctx context.Context, in ACEInput, op func(Directory, [][]byte) (int, error)) (int, error) {
-	aces := make([][]byte, 0, len(in.ACEs))
-	for _, h := range in.ACEs {
-		b, err := hex.DecodeString(h)
-		if err != nil {
-			return 0, permanent(ErrTypePermanent, fmt.Errorf("decode ACE: %w", err))
-		}
-		aces = append(aces, b)
-	}
-	d, err := a.directory(ctx, &in.Plan)
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	n, err := op(d, aces)
-	if err != nil {
-		return n, classify(fmt.Errorf("%s: %w", in.DN, err))
-	}
-	return n, nil
-}
-
-// PasswordAgeInput names the groups in scope.
-type PasswordAgeInput struct {
-	Plan   plan.Rollout `json:"plan"`
-	Groups []string     `json:"groups,omitempty"`
-}
-
-// VerifyPasswordAge fails, permanently and with the remediation, when any
-// effective minimum password age is not 0 and the plan requires 0. It never
-// edits a GPO or a PSO.
-func (a *Activities) VerifyPasswordAge(ctx context.Context, in PasswordAgeInput) (PasswordAge, error) {
-	d, err := a.directory(ctx, &in.Plan)
-	if err != nil {
-		return PasswordAge{}, err
-	}
-	defer d.Close()
-	pa, err := d.PasswordAge(ctx, in.Groups)
-	if err != nil {
-		return pa, classify(fmt.Errorf("read password policies: %w", err))
-	}
-	req := in.Plan.Spec.Directory.RequireMinPasswordAgeZero
-	if !pa.OK && (req == nil || *req) {
-		return pa, permanent("PasswordAge", fmt.Errorf("minimum password age is not 0, so writeback can reset a password at most once per period: %s",
-			strings.Join(pa.Findings, "; ")))
-	}
-	return pa, nil
+	return d, nil
 }

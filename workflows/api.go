@@ -28,15 +28,6 @@ const (
 	UpdateOperate = "operate"
 )
 
-// Typed search attribute names registered in the Temporal namespace. Never
-// put secrets or personal data in them: they are stored unencrypted.
-const (
-	SATenant = "SsprflowTenant"
-	SAPlan   = "SsprflowPlan"
-	SAStage  = "SsprflowStage"
-	SAState  = "SsprflowState"
-)
-
 // RolloutInput starts a rollout. It holds no secret: the plan carries only
 // references to credentials.
 type RolloutInput struct {
@@ -75,6 +66,15 @@ const (
 	StatusTerminated Status = "terminated"
 )
 
+// Ended reports whether a rollout in status s has finished for good.
+func (s Status) Ended() bool {
+	switch s {
+	case StatusSucceeded, StatusFailed, StatusRolledBack, StatusCancelled, StatusTerminated:
+		return true
+	}
+	return false
+}
+
 // StepStatus is the state of one step.
 type StepStatus string
 
@@ -96,7 +96,7 @@ const (
 // Step is one step of the rollout as people see it.
 type Step struct {
 	Stage     string     `json:"stage"`
-	Name      string     `json:"name"`
+	Name      StepName   `json:"name"`
 	Status    StepStatus `json:"status"`
 	Attempt   int32      `json:"attempt,omitempty"`
 	StartedAt time.Time  `json:"startedAt,omitempty"`
@@ -129,11 +129,17 @@ func (s GateStatus) Closed() bool {
 	return false
 }
 
-// Gate is a gate's state, or a manual task's (Task true).
+// Gate is a gate's state, or a manual task's (Task true). A gate is keyed
+// by its stage, a task by its stage and step (see gateOf and taskOf); Name,
+// which decisions name, is unique because a task's name holds a "/" and a
+// stage's cannot.
 type Gate struct {
-	Name      string     `json:"name"`
-	Stage     string     `json:"stage"`
-	Task      bool       `json:"task,omitempty"`
+	Name  string `json:"name"`
+	Stage string `json:"stage"`
+	Task  bool   `json:"task,omitempty"`
+	// Step is the step a task belongs to (empty for a gate, and for tasks
+	// of runs from before tasks were keyed by step).
+	Step      StepName   `json:"step,omitempty"`
 	Status    GateStatus `json:"status"`
 	Quorum    int        `json:"quorum,omitempty"`
 	Decisions []Decision `json:"decisions,omitempty"`
@@ -156,29 +162,21 @@ type Decision struct {
 	Approver string `json:"approver"`
 	// Via is the authenticated identity the person decided through.
 	Via     string    `json:"via,omitempty"`
-	Verdict string    `json:"verdict"`
+	Verdict Verdict   `json:"verdict"`
 	Comment string    `json:"comment,omitempty"`
 	At      time.Time `json:"at"`
 }
 
-// ChangeKind says what a change record undoes.
+// ChangeKind says what a change record undoes. Each kind is declared in
+// the step file that records it, and has one undo (undoers in program.go).
 type ChangeKind string
-
-// Change kinds. Each has one compensation.
-const (
-	ChangeTenantSettings ChangeKind = "tenant-settings" // entra.Change list
-	ChangeGroupCreated   ChangeKind = "group-created"
-	ChangeMembersAdded   ChangeKind = "members-added"
-	ChangeADACEs         ChangeKind = "ad-aces"
-	ChangeWriteback      ChangeKind = "writeback-agent"
-)
 
 // Change is what one step changed, recorded BEFORE the change is made so a
 // crash in between still leaves enough to undo it. Small and secret-free.
 type Change struct {
 	Seq   int        `json:"seq"`
 	Stage string     `json:"stage"`
-	Step  string     `json:"step"`
+	Step  StepName   `json:"step"`
 	Kind  ChangeKind `json:"kind"`
 	// Tenant settings: the field changes (From is the value to restore).
 	Settings []SettingChange `json:"settings,omitempty"`
@@ -224,16 +222,30 @@ type CompensationResult struct {
 
 // OperatorAction is an operator's decision for a paused rollout.
 type OperatorAction struct {
-	// Action is retry, rollback or abort.
-	Action string `json:"action"`
+	Action Action `json:"action"`
 	By     string `json:"by,omitempty"`
 }
 
+// Action is what an operator chose for a paused rollout.
+type Action string
+
 // Operator actions.
 const (
-	ActionRetry    = "retry"
-	ActionRollback = "rollback"
-	ActionAbort    = "abort"
+	ActionRetry    Action = "retry"
+	ActionRollback Action = "rollback"
+	ActionAbort    Action = "abort"
+)
+
+// Actions lists the operator actions, for usage text and validation.
+var Actions = []Action{ActionRetry, ActionRollback, ActionAbort}
+
+// Verdict is an approver's answer to a gate or a manual task.
+type Verdict string
+
+// Verdicts, as approval.Decision carries them.
+const (
+	VerdictApprove Verdict = approval.VerdictApprove
+	VerdictReject  Verdict = approval.VerdictReject
 )
 
 // State is everything a rollout knows: returned by the state query, carried
@@ -276,6 +288,17 @@ type State struct {
 	Pending string `json:"pending,omitempty"`
 }
 
+// StepStatus is the status of step name in stage, or "" when the rollout's
+// program has no such step.
+func (s State) StepStatus(stage string, name StepName) StepStatus {
+	for _, st := range s.Steps {
+		if st.Stage == stage && st.Name == name {
+			return st.Status
+		}
+	}
+	return ""
+}
+
 // Coverage is a registration coverage reading.
 type Coverage struct {
 	Stage      string    `json:"stage"`
@@ -305,7 +328,7 @@ type Preflight struct {
 
 // DecisionFrom converts an approval decision into the recorded form.
 func DecisionFrom(d approval.Decision) Decision {
-	return Decision{ID: d.ID, Approver: d.Approver, Via: d.Via, Verdict: d.Verdict, Comment: d.Comment, At: d.At}
+	return Decision{ID: d.ID, Approver: d.Approver, Via: d.Via, Verdict: Verdict(d.Verdict), Comment: d.Comment, At: d.At}
 }
 
 // WorkflowID is the id of the rollout of a plan in a tenant: one rollout per

@@ -2,12 +2,8 @@ package workflows
 
 import (
 	"fmt"
-	"strings"
 
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/ssprflow/ssprflow/activities"
-	"github.com/ssprflow/ssprflow/internal/entra"
 )
 
 // compensate undoes recorded changes in reverse order. Each undo is
@@ -26,8 +22,7 @@ func (r *rollout) compensate(ctx workflow.Context, include func(Change) bool) {
 			continue
 		}
 		res := r.undo(ctx, c)
-		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"kind": string(c.Kind), "status": string(res.Status)}).
-			Counter("ssprflow_compensations_total").Inc(1)
+		countCompensation(ctx, c.Kind, res.Status)
 		r.st.Changes[i].Compensation = &res
 		s := r.step(c.Stage, c.Step)
 		switch {
@@ -44,58 +39,20 @@ func (r *rollout) compensate(ctx workflow.Context, include func(Change) bool) {
 		if res.Detail != "" {
 			s.Detail = res.Detail
 		}
-		r.emit(ctx, "step."+string(res.Status), c.Stage, c.Step, string(res.Status), res.Detail)
+		r.emit(ctx, compensationKind(res.Status), c.Stage, string(c.Step), string(res.Status), res.Detail)
 	}
 }
 
+// undo runs the undo of c's kind (the table undoers in program.go). A
+// failed undo is reported as needing a human, never retried for ever.
 func (r *rollout) undo(ctx workflow.Context, c Change) CompensationResult {
-	cctx := compensationCtx(ctx)
-	var err error
-	switch c.Kind {
-	case ChangeTenantSettings:
-		var rep entra.RestoreReport
-		err = workflow.ExecuteActivity(cctx, a.RestoreSettings, activities.RestoreInput{Plan: r.plan, Applied: entraChanges(c.Settings)}).Get(ctx, &rep)
-		if err == nil && len(rep.Manual) > 0 {
-			return CompensationResult{Status: CompensationNeedsHuman, Detail: "set back by hand: " + strings.Join(entra.Instructions(rep.Manual), " | ")}
-		}
-		if err == nil && len(rep.Conflicts) > 0 {
-			parts := make([]string, 0, len(rep.Conflicts))
-			for _, cf := range rep.Conflicts {
-				parts = append(parts, fmt.Sprintf("%s is now %q (ssprflow wrote %q; original %q): left as is", cf.Field, cf.Found, cf.Expected, cf.Original))
-			}
-			return CompensationResult{Status: CompensationConflict, Detail: strings.Join(parts, "; ")}
-		}
-		if err == nil {
-			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("restored %d field(s)", len(c.Settings))}
-		}
-	case ChangeGroupCreated:
-		err = workflow.ExecuteActivity(cctx, a.DeleteGroup, activities.GroupInput{Plan: r.plan, GroupID: c.GroupID, Name: c.GroupName}).Get(ctx, nil)
-		if err == nil {
-			return CompensationResult{Status: CompensationDone, Detail: "deleted group " + c.GroupName}
-		}
-	case ChangeMembersAdded:
-		err = workflow.ExecuteActivity(cctx, a.RemoveMembers, activities.GroupInput{Plan: r.plan, GroupID: c.GroupID, Name: c.GroupName, UPNs: c.Members}).Get(ctx, nil)
-		if err == nil {
-			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("removed %d member(s) ssprflow added", len(c.Members))}
-		}
-	case ChangeADACEs:
-		var n int
-		err = workflow.ExecuteActivity(cctx, a.Revoke, activities.ACEInput{Plan: r.plan, DN: c.DN, ACEs: c.ACEs}).Get(ctx, &n)
-		if err == nil {
-			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("removed %d ACE(s) from %s", n, c.DN)}
-		}
-	case ChangeWriteback:
-		if c.Queue == "" { // enabled by an operator: only an operator can undo it
-			return CompensationResult{Status: CompensationNeedsHuman, Detail: "turn password writeback off again on the sync server " +
-				"(Entra Connect wizard > Customize synchronization options > Optional features: untick Password writeback; Cloud Sync: " +
-				"Set-AADCloudSyncPasswordWritebackConfiguration -Enable $false), if it was off before this rollout"}
-		}
-		err = r.restoreWriteback(ctx, c)
-		if err == nil {
-			return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("writeback set back to enabled=%t on %s", c.PreviousEnabled, c.Queue)}
-		}
-	default:
-		err = fmt.Errorf("unknown change kind %q", c.Kind)
+	u, ok := undoers[c.Kind]
+	if !ok {
+		return CompensationResult{Status: CompensationNeedsHuman, Detail: fmt.Sprintf("could not undo %s: unknown change kind %q", c.Kind, c.Kind)}
 	}
-	return CompensationResult{Status: CompensationNeedsHuman, Detail: fmt.Sprintf("could not undo %s: %s", c.Kind, errText(err))}
+	res, err := u(r, ctx, c)
+	if err != nil {
+		return CompensationResult{Status: CompensationNeedsHuman, Detail: fmt.Sprintf("could not undo %s: %s", c.Kind, errText(err))}
+	}
+	return res
 }

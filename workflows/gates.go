@@ -9,10 +9,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/plan"
 )
-
-// defaultGateTimeout applies when a gate or task names none.
-const defaultGateTimeout = 72 * time.Hour
 
 // waitChunk bounds each durable wait so a long soak or approval wait can
 // stop at a safe point and continue as new.
@@ -23,19 +21,16 @@ const waitChunk = time.Hour
 // picks it up where it stopped.
 func (r *rollout) gate(ctx workflow.Context, o op) error {
 	g := r.plan.GateFor(o.stageIdx)
-	gs := r.gateRef(o.stage)
+	gs := r.gateOf(o.stage)
 	if g == nil || gs.Status == GatePassed {
 		gs.Status = GatePassed
 		return nil
 	}
 	now := workflow.Now(ctx)
-	timeout := g.Timeout.D()
-	if timeout <= 0 {
-		timeout = defaultGateTimeout
-	}
+	timeout := gateTimeout(g)
 	if gs.OpenedAt.IsZero() {
 		gs.OpenedAt = now
-		r.emit(ctx, "gate.opened", o.stage, "gate", "open", "")
+		r.emit(ctx, approval.KindGateOpened, o.stage, "gate", "open", "")
 	}
 	r.st.Status = StatusWaiting
 	r.upsert(ctx)
@@ -60,11 +55,7 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 		gs.Status = GateMetrics
 		// Timeouts count from when each wait starts, not from the gate's
 		// opening, so a long soak does not eat the time people have.
-		mt := g.MetricTimeout.D()
-		if mt <= 0 {
-			mt = timeout
-		}
-		deadline := gs.OpenedAt.Add(g.Soak.D() + mt)
+		deadline := gs.OpenedAt.Add(g.Soak.D() + g.MetricTimeout.D())
 		poll := pollInterval(g.Soak.D())
 		for {
 			gid, scope := r.st.GroupID, r.st.GroupName
@@ -80,7 +71,7 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 			now = workflow.Now(ctx)
 			if !now.Before(deadline) {
 				gs.Status, gs.ClosedAt = GateFailed, now
-				r.emit(ctx, "gate.failed", o.stage, "gate", "failed", "")
+				r.emit(ctx, approval.KindGateFailed, o.stage, "gate", "failed", "")
 				return fmt.Errorf("gate %s: registration coverage %.1f%% (%d of %d) is below the required %.1f%% at %s",
 					o.stage, cov.Percent, cov.Registered, cov.Total, g.MinRegistrationPercent, deadline.Format(time.RFC3339))
 			}
@@ -103,8 +94,8 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 		}
 	}
 	gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
-	workflow.GetMetricsHandler(ctx).Timer("ssprflow_gate_wait").Record(gs.ClosedAt.Sub(gs.OpenedAt))
-	r.emit(ctx, "gate.passed", o.stage, "gate", "passed", "")
+	timeGateWait(ctx, gs.ClosedAt.Sub(gs.OpenedAt))
+	r.emit(ctx, approval.KindGatePassed, o.stage, "gate", "passed", "")
 	return nil
 }
 
@@ -112,15 +103,11 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 // instructions go out over the approval channel and the rollout waits for
 // an approver's "done". The caller re-reads and verifies afterwards.
 func (r *rollout) task(ctx workflow.Context, o op, instructions []string) error {
-	name := o.stage + "-" + o.step
-	gs := r.gateRef(name)
-	gs.Stage, gs.Task, gs.Instructions = o.stage, true, instructions
+	gs := r.taskOf(ctx, o.stage, o.step)
+	gs.Instructions = instructions
 	if gs.OpenedAt.IsZero() || gs.Status != GateApproval {
 		now := workflow.Now(ctx)
-		timeout := defaultGateTimeout
-		if g := r.plan.GateFor(o.stageIdx); g != nil && g.Timeout > 0 {
-			timeout = g.Timeout.D()
-		}
+		timeout := gateTimeout(r.plan.GateFor(o.stageIdx))
 		gs.OpenedAt, gs.ExpiresAt, gs.Decisions, gs.RequestedOnce = now, now.Add(timeout), nil, false
 	}
 	s := r.step(o.stage, o.step)
@@ -164,7 +151,7 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 			return fmt.Errorf("request approval for %s: %w", gs.Name, err)
 		}
 		gs.RequestedOnce = true
-		r.emit(ctx, "approval.requested", stage, gs.Name, "waiting", summary)
+		r.emit(ctx, approval.KindApprovalRequested, stage, gs.Name, "waiting", summary)
 	}
 	ok, err := r.awaitUntil(ctx, gs.ExpiresAt, func() bool { return approvals(gs) >= gs.Quorum || rejectedBy(gs) != nil })
 	if err != nil {
@@ -174,12 +161,12 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 		gs.Status, gs.ClosedAt = GateRejected, workflow.Now(ctx)
 		// The comment is free text: it stays in the gate's state (query,
 		// report), not in events or errors.
-		r.emit(ctx, "gate.rejected", stage, gs.Name, "rejected", "rejected by "+d.Approver)
+		r.emit(ctx, approval.KindGateRejected, stage, gs.Name, "rejected", "rejected by "+d.Approver)
 		return fmt.Errorf("%s rejected by %s", gs.Name, d.Approver)
 	}
 	if !ok {
 		gs.Status, gs.ClosedAt = GateExpired, workflow.Now(ctx)
-		r.emit(ctx, "gate.expired", stage, gs.Name, "expired", "")
+		r.emit(ctx, approval.KindGateExpired, stage, gs.Name, "expired", "")
 		return fmt.Errorf("%s expired at %s with %d of %d approvals", gs.Name, gs.ExpiresAt.Format(time.RFC3339), approvals(gs), gs.Quorum)
 	}
 	return nil
@@ -188,7 +175,7 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 func approvals(g *Gate) int {
 	n := 0
 	for _, d := range g.Decisions {
-		if d.Verdict == "approve" {
+		if d.Verdict == VerdictApprove {
 			n++
 		}
 	}
@@ -197,7 +184,7 @@ func approvals(g *Gate) int {
 
 func rejectedBy(g *Gate) *Decision {
 	for i := range g.Decisions {
-		if g.Decisions[i].Verdict == "reject" {
+		if g.Decisions[i].Verdict == VerdictReject {
 			return &g.Decisions[i]
 		}
 	}
@@ -213,14 +200,50 @@ func (r *rollout) findGate(name string) *Gate {
 	return nil
 }
 
-func (r *rollout) gateRef(name string) *Gate {
+// gateOf is the gate after stage, created on first use. Tasks are never
+// gates, whatever their name.
+func (r *rollout) gateOf(stage string) *Gate {
 	for i := range r.st.Gates {
-		if r.st.Gates[i].Name == name {
-			return &r.st.Gates[i]
+		if g := &r.st.Gates[i]; !g.Task && g.Stage == stage {
+			return g
 		}
 	}
-	r.st.Gates = append(r.st.Gates, Gate{Name: name, Status: GatePending})
+	r.st.Gates = append(r.st.Gates, Gate{Name: stage, Stage: stage, Status: GatePending})
 	return &r.st.Gates[len(r.st.Gates)-1]
+}
+
+// taskOf is the manual task of step in stage, created on first use.
+func (r *rollout) taskOf(ctx workflow.Context, stage string, step StepName) *Gate {
+	legacy := stage + "-" + string(step)
+	for i := range r.st.Gates {
+		g := &r.st.Gates[i]
+		if g.Task && g.Stage == stage && (g.Step == step || (g.Step == "" && g.Name == legacy)) {
+			return g
+		}
+	}
+	r.st.Gates = append(r.st.Gates, Gate{Name: r.taskName(ctx, stage, step), Stage: stage, Task: true, Step: step, Status: GatePending})
+	return &r.st.Gates[len(r.st.Gates)-1]
+}
+
+// taskName names a task "stage/step": a stage name cannot hold a "/", so no
+// task shares a gate's name. Runs from before this rule named it
+// "stage-step" (which a stage named "pilot-methods" could share) and keep
+// doing so when replayed.
+func (r *rollout) taskName(ctx workflow.Context, stage string, step StepName) string {
+	if workflow.GetVersion(ctx, "task-name", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return stage + "-" + string(step)
+	}
+	return stage + "/" + string(step)
+}
+
+// gateTimeout is how long a gate (or a task in the stage before gate g)
+// waits for people. The plan holds its defaults (see newRollout); a task in
+// the last stage, which has no gate after it, waits the default time.
+func gateTimeout(g *plan.Gate) time.Duration {
+	if g == nil {
+		return plan.DefaultGateTimeout.D()
+	}
+	return g.Timeout.D()
 }
 
 func (r *rollout) nextStage(i int) string {
@@ -319,7 +342,7 @@ func (r *rollout) validateDecision(ctx workflow.Context, d approval.Decision) er
 	if !r.st.StartedByVerified && !r.trust.AllowUnverifiedStarts() {
 		return fmt.Errorf("rollout %s was started directly on Temporal, not through the start service, so who started it is not verified; the worker's policy accepts decisions only on verified starts: start it with 'ssprflow rollout start'", r.st.WorkflowID)
 	}
-	if d.Verdict != "approve" && d.Verdict != "reject" {
+	if v := Verdict(d.Verdict); v != VerdictApprove && v != VerdictReject {
 		return fmt.Errorf("verdict must be approve or reject, got %q", d.Verdict)
 	}
 	gs := r.findGate(d.Gate)
@@ -399,18 +422,17 @@ func (r *rollout) validateOperate(act OperatorAction) error {
 	if r.action != nil {
 		return fmt.Errorf("%s was already requested", r.action.Action)
 	}
-	switch act.Action {
-	case ActionRetry, ActionRollback, ActionAbort:
+	if slices.Contains(Actions, act.Action) {
 		return nil
 	}
 	return fmt.Errorf("action must be retry, rollback or abort, got %q", act.Action)
 }
 
-func (r *rollout) operate(ctx workflow.Context, act OperatorAction) (string, error) {
+func (r *rollout) operate(ctx workflow.Context, act OperatorAction) (Action, error) {
 	r.action = &act
 	// A retried gate starts afresh: new request, new votes.
 	if act.Action == ActionRetry && r.st.Next < len(r.ops) && r.ops[r.st.Next].kind == opGate {
-		gs := r.gateRef(r.ops[r.st.Next].stage)
+		gs := r.gateOf(r.ops[r.st.Next].stage)
 		*gs = Gate{Name: gs.Name, Stage: gs.Stage, Status: GatePending, Quorum: gs.Quorum, MinCoverage: gs.MinCoverage, Attempt: gs.Attempt}
 	}
 	return act.Action, nil

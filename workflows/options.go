@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ssprflow/ssprflow/activities"
+	"github.com/ssprflow/ssprflow/internal/errtype"
 )
 
 // Every context that can change something sets WaitForCancellation: on a
@@ -14,9 +14,16 @@ import (
 // before it starts undoing, so compensation never races a change that is
 // still landing.
 //
-// Retry policies are chosen per kind of call. Permanent errors (bad input,
-// 403, a missing object, a policy conflict) are non-retryable everywhere and
-// reach the failure policy at once.
+// Retry policies are chosen per kind of call; all of them stop at once on
+// the permanent error types of errtype (bad input, 403, a missing object),
+// which then reach the failure policy.
+
+// retry is a doubling backoff from initial to at most max, for attempts
+// tries, that never retries a permanent error.
+func retry(initial, max time.Duration, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: initial, BackoffCoefficient: 2, MaximumInterval: max,
+		MaximumAttempts: attempts, NonRetryableErrorTypes: errtype.NonRetryable()}
+}
 
 // tenantCtx: Graph and the portal API throttle; the adapter already honours
 // Retry-After within one attempt, so Temporal's retries cover longer outages.
@@ -24,10 +31,7 @@ func tenantCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 3 * time.Minute,
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
-			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(time.Second, 2*time.Minute, 10),
 	})
 }
 
@@ -37,10 +41,7 @@ func membersCtx(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 30 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
-			MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(2*time.Second, 2*time.Minute, 10),
 	})
 }
 
@@ -50,10 +51,7 @@ func coverageCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
 		HeartbeatTimeout:    5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			MaximumAttempts: 8, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(5*time.Second, 5*time.Minute, 8),
 	})
 }
 
@@ -63,10 +61,7 @@ func directoryCtx(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 8, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(2*time.Second, time.Minute, 8),
 	})
 }
 
@@ -74,10 +69,7 @@ func directoryCtx(ctx workflow.Context) workflow.Context {
 func shortCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-			MaximumAttempts: 20, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(time.Second, 30*time.Second, 20),
 	})
 }
 
@@ -86,29 +78,22 @@ func shortCtx(ctx workflow.Context) workflow.Context {
 func compensationCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 6, NonRetryableErrorTypes: activities.NonRetryable,
-		},
+		RetryPolicy:         retry(2*time.Second, time.Minute, 6),
 	})
 }
 
 // agentCtx routes to the writeback agent on the sync server. ScheduleToStart
-// bounds how long the step waits for an agent to pick the task up, so a
-// missing agent shows as a timeout naming the queue, never a silent hang.
+// (the plan's agentTimeout) bounds how long the step waits for an agent to
+// pick the task up, so a missing agent shows as a timeout naming the queue,
+// never a silent hang. The agent raises its own permanent errors
+// (writeback.ErrType*) as non-retryable.
 func agentCtx(ctx workflow.Context, queue string, wait time.Duration) workflow.Context {
-	if wait <= 0 {
-		wait = time.Hour
-	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:              queue,
 		ScheduleToStartTimeout: wait,
 		WaitForCancellation:    true,
 		StartToCloseTimeout:    10 * time.Minute,
 		HeartbeatTimeout:       time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 5, NonRetryableErrorTypes: append([]string{"ConnectorMismatch", "ModuleMissing", "Permanent"}, activities.NonRetryable...),
-		},
+		RetryPolicy:            retry(2*time.Second, time.Minute, 5),
 	})
 }

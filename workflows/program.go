@@ -1,31 +1,125 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-// Step names, as they appear in status output and events.
+// StepName names a seed step, as status output and events show it.
+type StepName string
+
+// Step names. Each step's code is in step_<name>.go (workflow) and
+// activities/<name>.go (activities); the table seed below lists them.
 const (
-	StepValidate           = "validate-plan"
-	StepTenantPreflight    = "tenant-preflight"
-	StepDirectoryPreflight = "directory-preflight"
-	StepGroup              = "sspr-group"
-	StepMembers            = "members"
-	StepMethods            = "methods"
-	StepRegistration       = "registration"
-	StepNotifications      = "notifications"
-	StepHelpdesk           = "helpdesk"
-	StepADPermissions      = "ad-permissions"
-	StepPasswordAge        = "password-age"
-	StepWriteback          = "writeback"
-	StepScope              = "scope"
-	StepVerify             = "verify"
-	StepCoverage           = "coverage"
+	StepValidate           StepName = "validate-plan"
+	StepTenantPreflight    StepName = "tenant-preflight"
+	StepDirectoryPreflight StepName = "directory-preflight"
+	StepGroup              StepName = "sspr-group"
+	StepMembers            StepName = "members"
+	StepMethods            StepName = "methods"
+	StepRegistration       StepName = "registration"
+	StepNotifications      StepName = "notifications"
+	StepHelpdesk           StepName = "helpdesk"
+	StepADPermissions      StepName = "ad-permissions"
+	StepPasswordAge        StepName = "password-age"
+	StepWriteback          StepName = "writeback"
+	StepScope              StepName = "scope"
+	StepVerify             StepName = "verify"
+	StepCoverage           StepName = "coverage"
 )
 
 // PreflightStage is the name of the read-only first stage.
 const PreflightStage = "preflight"
+
+// stepBody runs one step of one stage and says how it ended.
+type stepBody func(r *rollout, ctx workflow.Context, o op) (StepStatus, string, error)
+
+// stepDef is one row of the program.
+type stepDef struct {
+	name StepName
+	// runs says whether stage i of p runs the step; i is -1 for preflight.
+	runs func(p *plan.Rollout, i int) bool
+	body stepBody
+	// fields are the tenant settings the step owns; verify reads them back.
+	fields []entra.Field
+}
+
+// seed is the program: every step, in the order a stage runs them.
+// Within the first stage, SSPR is switched on for the group last: methods,
+// registration, notifications, helpdesk, AD rights, password age and
+// writeback are in place before any user can reach the reset page.
+//
+// It is filled in init because verify reads the table (the fields to read
+// back): a plain initializer would be an initialization cycle.
+var seed []stepDef
+
+func init() {
+	seed = []stepDef{
+		{name: StepValidate, runs: inPreflight, body: (*rollout).validatePlan},
+		{name: StepTenantPreflight, runs: inPreflight, body: (*rollout).tenantPreflight},
+		{name: StepDirectoryPreflight, runs: all(inPreflight, withDirectory), body: (*rollout).directoryPreflight},
+		{name: StepGroup, runs: all(inFirstStage, withGroup), body: (*rollout).ensureGroup},
+		{name: StepMembers, runs: withMembers, body: (*rollout).addMembers},
+		{name: StepMethods, runs: inFirstStage, body: (*rollout).methods, fields: activities.MethodFields},
+		{name: StepRegistration, runs: inFirstStage, body: (*rollout).registration, fields: activities.RegistrationFields},
+		{name: StepNotifications, runs: inFirstStage, body: (*rollout).notifications, fields: activities.NotificationFields},
+		{name: StepHelpdesk, runs: inFirstStage, body: (*rollout).helpdesk, fields: activities.HelpdeskFields},
+		{name: StepADPermissions, runs: all(inFirstStage, withDirectory), body: (*rollout).grant},
+		{name: StepPasswordAge, runs: all(inFirstStage, withDirectory), body: (*rollout).passwordAge},
+		{name: StepWriteback, runs: all(inFirstStage, withWriteback), body: (*rollout).writeback, fields: activities.WritebackFields},
+		{name: StepScope, runs: inFirstOrAllStage, body: (*rollout).scope, fields: activities.ScopeFields},
+		{name: StepVerify, runs: inStage, body: (*rollout).verify},
+		{name: StepCoverage, runs: inLastStage, body: (*rollout).coverageStep},
+	}
+}
+
+// undoers undo each kind of change a step records (compensation). An undo
+// is idempotent and refuses to overwrite what someone changed since.
+var undoers = map[ChangeKind]func(r *rollout, ctx workflow.Context, c Change) (CompensationResult, error){
+	ChangeTenantSettings: (*rollout).undoSettings,
+	ChangeGroupCreated:   (*rollout).undoGroup,
+	ChangeMembersAdded:   (*rollout).undoMembers,
+	ChangeADACEs:         (*rollout).undoACEs,
+	ChangeWriteback:      (*rollout).undoWriteback,
+}
+
+// Stage predicates of the table.
+func inPreflight(_ *plan.Rollout, i int) bool  { return i < 0 }
+func inStage(_ *plan.Rollout, i int) bool      { return i >= 0 }
+func inFirstStage(_ *plan.Rollout, i int) bool { return i == 0 }
+func inLastStage(p *plan.Rollout, i int) bool  { return i >= 0 && i == len(p.Spec.Stages)-1 }
+func inFirstOrAllStage(p *plan.Rollout, i int) bool {
+	return i == 0 || (i > 0 && p.Spec.Stages[i].All)
+}
+func withDirectory(p *plan.Rollout, _ int) bool { return p.Spec.Directory != nil }
+func withWriteback(p *plan.Rollout, _ int) bool { return p.Spec.Writeback.Enabled() }
+func withGroup(p *plan.Rollout, i int) bool     { return p.Spec.Stages[i].Group != nil }
+func withMembers(p *plan.Rollout, i int) bool   { return i >= 0 && len(p.Spec.Stages[i].Members) > 0 }
+
+// all is true when every predicate is, checked in order (so a stage-index
+// test guards the ones that index the stages).
+func all(preds ...func(*plan.Rollout, int) bool) func(*plan.Rollout, int) bool {
+	return func(p *plan.Rollout, i int) bool {
+		for _, pr := range preds {
+			if !pr(p, i) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func stepOf(name StepName) (stepDef, bool) {
+	for _, d := range seed {
+		if d.name == name {
+			return d, true
+		}
+	}
+	return stepDef{}, false
+}
 
 type opKind int
 
@@ -40,85 +134,30 @@ type op struct {
 	kind     opKind
 	stage    string
 	stageIdx int // -1 for preflight
-	step     string
+	step     StepName
 }
 
-// program turns a plan into the ordered list of operations. It is a pure
-// function of the plan, so a run resumed after continue-as-new (or replayed)
-// gets the same list and State.Next indexes it.
-//
-// Within the first stage, SSPR is switched on for the group last: methods,
-// registration, notifications, helpdesk, AD rights, password age and
-// writeback are in place before any user can reach the reset page.
+// program turns a plan into the ordered list of operations: for preflight
+// and then each stage, the steps of seed that run there, and the gate after
+// every stage but the last. It is a pure function of the plan, so a run
+// resumed after continue-as-new (or replayed) gets the same list and
+// State.Next indexes it.
 func program(p *plan.Rollout) []op {
 	var ops []op
-	add := func(stage string, idx int, steps ...string) {
-		for _, s := range steps {
-			ops = append(ops, op{kind: opStep, stage: stage, stageIdx: idx, step: s})
-		}
-	}
-	add(PreflightStage, -1, StepValidate, StepTenantPreflight)
-	if p.Spec.Directory != nil {
-		add(PreflightStage, -1, StepDirectoryPreflight)
-	}
 	last := len(p.Spec.Stages) - 1
-	for i, s := range p.Spec.Stages {
-		if i == 0 {
-			if s.Group != nil {
-				add(s.Name, i, StepGroup)
-			}
-			if len(s.Members) > 0 {
-				add(s.Name, i, StepMembers)
-			}
-			add(s.Name, i, StepMethods, StepRegistration, StepNotifications, StepHelpdesk)
-			if p.Spec.Directory != nil {
-				add(s.Name, i, StepADPermissions)
-				add(s.Name, i, StepPasswordAge)
-			}
-			if p.Spec.Writeback.Mode != "" && p.Spec.Writeback.Mode != plan.WritebackNone {
-				add(s.Name, i, StepWriteback)
-			}
-			add(s.Name, i, StepScope, StepVerify)
-		} else {
-			if len(s.Members) > 0 {
-				add(s.Name, i, StepMembers)
-			}
-			if s.All {
-				add(s.Name, i, StepScope)
-			}
-			add(s.Name, i, StepVerify)
+	for i := -1; i <= last; i++ {
+		stage := PreflightStage
+		if i >= 0 {
+			stage = p.Spec.Stages[i].Name
 		}
-		if i == last {
-			add(s.Name, i, StepCoverage)
-		} else {
-			ops = append(ops, op{kind: opGate, stage: s.Name, stageIdx: i})
+		for _, d := range seed {
+			if d.runs(p, i) {
+				ops = append(ops, op{kind: opStep, stage: stage, stageIdx: i, step: d.name})
+			}
+		}
+		if i >= 0 && i < last {
+			ops = append(ops, op{kind: opGate, stage: stage, stageIdx: i})
 		}
 	}
 	return ops
-}
-
-// Fields each settings step owns.
-var (
-	methodFields = []entra.Field{entra.FieldMethodsRequired, entra.FieldMethodPrefix, entra.FieldPolicyPrefix}
-	regFields    = []entra.Field{entra.FieldRegistrationOnLogin, entra.FieldReconfirmDays}
-	notifyFields = []entra.Field{entra.FieldNotifyUsers, entra.FieldNotifyAdmins}
-	helpFields   = []entra.Field{entra.FieldHelpdeskCustomized, entra.FieldHelpdeskContact}
-	wbFields     = []entra.Field{entra.FieldWritebackEnabled, entra.FieldUnlockEnabled}
-	scopeFields  = []entra.Field{entra.FieldScope, entra.FieldGroup}
-)
-
-// verifyFields are every field the rollout manages, for read-back.
-func verifyFields(p *plan.Rollout, all bool) []entra.Field {
-	var f []entra.Field
-	f = append(f, methodFields...)
-	f = append(f, regFields...)
-	f = append(f, notifyFields...)
-	f = append(f, helpFields...)
-	if p.Spec.Writeback.Mode != "" && p.Spec.Writeback.Mode != plan.WritebackNone {
-		f = append(f, wbFields...)
-	}
-	if all {
-		return append(f, entra.FieldScope)
-	}
-	return append(f, scopeFields...)
 }

@@ -175,15 +175,6 @@ func (h *harness) run(t *testing.T, p plan.Rollout) (State, error) {
 	return st, err
 }
 
-func stepStatus(st State, stage, name string) StepStatus {
-	for _, s := range st.Steps {
-		if s.Stage == stage && s.Name == name {
-			return s.Status
-		}
-	}
-	return ""
-}
-
 func TestRolloutHappyPath(t *testing.T) {
 	h := newHarness(t)
 	h.decide(time.Minute, approve("d1", "alice", "pilot"), false, t)
@@ -277,7 +268,7 @@ func TestFailureInEachStepIsCompensated(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		breakf func(h *harness)
-		step   string
+		step   StepName
 		policy plan.FailurePolicy
 		status Status
 	}{
@@ -298,7 +289,7 @@ func TestFailureInEachStepIsCompensated(t *testing.T) {
 			if st.Status != tc.status {
 				t.Fatalf("status %s, want %s (%s)", st.Status, tc.status, st.LastError)
 			}
-			if s := stepStatus(st, "pilot", tc.step); s != StepFailed {
+			if s := st.StepStatus("pilot", tc.step); s != StepFailed {
 				t.Errorf("step %s is %s, want failed (%s)", tc.step, s, st.LastError)
 			}
 			if got := h.tenant.snapshot(); !maps.Equal(got, h.before) {
@@ -318,7 +309,7 @@ func TestPreflightStopsOnPasswordAge(t *testing.T) {
 	if err == nil || st.Status != StatusFailed || h.tenant.writes != 0 || len(st.Changes) != 0 {
 		t.Fatalf("status %s err %v writes %d changes %d", st.Status, err, h.tenant.writes, len(st.Changes))
 	}
-	if s := stepStatus(st, PreflightStage, StepDirectoryPreflight); s != StepFailed {
+	if s := st.StepStatus(PreflightStage, StepDirectoryPreflight); s != StepFailed {
 		t.Errorf("directory-preflight is %s", s)
 	}
 }
@@ -348,7 +339,7 @@ func TestConflictIsReportedNotClobbered(t *testing.T) {
 	if got := h.tenant.snapshot()[entra.FieldHelpdeskContact]; got != "https://it.contoso.com" {
 		t.Errorf("admin's manual change was overwritten: %q", got)
 	}
-	if s := stepStatus(st, "pilot", StepHelpdesk); s != StepConflict {
+	if s := st.StepStatus("pilot", StepHelpdesk); s != StepConflict {
 		t.Errorf("helpdesk step is %s, want conflict", s)
 	}
 }
@@ -501,7 +492,7 @@ func TestManualTaskCatchesALie(t *testing.T) {
 	p := testPlan()
 	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
 	// The operator says "done" for the methods task without doing it.
-	h.decide(time.Minute, approve("t1", "alice", "pilot-methods"), false, t)
+	h.decide(time.Minute, approve("t1", "alice", "pilot/methods"), false, t)
 	st, err := h.run(t, p)
 	if err == nil {
 		t.Fatal("a lie was not caught")
@@ -519,36 +510,8 @@ func TestManualTaskDone(t *testing.T) {
 	h := newHarness(t)
 	p := testPlan()
 	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
-	// An operator who does each task by hand: apply what was asked, then answer.
-	n := 0
-	var answer func()
-	answer = func() {
-		h.events.mu.Lock()
-		reqs := slices.Clone(h.events.requests)
-		h.events.mu.Unlock()
-		for ; n < len(reqs); n++ {
-			r := reqs[n]
-			if r.Gate == "pilot" {
-				h.env.UpdateWorkflow(UpdateDecide, "g", &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Error(err) }, OnAccept: func() {}, OnComplete: func(any, error) {}},
-					h.attest(approve("g", "bob", "pilot")))
-				continue
-			}
-			// do by hand what the task says: apply the portal fields of the step
-			var v State
-			enc, _ := h.env.QueryWorkflow(QueryState)
-			_ = enc.Get(&v)
-			step := strings.TrimPrefix(r.Gate, r.Stage+"-")
-			for _, c := range v.Changes {
-				if c.Stage == r.Stage && c.Step == step && c.Kind == ChangeTenantSettings {
-					_ = h.tenant.Apply(nil, entraChanges(c.Settings))
-				}
-			}
-			h.env.UpdateWorkflow(UpdateDecide, r.ID, &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Error(err) }, OnAccept: func() {}, OnComplete: func(any, error) {}},
-				h.attest(approve(r.ID, "alice", r.Gate)))
-		}
-		h.env.RegisterDelayedCallback(answer, time.Minute)
-	}
-	h.env.RegisterDelayedCallback(answer, time.Minute)
+	// An operator who does each task by hand, then answers; the gate is approved.
+	h.doTasksAndApprove(t, "pilot")
 	st, err := h.run(t, p)
 	if err != nil {
 		t.Fatalf("%v: %s", err, st.LastError)

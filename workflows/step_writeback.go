@@ -9,14 +9,23 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/errtype"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/writeback"
 )
 
+// ChangeWriteback is the writeback step's change on the sync server: the
+// agent's queue and whether writeback was on before (no queue: an operator
+// enabled it).
+const ChangeWriteback ChangeKind = "writeback-agent"
+
 // writeback enables password writeback on the sync server (through the
 // agent on its own task queue, or by an operator when no agent is deployed)
-// and then the tenant's writeback and unlock toggles.
+// and then the tenant's writeback and unlock toggles. The agent's
+// activities and adapter are internal/writeback; the tenant half runs
+// through activities/settings.go.
 func (r *rollout) writeback(ctx workflow.Context, o op) (StepStatus, string, error) {
 	wb := r.plan.Spec.Writeback
 	var details []string
@@ -37,7 +46,7 @@ func (r *rollout) writeback(ctx workflow.Context, o op) (StepStatus, string, err
 		}
 		details = append(details, d)
 	}
-	status, detail, err := r.settings(ctx, o, wbFields, entra.ScopeSelected)
+	status, detail, err := r.settings(ctx, o, activities.WritebackFields, entra.ScopeSelected)
 	if err != nil {
 		return "", "", err
 	}
@@ -81,25 +90,26 @@ func (r *rollout) agentWriteback(ctx workflow.Context, o op) (string, error) {
 		return "", agentError(wb.AgentQueue, wb.AgentTimeout.D(), err)
 	}
 	if !v.Healthy {
-		return "", temporal.NewNonRetryableApplicationError("writeback is not healthy on the sync server: "+strings.Join(v.Problems, "; "), "WritebackUnhealthy", nil)
+		return "", temporal.NewNonRetryableApplicationError("writeback is not healthy on the sync server: "+strings.Join(v.Problems, "; "), string(errtype.WritebackUnhealthy), nil)
 	}
 	return detail + fmt.Sprintf(" (healthy: %d PasswordResetService event(s))", len(v.Events)), nil
 }
 
-func (r *rollout) recorded(o op, kind ChangeKind) bool {
-	for _, c := range r.st.Changes {
-		if c.Stage == o.stage && c.Step == o.step && c.Kind == kind {
-			return true
-		}
+// undoWriteback sets the sync server back through the agent; what an
+// operator enabled, only an operator can undo.
+func (r *rollout) undoWriteback(ctx workflow.Context, c Change) (CompensationResult, error) {
+	if c.Queue == "" {
+		return CompensationResult{Status: CompensationNeedsHuman, Detail: "turn password writeback off again on the sync server " +
+			"(Entra Connect wizard > Customize synchronization options > Optional features: untick Password writeback; Cloud Sync: " +
+			"Set-AADCloudSyncPasswordWritebackConfiguration -Enable $false), if it was off before this rollout"}, nil
 	}
-	return false
-}
-
-func (r *rollout) restoreWriteback(ctx workflow.Context, c Change) error {
 	wb := r.plan.Spec.Writeback
 	actx := agentCtx(compensationCtx(ctx), c.Queue, wb.AgentTimeout.D())
 	in := writeback.RestoreInput{Mode: agentMode(wb.Mode), PreviousEnabled: c.PreviousEnabled}
-	return workflow.ExecuteActivity(actx, writeback.ActivityRestoreWriteback, in).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(actx, writeback.ActivityRestoreWriteback, in).Get(ctx, nil); err != nil {
+		return CompensationResult{}, err
+	}
+	return CompensationResult{Status: CompensationDone, Detail: fmt.Sprintf("writeback set back to enabled=%t on %s", c.PreviousEnabled, c.Queue)}, nil
 }
 
 func agentError(queue string, wait time.Duration, err error) error {
@@ -107,7 +117,7 @@ func agentError(queue string, wait time.Duration, err error) error {
 	if errors.As(err, &to) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"no ssprflow agent picked up the writeback step on task queue %q within %s: start `ssprflow-worker --agent writeback --task-queue %s` on the sync server",
-			queue, wait, queue), "AgentMissing", err)
+			queue, wait, queue), string(errtype.AgentMissing), err)
 	}
 	return err
 }

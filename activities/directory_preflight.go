@@ -1,0 +1,53 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ssprflow/ssprflow/internal/plan"
+)
+
+// DirectoryPreflightInput checks the directory without changing it.
+type DirectoryPreflightInput struct {
+	Plan plan.Rollout `json:"plan"`
+}
+
+// DirectoryPreflightResult is what the directory looks like before the rollout.
+type DirectoryPreflightResult struct {
+	Connector   Account           `json:"connector"`
+	Scopes      []string          `json:"scopes"`
+	MissingACEs int               `json:"missingAces"`
+	Coverage    DirectoryCoverage `json:"coverage"`
+	PasswordAge PasswordAge       `json:"passwordAge"`
+}
+
+// DirectoryPreflight binds, resolves the connector account, counts the
+// writeback ACEs still missing, scans coverage and checks password age.
+func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflightInput) (DirectoryPreflightResult, error) {
+	var res DirectoryPreflightResult
+	d, err := a.directory(ctx, &in.Plan)
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	if res.Connector, err = d.Connector(ctx); err != nil {
+		return res, classify(fmt.Errorf("resolve the connector account of directory profile %q: %w", in.Plan.Spec.Directory.Profile, err))
+	}
+	if res.Scopes, err = d.Scopes(ctx); err != nil {
+		return res, classify(err)
+	}
+	for _, dn := range res.Scopes {
+		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
+		if err != nil {
+			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))
+		}
+		res.MissingACEs += len(missing)
+	}
+	if res.Coverage, err = d.Coverage(ctx); err != nil {
+		return res, classify(fmt.Errorf("scan coverage: %w", err))
+	}
+	if res.PasswordAge, err = d.PasswordAge(ctx, nil); err != nil {
+		return res, classify(fmt.Errorf("read password policies: %w", err))
+	}
+	return res, nil
+}
