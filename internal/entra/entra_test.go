@@ -292,11 +292,11 @@ func TestInstructions(t *testing.T) {
 	want := []string{
 		"Entra admin center > Protection > Password reset > Properties > Self service password reset enabled: Selected > Select group: SSPR-Pilot > Save",
 		"Entra admin center > Protection > Password reset > Authentication methods > Number of methods required to reset: 2 > Save",
-		"Entra admin center > Protection > Password reset > Authentication methods > Methods available to users: check Mobile app code > Save",
+		"Entra admin center > Protection > Password reset > Authentication methods > Methods available to users > Mobile app code: check > Save",
 		"Entra admin center > Protection > Authentication methods > Policies > Email OTP > Enable and Target > Enable: On > Save",
-		"Entra admin center > Protection > Password reset > Notifications > Notify all admins when other admins reset their password → Yes > Save",
-		"Entra admin center > Protection > Password reset > Customization > Customize helpdesk link: Yes > Custom helpdesk email or URL: help@example.com > Save",
-		"Entra admin center > Protection > Password reset > On-premises integration > Enable password write back for synced users: check > Save",
+		"Entra admin center > Protection > Password reset > Notifications > Notify all admins when other admins reset their password: Yes > Save",
+		"Entra admin center > Protection > Password reset > Customization > Custom helpdesk email or URL: help@example.com > Save",
+		"Entra admin center > Protection > Password reset > On-premises integration > Write back passwords to your on-premises directory: check > Save",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Instructions:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -309,5 +309,161 @@ func TestInstructions(t *testing.T) {
 	got = entra.Instructions([]entra.Change{{Field: "group", To: "g2", Portal: true}})
 	if len(got) != 1 || !strings.Contains(got[0], "Selected > Select group: the group with object id g2") {
 		t.Errorf("group-only instructions = %q", got)
+	}
+}
+
+// TestTableRows: every row is complete, every plan method has its portal
+// flag, and every settings step owns fields.
+func TestTableRows(t *testing.T) {
+	seen := map[entra.Field]bool{}
+	steps := map[entra.Step]int{}
+	for _, s := range entra.Fields() {
+		if seen[s.Field] {
+			t.Errorf("%s: two rows", s.Field)
+		}
+		seen[s.Field] = true
+		steps[s.Step]++
+		if s.Object == "" || s.Key == "" || s.Control == "" || !strings.HasPrefix(s.Page, "Protection > ") {
+			t.Errorf("%s: incomplete row %+v", s.Field, s)
+		}
+		if (s.Surface == entra.SurfaceGraph) != (len(s.ForMethods) > 0) {
+			t.Errorf("%s: a Graph field needs the methods it serves, a portal field none", s.Field)
+		}
+		if s.Field.IsPortal() != (s.Surface == entra.SurfacePortal) {
+			t.Errorf("%s: IsPortal disagrees with the table", s.Field)
+		}
+		if s.Default != "" {
+			if err := s.Check(s.Default); err != nil {
+				t.Errorf("%s: default: %v", s.Field, err)
+			}
+		}
+		if !strings.HasPrefix(s.Instruction("true"), "Entra admin center > "+s.Label()+": ") {
+			t.Errorf("%s: instruction %q", s.Field, s.Instruction("true"))
+		}
+	}
+	for _, m := range plan.AllMethods {
+		if !seen[entra.MethodField(m)] {
+			t.Errorf("no portal flag for method %s", m)
+		}
+	}
+	for _, st := range []entra.Step{entra.StepMethods, entra.StepRegistration, entra.StepNotifications,
+		entra.StepHelpdesk, entra.StepWriteback, entra.StepScope} {
+		if steps[st] == 0 || len(entra.StepFields(st)) != steps[st] {
+			t.Errorf("step %s owns %d rows, StepFields %v", st, steps[st], entra.StepFields(st))
+		}
+	}
+}
+
+// TestDefaultsAreThePlans: a plan that omits every setting asks the tenant
+// for each row's Default, so the table and plan.WithDefaults agree.
+func TestDefaultsAreThePlans(t *testing.T) {
+	r := &plan.Rollout{Spec: plan.Spec{Writeback: plan.Writeback{Mode: plan.WritebackConnect}}}
+	got := entra.DesiredSettings(r, "g1", entra.ScopeSelected)
+	n := 0
+	for _, s := range entra.Fields() {
+		if s.Default == "" {
+			continue
+		}
+		n++
+		if got[s.Field] != s.Default {
+			t.Errorf("%s: a plan that omits it asks for %q, the table's default is %q", s.Field, got[s.Field], s.Default)
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d rows have a default", n)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		change entra.Change
+		want   string // substring of the error; "" = valid
+	}{
+		{entra.Change{Field: entra.FieldScope, To: "selected"}, ""},
+		{entra.Change{Field: entra.FieldScope, To: "some"}, "want none or selected or all"},
+		{entra.Change{Field: entra.FieldMethodsRequired, To: "3"}, "want 1 or 2"},
+		{entra.Change{Field: entra.FieldReconfirmDays, To: "-1"}, "non-negative integer"},
+		{entra.Change{Field: entra.FieldReconfirmDays, To: "0"}, ""},
+		{entra.Change{Field: entra.FieldNotifyUsers, To: "yes"}, "true or false"},
+		{entra.Change{Field: entra.PolicyField(entra.PolicySMS), To: "on"}, "enabled or disabled"},
+		{entra.Change{Field: entra.FieldHelpdeskContact, To: "anything"}, ""},
+		{entra.Change{Field: "policy.fido2", To: "enabled"}, `unsupported field "policy.fido2"`},
+	}
+	for _, tt := range tests {
+		err := entra.Check([]entra.Change{tt.change})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%+v: %v", tt.change, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !entra.IsPermanent(err)):
+			t.Errorf("%+v: %v, want a permanent error containing %q", tt.change, err, tt.want)
+		}
+	}
+}
+
+func TestDiffPlan(t *testing.T) {
+	pilot := func(all bool) *plan.Rollout {
+		r := &plan.Rollout{Spec: plan.Spec{Stages: []plan.Stage{{Name: "pilot", Group: &plan.GroupRef{Name: "SSPR-Pilot"}}}}}
+		if all {
+			r.Spec.Stages = append(r.Spec.Stages, plan.Stage{Name: "all", All: true})
+		}
+		return r
+	}
+	boom := &entra.ThrottledError{Op: "find group", Status: 429}
+	tests := []struct {
+		name        string
+		plan        *plan.Rollout
+		group       bool // the group exists
+		err         map[string]error
+		wantScope   entra.Scope
+		wantGroupTo string // the group change's To; "" = no group change
+		wantErr     error
+	}{
+		{name: "pilot, group exists", plan: pilot(false), group: true, wantScope: entra.ScopeSelected, wantGroupTo: "group-1"},
+		{name: "pilot, group to create", plan: pilot(false), wantScope: entra.ScopeSelected, wantGroupTo: entra.PendingGroupID("SSPR-Pilot")},
+		{name: "ends with all", plan: pilot(true), group: true, wantScope: entra.ScopeAll},
+		{name: "find group fails", plan: pilot(false), err: map[string]error{"FindGroup": boom}, wantErr: boom},
+		{name: "snapshot fails", plan: pilot(false), err: map[string]error{"Snapshot": boom}, wantErr: boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := entrafake.New(entra.Settings{entra.FieldScope: "none"})
+			if tt.group {
+				if _, err := ft.CreateGroup(context.Background(), "SSPR-Pilot"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for op, err := range tt.err {
+				ft.Err[op] = err
+			}
+			d, err := entra.DiffPlan(context.Background(), ft, tt.plan)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Scope != tt.wantScope || d.GroupExists != tt.group || d.Group.DisplayName != "SSPR-Pilot" {
+				t.Errorf("scope %s, group %+v exists %v", d.Scope, d.Group, d.GroupExists)
+			}
+			want := entra.Diff(d.Snapshot, entra.DesiredSettings(tt.plan, tt.wantGroupTo, tt.wantScope))
+			if !reflect.DeepEqual(d.Changes, want) {
+				t.Errorf("changes\n got %+v\nwant %+v", d.Changes, want)
+			}
+			groupTo := ""
+			for _, c := range d.Changes {
+				if c.Field == entra.FieldGroup {
+					groupTo = c.To
+				}
+			}
+			if groupTo != tt.wantGroupTo {
+				t.Errorf("group change to %q, want %q", groupTo, tt.wantGroupTo)
+			}
+			if len(ft.Applied) != 0 {
+				t.Errorf("DiffPlan wrote %v", ft.Applied)
+			}
+		})
 	}
 }

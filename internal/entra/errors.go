@@ -62,8 +62,13 @@ func (e *PermissionError) Error() string {
 	if e.Permission != "" {
 		msg += ": needs " + e.Permission
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	return withCause(msg, e.Err)
+}
+
+// withCause appends err's text to msg, when there is an err.
+func withCause(msg string, err error) string {
+	if err != nil {
+		return msg + ": " + err.Error()
 	}
 	return msg
 }
@@ -85,10 +90,7 @@ func (e *ThrottledError) Error() string {
 	if e.RetryAfter > 0 {
 		msg += fmt.Sprintf(", retry after %s", e.RetryAfter)
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
+	return withCause(msg, e.Err)
 }
 
 // Unwrap returns the underlying error.

@@ -20,23 +20,25 @@ const (
 // Field names a single SSPR setting. Changes, diffs and restores work per field.
 type Field string
 
-// The settings ssprflow manages. Portal-only fields are marked; the rest are
-// in Graph's authentication methods policy.
+// The settings ssprflow manages. Which surface holds each, under which key,
+// and where an admin finds it are in the settings table (fields.go).
 const (
-	FieldScope           Field = "scope"           // portal: enablementType
-	FieldGroup           Field = "group"           // portal: passwordResetEnabledGroupIds[0] (group id)
-	FieldMethodsRequired Field = "methodsRequired" // portal: numberOfAuthenticationMethodsRequired
-	// Per-method SSPR flags, one field per plan method, e.g. "method.email".
+	FieldScope           Field = "scope"
+	FieldGroup           Field = "group" // the selected group's object id
+	FieldMethodsRequired Field = "methodsRequired"
+	// FieldMethodPrefix starts the per-method SSPR flags, one field per plan
+	// method, e.g. "method.email" (MethodField).
 	FieldMethodPrefix        Field = "method."
-	FieldRegistrationOnLogin Field = "registration.requireOnSignIn" // portal
-	FieldReconfirmDays       Field = "registration.reconfirmDays"   // portal
-	FieldNotifyUsers         Field = "notifications.users"          // portal
-	FieldNotifyAdmins        Field = "notifications.admins"         // portal
-	FieldHelpdeskCustomized  Field = "helpdesk.customized"          // portal
-	FieldHelpdeskContact     Field = "helpdesk.contact"             // portal
-	FieldWritebackEnabled    Field = "writeback.enabled"            // portal: OnPremisesPasswordResetPolicies
-	FieldUnlockEnabled       Field = "writeback.unlock"             // portal: OnPremisesPasswordResetPolicies
-	// Graph authentication methods policy states, e.g. "policy.email" = "enabled".
+	FieldRegistrationOnLogin Field = "registration.requireOnSignIn"
+	FieldReconfirmDays       Field = "registration.reconfirmDays"
+	FieldNotifyUsers         Field = "notifications.users"
+	FieldNotifyAdmins        Field = "notifications.admins"
+	FieldHelpdeskCustomized  Field = "helpdesk.customized"
+	FieldHelpdeskContact     Field = "helpdesk.contact"
+	FieldWritebackEnabled    Field = "writeback.enabled"
+	FieldUnlockEnabled       Field = "writeback.unlock"
+	// FieldPolicyPrefix starts the Graph authentication methods policy
+	// fields, e.g. "policy.email" = "enabled" (PolicyField).
 	FieldPolicyPrefix Field = "policy."
 )
 

@@ -60,17 +60,3 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, messag
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
-
-const graphContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-
-// writeJSON writes v with Graph's content type.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", graphContentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}

@@ -91,41 +91,29 @@ func ParseFaults(spec string) (FaultConfig, error) {
 }
 
 func setFaultKey(r *FaultRule, k, v string, hasV bool) error {
-	need := func() error {
+	switch k {
+	case "path", "method", "methods", "rate", "codes", "code", "retry-after", "latency":
 		if !hasV || v == "" {
 			return errors.New("needs a value")
 		}
-		return nil
 	}
 	switch k {
 	case "path":
-		if err := need(); err != nil {
-			return err
-		}
 		if !strings.HasPrefix(v, "/") {
 			return errors.New("path must start with /")
 		}
 		r.Path = v
 	case "method", "methods":
-		if err := need(); err != nil {
-			return err
-		}
 		for _, m := range strings.Split(v, ",") {
 			r.Methods = append(r.Methods, strings.ToUpper(strings.TrimSpace(m)))
 		}
 	case "rate":
-		if err := need(); err != nil {
-			return err
-		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 1 {
 			return errors.New("rate must be a number between 0 and 1")
 		}
 		r.Rate = f
 	case "codes", "code":
-		if err := need(); err != nil {
-			return err
-		}
 		for _, c := range strings.Split(v, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(c))
 			if err != nil || n < 400 || n > 599 {
@@ -134,9 +122,6 @@ func setFaultKey(r *FaultRule, k, v string, hasV bool) error {
 			r.Codes = append(r.Codes, n)
 		}
 	case "retry-after":
-		if err := need(); err != nil {
-			return err
-		}
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 			r.RetryAfter = time.Duration(n) * time.Second
 		} else if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -149,9 +134,6 @@ func setFaultKey(r *FaultRule, k, v string, hasV bool) error {
 	case "retry-after-date":
 		r.RetryAfterMode = RetryAfterDate
 	case "latency":
-		if err := need(); err != nil {
-			return err
-		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			return errors.New("latency must be a duration such as 20ms")

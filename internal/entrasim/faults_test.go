@@ -1,6 +1,7 @@
 package entrasim
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -42,20 +43,22 @@ func TestParseFaults(t *testing.T) {
 	}
 }
 
-func mustFaults(t *testing.T, spec string) FaultConfig {
+// injectFaults sets the simulator's faults from spec until the (sub)test
+// ends.
+func (s *sim) injectFaults(t *testing.T, spec string) {
 	t.Helper()
 	cfg, err := ParseFaults(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	s.srv.SetFaults(cfg)
+	t.Cleanup(func() { s.srv.SetFaults(FaultConfig{}) })
 }
 
 func TestFaultInjection(t *testing.T) {
 	s := newSim(t, Options{Users: 5, Seed: 1})
 	t.Run("429 with Retry-After seconds and throttle headers", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "rate=1;codes=429;retry-after=3"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "rate=1;codes=429;retry-after=3")
 		r := s.get("/v1.0/users")
 		if r.status != 429 || r.errCode(t) != codeThrottled {
 			t.Fatalf("%d %s", r.status, r.body)
@@ -72,8 +75,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("429 without Retry-After", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "rate=1;codes=429;no-retry-after"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "rate=1;codes=429;no-retry-after")
 		r := s.get("/v1.0/users")
 		if r.status != 429 {
 			t.Fatalf("status %d", r.status)
@@ -83,8 +85,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("Retry-After as HTTP date", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "rate=1;codes=503;retry-after-date;retry-after=5"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "rate=1;codes=503;retry-after-date;retry-after=5")
 		r := s.get("/v1.0/users")
 		if r.status != 503 || r.errCode(t) != codeUnavailable {
 			t.Fatalf("%d %s", r.status, r.body)
@@ -98,8 +99,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("codes in turn", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "rate=1;codes=429,503,504"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "rate=1;codes=429,503,504")
 		var got []int
 		for range 4 {
 			got = append(got, s.get("/v1.0/users").status)
@@ -109,8 +109,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("rate is roughly honoured", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "rate=0.3;codes=503"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "rate=0.3;codes=503")
 		failed := 0
 		for range 400 {
 			if s.get("/v1.0/organization").status == 503 {
@@ -122,8 +121,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("per-path rule", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "path=/v1.0/groups*;rate=1;codes=503"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "path=/v1.0/groups*;rate=1;codes=503")
 		if r := s.get("/v1.0/groups"); r.status != 503 {
 			t.Errorf("groups: %d", r.status)
 		}
@@ -132,8 +130,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 	})
 	t.Run("latency", func(t *testing.T) {
-		s.srv.SetFaults(mustFaults(t, "latency=30ms"))
-		defer s.srv.SetFaults(FaultConfig{})
+		s.injectFaults(t, "latency=30ms")
 		start := time.Now()
 		s.mustStatus(s.get("/v1.0/organization"), 200)
 		if time.Since(start) < 30*time.Millisecond {
@@ -184,7 +181,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 		var got []AuditEntry
 		m := s.mustStatus(s.do("GET", "/_sim/audit", "", nil), 200)
-		if err := jsonUnmarshal(m.body, &got); err != nil || len(got) != len(a) {
+		if err := json.Unmarshal(m.body, &got); err != nil || len(got) != len(a) {
 			t.Errorf("/_sim/audit: %d entries, err %v", len(got), err)
 		}
 		a[0].Method = "MUTATED"

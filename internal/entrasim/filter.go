@@ -145,33 +145,25 @@ func (p *filterParser[T]) expect(kind byte) (token, error) {
 }
 
 func (p *filterParser[T]) or() (func(T) bool, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("or") {
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		a, b := l, r
-		l = func(x T) bool { return a(x) || b(x) }
-	}
-	return l, nil
+	return p.chain("or", p.and, func(a, b func(T) bool) func(T) bool { return func(x T) bool { return a(x) || b(x) } })
 }
 
 func (p *filterParser[T]) and() (func(T) bool, error) {
-	l, err := p.term()
+	return p.chain("and", p.term, func(a, b func(T) bool) func(T) bool { return func(x T) bool { return a(x) && b(x) } })
+}
+
+// chain parses next (word next)* and joins the operands left to right.
+func (p *filterParser[T]) chain(word string, next func() (func(T) bool, error), join func(a, b func(T) bool) func(T) bool) (func(T) bool, error) {
+	l, err := next()
 	if err != nil {
 		return nil, err
 	}
-	for p.keyword("and") {
-		r, err := p.term()
+	for p.keyword(word) {
+		r, err := next()
 		if err != nil {
 			return nil, err
 		}
-		a, b := l, r
-		l = func(x T) bool { return a(x) && b(x) }
+		l = join(l, r)
 	}
 	return l, nil
 }
@@ -295,32 +287,36 @@ func (p *filterParser[T]) value(f field[T], name string) (func(T) bool, error) {
 }
 
 func (p *filterParser[T]) startsWith() (func(T) bool, error) {
-	if _, err := p.expect('('); err != nil {
-		return nil, err
-	}
-	prop, err := p.expect('i')
+	open, err := p.expectAll("(i")
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.field(prop.text, "startsWith")
+	f, err := p.field(open[1].text, "startsWith")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expect(','); err != nil {
-		return nil, err
-	}
-	v, err := p.expect('s')
+	rest, err := p.expectAll(",s)")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expect(')'); err != nil {
-		return nil, err
-	}
-	prefix, get := strings.ToLower(v.text), f.s
+	prefix, get := strings.ToLower(rest[1].text), f.s
 	return func(x T) bool {
 		s := get(x)
 		return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 	}, nil
+}
+
+// expectAll consumes one token of each kind in order.
+func (p *filterParser[T]) expectAll(kinds string) ([]token, error) {
+	toks := make([]token, 0, len(kinds))
+	for i := 0; i < len(kinds); i++ {
+		t, err := p.expect(kinds[i])
+		if err != nil {
+			return nil, err
+		}
+		toks = append(toks, t)
+	}
+	return toks, nil
 }
 
 // any parses "(m: m eq 'v')" after "prop/any".
@@ -329,31 +325,21 @@ func (p *filterParser[T]) any(name string) (func(T) bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expect('('); err != nil {
-		return nil, err
-	}
-	v1, err := p.expect('i')
+	lambda, err := p.expectAll("(i:i")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expect(':'); err != nil {
-		return nil, err
-	}
-	v2, err := p.expect('i')
-	if err != nil || v2.text != v1.text {
+	if lambda[1].text != lambda[3].text {
 		return nil, fmt.Errorf("%w: lambda variable mismatch", errUnsupportedFilter)
 	}
 	if !p.keyword("eq") {
 		return nil, fmt.Errorf("%w: only eq is supported inside any()", errUnsupportedFilter)
 	}
-	val, err := p.expect('s')
+	val, err := p.expectAll("s)")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expect(')'); err != nil {
-		return nil, err
-	}
-	want, get := val.text, f.ss
+	want, get := val[0].text, f.ss
 	return func(x T) bool {
 		for _, s := range get(x) {
 			if strings.EqualFold(s, want) {

@@ -79,24 +79,17 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 			if !require(w, r, c, permGroupRead...) {
 				return
 			}
-			p, err := parsePaging(r, 100, 999)
-			if err != nil {
-				writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+			p, ok := paging(w, r)
+			if !ok {
 				return
 			}
 			t.mu.Lock()
 			defer t.mu.Unlock()
-			g, ok := t.groups[strings.ToLower(rest[0])]
+			g, ok := t.groupOr404(w, r, rest[0])
 			if !ok {
-				writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(rest[0]))
 				return
 			}
-			o, err := selectFields(groupObject(g), p.sel)
-			if err != nil {
-				writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-				return
-			}
-			writeJSON(w, http.StatusOK, withContext(o, metadata+"groups/$entity"))
+			writeEntity(w, r, groupObject(g), p.sel, metadata+"groups/$entity")
 		case http.MethodPatch:
 			s.patchGroup(w, r, t, c, rest[0])
 		case http.MethodDelete:
@@ -105,9 +98,8 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 			}
 			t.mu.Lock()
 			defer t.mu.Unlock()
-			g, ok := t.groups[strings.ToLower(rest[0])]
+			g, ok := t.groupOr404(w, r, rest[0])
 			if !ok {
-				writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(rest[0]))
 				return
 			}
 			delete(t.groups, g.id)
@@ -132,14 +124,8 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, t *tenant, c
 	if !require(w, r, c, permGroupRead...) {
 		return
 	}
-	p, err := parsePaging(r, 100, 999)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	match, err := compileFilter(p.filter, groupFields)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Unsupported or invalid query filter clause specified for resource 'groups': "+err.Error())
+	p, match, ok := listQuery(w, r, groupFields, "groups")
+	if !ok {
 		return
 	}
 	t.mu.Lock()
@@ -149,18 +135,12 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, t *tenant, c
 		gs = append(gs, g)
 	}
 	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.id, b.id) })
-	var selErr error
-	writePageChecked(w, r, metadata+"groups", len(gs), p, func(i int) (any, bool) {
+	writeSelected(w, r, metadata+"groups", len(gs), p, func(i int) (map[string]any, bool) {
 		if !match(gs[i]) {
 			return nil, false
 		}
-		o, err := selectFields(groupObject(gs[i]), p.sel)
-		if err != nil {
-			selErr = err
-			return nil, false
-		}
-		return o, true
-	}, &selErr)
+		return groupObject(gs[i]), true
+	})
 }
 
 // validNickname follows Graph's mailNickname rules (ASCII, no specials).
@@ -177,12 +157,8 @@ func validNickname(s string) bool {
 }
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, c claims) {
-	if !require(w, r, c, permGroupCreate...) {
-		return
-	}
-	body, err := readJSONObject(r)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+	body, ok := writable(w, r, c, permGroupCreate...)
+	if !ok {
 		return
 	}
 	name, _ := body["displayName"].(string)
@@ -205,9 +181,8 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, 
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, "The simulator creates security groups only: set mailEnabled false and securityEnabled true.")
 		return
 	}
-	binds, err := bindList(body)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	binds, ok := bindsOr400(w, r, body)
+	if !ok {
 		return
 	}
 	t.mu.Lock()
@@ -231,6 +206,17 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, 
 	t.groups[id] = g
 	w.Header().Set("Location", "https://graph.microsoft.com/v2/"+t.id+"/directoryObjects/"+id+"/Microsoft.DirectoryServices.Group")
 	writeJSON(w, http.StatusCreated, withContext(groupObject(g), metadata+"groups/$entity"))
+}
+
+// bindsOr400 reads members@odata.bind, answering 400 itself when it is
+// malformed.
+func bindsOr400(w http.ResponseWriter, r *http.Request, body map[string]any) ([]string, bool) {
+	binds, err := bindList(body)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+		return nil, false
+	}
+	return binds, true
 }
 
 // bindList reads members@odata.bind.
@@ -298,9 +284,8 @@ func (t *tenant) resolveBinds(binds []string) ([]int32, string) {
 const msgAlreadyMember = "One or more added object references already exist for the following modified properties: 'members'."
 
 func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
-	body, err := readJSONObject(r)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+	body, ok := readObject(w, r)
+	if !ok {
 		return
 	}
 	onlyMembers := len(body) == 1 && body["members@odata.bind"] != nil
@@ -311,16 +296,14 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, t *tenant, c
 	} else if !require(w, r, c, permGroupWrite...) {
 		return
 	}
-	binds, err := bindList(body)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	binds, ok := bindsOr400(w, r, body)
+	if !ok {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	g, ok := t.groups[strings.ToLower(gid)]
+	g, ok := t.groupOr404(w, r, gid)
 	if !ok {
-		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
 		return
 	}
 	idx, errMsg := t.resolveBinds(binds)
@@ -382,80 +365,16 @@ func (s *Server) addMembers(t *tenant, g *group, idx []int32) {
 }
 
 func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, rest []string) {
+	ref := len(rest) > 0 && rest[len(rest)-1] == "$ref"
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
-		s.listMembers(w, r, t, c, gid)
-	case len(rest) == 1 && rest[0] == "$ref" && r.Method == http.MethodPost:
-		if !require(w, r, c, permMemberWrite...) {
-			return
-		}
-		body, err := readJSONObject(r)
-		if err != nil {
-			writeError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
-			return
-		}
-		ref, _ := body["@odata.id"].(string)
-		uid, ok := refID(ref)
-		if !ok {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid object identifier '"+ref+"'.")
-			return
-		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		g, ok := t.groups[strings.ToLower(gid)]
-		if !ok {
-			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
-			return
-		}
-		i, ok := t.byID[strings.ToLower(uid)]
-		if !ok {
-			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(uid))
-			return
-		}
-		if _, dup := g.members[i]; dup {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, msgAlreadyMember)
-			return
-		}
-		s.addMembers(t, g, []int32{i})
-		w.WriteHeader(http.StatusNoContent)
-	case len(rest) == 1 && rest[0] == "$ref" && r.Method == http.MethodGet:
-		s.listMemberRefs(w, r, t, c, gid)
-	case (len(rest) == 2 && rest[1] == "$ref" || len(rest) == 1 && rest[0] == "$ref") && r.Method == http.MethodDelete:
-		if !require(w, r, c, permMemberWrite...) {
-			return
-		}
-		uid := ""
-		if len(rest) == 2 {
-			uid = rest[0]
-		} else if id, ok := refID(r.URL.Query().Get("@id")); ok {
-			// msgraph-sdk-go: DELETE .../members/$ref?@id=<directoryObject URL>
-			uid = id
-		} else {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "The @id query parameter must be the URL of a directory object.")
-			return
-		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		g, ok := t.groups[strings.ToLower(gid)]
-		if !ok {
-			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
-			return
-		}
-		i, ok := t.byID[strings.ToLower(uid)]
-		if !ok {
-			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(uid))
-			return
-		}
-		if _, member := g.members[i]; !member {
-			writeError(w, r, http.StatusNotFound, codeNotFound, "One or more removed object references do not exist for the following modified properties: 'members'.")
-			return
-		}
-		delete(g.members, i)
-		g.sorted = nil
-		if t.isSelectedGroup(g.id) {
-			t.reconcileUser(i, s.Now())
-		}
-		w.WriteHeader(http.StatusNoContent)
+		s.listMembers(w, r, t, c, gid, false)
+	case len(rest) == 1 && ref && r.Method == http.MethodGet:
+		s.listMembers(w, r, t, c, gid, true)
+	case len(rest) == 1 && ref && r.Method == http.MethodPost:
+		s.addMemberRef(w, r, t, c, gid)
+	case len(rest) <= 2 && ref && r.Method == http.MethodDelete:
+		s.removeMemberRef(w, r, t, c, gid, rest)
 	case len(rest) <= 2:
 		methodNotAllowed(w, r)
 	default:
@@ -463,63 +382,110 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, t *tenant,
 	}
 }
 
-func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
+// groupAndUser resolves a group and a member by object id, answering 404
+// itself. t.mu must be held.
+func (t *tenant) groupAndUser(w http.ResponseWriter, r *http.Request, gid, uid string) (*group, int32, bool) {
+	g, ok := t.groupOr404(w, r, gid)
+	if !ok {
+		return nil, 0, false
+	}
+	i, ok := t.userOr404(w, r, uid)
+	return g, i, ok
+}
+
+// addMemberRef answers POST /groups/{id}/members/$ref {"@odata.id": ...}.
+func (s *Server) addMemberRef(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
+	body, ok := writable(w, r, c, permMemberWrite...)
+	if !ok {
+		return
+	}
+	ref, _ := body["@odata.id"].(string)
+	uid, ok := refID(ref)
+	if !ok {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid object identifier '"+ref+"'.")
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, i, ok := t.groupAndUser(w, r, gid, uid)
+	if !ok {
+		return
+	}
+	if _, dup := g.members[i]; dup {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, msgAlreadyMember)
+		return
+	}
+	s.addMembers(t, g, []int32{i})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeMemberRef answers DELETE /groups/{id}/members/{userId}/$ref and
+// msgraph-sdk-go's form, DELETE .../members/$ref?@id=<directoryObject URL>.
+func (s *Server) removeMemberRef(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, rest []string) {
+	if !require(w, r, c, permMemberWrite...) {
+		return
+	}
+	uid := ""
+	if len(rest) == 2 {
+		uid = rest[0]
+	} else if id, ok := refID(r.URL.Query().Get("@id")); ok {
+		uid = id
+	} else {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "The @id query parameter must be the URL of a directory object.")
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, i, ok := t.groupAndUser(w, r, gid, uid)
+	if !ok {
+		return
+	}
+	if _, member := g.members[i]; !member {
+		writeError(w, r, http.StatusNotFound, codeNotFound, "One or more removed object references do not exist for the following modified properties: 'members'.")
+		return
+	}
+	delete(g.members, i)
+	g.sorted = nil
+	if t.isSelectedGroup(g.id) {
+		t.reconcileUser(i, s.Now())
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// listMembers answers GET /groups/{id}/members (user objects) and, with
+// refs, GET /groups/{id}/members/$ref (references only).
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, refs bool) {
 	if !require(w, r, c, permGroupRead...) {
 		return
 	}
-	if !c.has(permUserRead...) && !c.has(RoleGroupMemberReadAll, RoleGroupMemberReadWriteAll, RoleGroupReadAll, RoleGroupReadWriteAll) {
+	if !refs && !c.has(permUserRead...) && !c.has(RoleGroupMemberReadAll, RoleGroupMemberReadWriteAll, RoleGroupReadAll, RoleGroupReadWriteAll) {
 		writeError(w, r, http.StatusForbidden, codeDenied, msgDenied)
 		return
 	}
-	p, err := parsePaging(r, 100, 999)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	p, ok := paging(w, r)
+	if !ok {
 		return
 	}
-	if p.filter != "" {
+	if !refs && p.filter != "" {
 		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Filter is not supported on members without ConsistencyLevel: eventual.")
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	g, ok := t.groups[strings.ToLower(gid)]
+	g, ok := t.groupOr404(w, r, gid)
 	if !ok {
-		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
 		return
 	}
 	list := g.memberList()
-	var selErr error
-	writePageChecked(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
+	if refs {
+		writePage(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
+			return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + t.users[list[i]].id + "/Microsoft.DirectoryServices.User"}, true
+		})
+		return
+	}
+	writeSelected(w, r, metadata+"directoryObjects", len(list), p, func(i int) (map[string]any, bool) {
 		o := userObject(&t.users[list[i]], t.domain, len(p.sel) > 0)
 		o["@odata.type"] = "#microsoft.graph.user"
-		o, err := selectFields(o, p.sel)
-		if err != nil {
-			selErr = err
-			return nil, false
-		}
 		return o, true
-	}, &selErr)
-}
-
-// listMemberRefs answers GET /groups/{id}/members/$ref: member references only.
-func (s *Server) listMemberRefs(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string) {
-	if !require(w, r, c, permGroupRead...) {
-		return
-	}
-	p, err := parsePaging(r, 100, 999)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	g, ok := t.groups[strings.ToLower(gid)]
-	if !ok {
-		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(gid))
-		return
-	}
-	list := g.memberList()
-	writePage(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
-		return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + t.users[list[i]].id + "/Microsoft.DirectoryServices.User"}, true
 	})
 }

@@ -1,7 +1,6 @@
 package entrasim
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -40,24 +39,17 @@ func (s *Server) servePortal(w http.ResponseWriter, r *http.Request, t *tenant, 
 	}
 }
 
-func writePortalJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-func (s *Server) servePasswordResetPolicies(w http.ResponseWriter, r *http.Request, t *tenant) {
+// servePortalObject serves GET and PUT of one portal object, which is
+// read and written whole. cur returns the object (t.mu held); store
+// validates a PUT's result, fields absent from the body keeping their
+// values, and keeps it.
+func servePortalObject[T any](w http.ResponseWriter, r *http.Request, t *tenant, name string, cur func() T, store func(next *T) error) {
+	const contentType = "application/json; charset=utf-8"
 	switch r.Method {
 	case http.MethodGet:
 		t.mu.Lock()
-		p := t.portal.clone()
-		t.mu.Unlock()
-		writePortalJSON(w, p)
+		defer t.mu.Unlock()
+		writeBody(w, http.StatusOK, contentType, cur())
 	case http.MethodPut:
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil {
@@ -66,14 +58,28 @@ func (s *Server) servePasswordResetPolicies(w http.ResponseWriter, r *http.Reque
 		}
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		cur := t.portal.clone()
-		next := t.portal.clone()
-		// Fields absent from the body keep their values; the portal itself
-		// expects the whole object.
+		next := cur()
 		if err := decodeStrict(b, &next); err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid PasswordResetPolicies body: "+err.Error())
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid "+name+" body: "+err.Error())
 			return
 		}
+		var missing missingGroupError
+		switch err := store(&next); {
+		case errors.As(err, &missing):
+			writeError(w, r, http.StatusNotFound, codeNotFound, "passwordResetEnabledGroupIds: "+err.Error())
+		case err != nil:
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid "+name+": "+err.Error())
+		default:
+			writeBody(w, http.StatusOK, contentType, cur())
+		}
+	default:
+		methodNotAllowed(w, r)
+	}
+}
+
+func (s *Server) servePasswordResetPolicies(w http.ResponseWriter, r *http.Request, t *tenant) {
+	servePortalObject(w, r, t, "PasswordResetPolicies", func() passwordResetPolicy { return t.portal.clone() }, func(next *passwordResetPolicy) error {
+		cur := t.portal
 		if next.PasswordResetEnabledGroupIDs == nil {
 			next.PasswordResetEnabledGroupIDs = []string{}
 		}
@@ -84,13 +90,7 @@ func (s *Server) servePasswordResetPolicies(w http.ResponseWriter, r *http.Reque
 		next.EmailOptionAllowed, next.MobilePhoneOptionAllowed, next.OfficePhoneOptionAllowed = cur.EmailOptionAllowed, cur.MobilePhoneOptionAllowed, cur.OfficePhoneOptionAllowed
 		next.SecurityQuestionsOptionAllowed, next.MobileAppNotificationOptionAllowed, next.MobileAppCodeOptionAllowed = cur.SecurityQuestionsOptionAllowed, cur.MobileAppNotificationOptionAllowed, cur.MobileAppCodeOptionAllowed
 		if err := next.validate(func(id string) bool { _, ok := t.groups[strings.ToLower(id)]; return ok }); err != nil {
-			var missing missingGroupError
-			if errors.As(err, &missing) {
-				writeError(w, r, http.StatusNotFound, codeNotFound, "passwordResetEnabledGroupIds: "+err.Error())
-				return
-			}
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid PasswordResetPolicies: "+err.Error())
-			return
+			return err
 		}
 		next.PasswordResetEnabledGroupName = ""
 		if len(next.PasswordResetEnabledGroupIDs) == 1 {
@@ -101,44 +101,21 @@ func (s *Server) servePasswordResetPolicies(w http.ResponseWriter, r *http.Reque
 		}
 		scopeChanged := next.EnablementType != cur.EnablementType ||
 			strings.Join(next.PasswordResetEnabledGroupIDs, ",") != strings.Join(cur.PasswordResetEnabledGroupIDs, ",")
-		t.portal = next
+		t.portal = next.clone()
 		if scopeChanged {
 			t.reconcileAll(s.Now())
 		}
-		writePortalJSON(w, next.clone())
-	default:
-		methodNotAllowed(w, r)
-	}
+		return nil
+	})
 }
 
 func (s *Server) serveOnPremPolicies(w http.ResponseWriter, r *http.Request, t *tenant) {
-	switch r.Method {
-	case http.MethodGet:
-		t.mu.Lock()
-		p := t.onPrem
-		t.mu.Unlock()
-		writePortalJSON(w, p)
-	case http.MethodPut:
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-			return
-		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		next := t.onPrem
-		if err := decodeStrict(b, &next); err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid OnPremisesPasswordResetPolicies body: "+err.Error())
-			return
-		}
+	servePortalObject(w, r, t, "OnPremisesPasswordResetPolicies", func() onPremPolicy { return t.onPrem }, func(next *onPremPolicy) error {
 		next.PasswordWritebackSupported, next.AccountUnlockSupported = t.onPrem.PasswordWritebackSupported, t.onPrem.AccountUnlockSupported
 		if err := next.validate(); err != nil {
-			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid OnPremisesPasswordResetPolicies: "+err.Error())
-			return
+			return err
 		}
-		t.onPrem = next
-		writePortalJSON(w, next)
-	default:
-		methodNotAllowed(w, r)
-	}
+		t.onPrem = *next
+		return nil
+	})
 }

@@ -136,9 +136,8 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, t *tenant,
 	if len(rest) == 2 {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		i, ok := t.byID[strings.ToLower(rest[1])]
+		i, ok := t.userOr404(w, r, rest[1])
 		if !ok {
-			writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(rest[1]))
 			return
 		}
 		u := &t.users[i]
@@ -149,18 +148,12 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, t *tenant,
 		}{metadata + "reports/authenticationMethods/userRegistrationDetails/$entity", d})
 		return
 	}
-	p, err := parsePaging(r, 100, 999)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+	p, match, ok := listQuery(w, r, registrationFields, "userRegistrationDetails")
+	if !ok {
 		return
 	}
 	if err := checkSelect(p.sel, registrationDetails{}); err != nil {
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	match, err := compileFilter(p.filter, registrationFields)
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Invalid filter clause: "+err.Error())
 		return
 	}
 	t.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -213,7 +214,7 @@ func readJSONObject(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	var m map[string]any
-	if err := jsonUnmarshal(b, &m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
 	}
 	if m == nil {

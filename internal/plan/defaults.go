@@ -5,12 +5,19 @@ import (
 	"time"
 )
 
-// The portal's defaults, applied when a plan omits the field.
+// The portal's defaults, applied when a plan omits the field. They are
+// the one source of these values: internal/entra's settings table shows them
+// (FieldSpec.Default) and its tests check that a plan omitting everything
+// asks the tenant for exactly them.
 const (
-	DefaultMethodsRequired = 1
-	DefaultReconfirmDays   = 180
-	DefaultGateTimeout     = Duration(72 * time.Hour)
-	DefaultAgentTimeout    = Duration(time.Hour)
+	DefaultMethodsRequired          = 1
+	DefaultRequireOnSignIn          = true
+	DefaultReconfirmDays            = 180
+	DefaultNotifyUsersOnReset       = true
+	DefaultNotifyAdminsOnAdminReset = false
+	DefaultUnlockAccounts           = true
+	DefaultGateTimeout              = Duration(72 * time.Hour)
+	DefaultAgentTimeout             = Duration(time.Hour)
 )
 
 // DefaultMethods are the methods the portal enables out of the box.
@@ -36,13 +43,13 @@ func (r *Rollout) WithDefaults() *Rollout {
 	if len(s.Methods) == 0 {
 		s.Methods = DefaultMethods()
 	}
-	setBool(&s.Registration.RequireOnSignIn, true)
+	setBool(&s.Registration.RequireOnSignIn, DefaultRequireOnSignIn)
 	if s.Registration.ReconfirmDays == nil {
 		days := DefaultReconfirmDays
 		s.Registration.ReconfirmDays = &days
 	}
-	setBool(&s.Notifications.NotifyUsersOnReset, true)
-	setBool(&s.Notifications.NotifyAdminsOnAdminReset, false)
+	setBool(&s.Notifications.NotifyUsersOnReset, DefaultNotifyUsersOnReset)
+	setBool(&s.Notifications.NotifyAdminsOnAdminReset, DefaultNotifyAdminsOnAdminReset)
 	if s.Directory != nil {
 		setBool(&s.Directory.RequireMinPasswordAgeZero, true)
 	}
@@ -52,7 +59,7 @@ func (r *Rollout) WithDefaults() *Rollout {
 			s.Writeback.Mode = WritebackConnect
 		}
 	}
-	setBool(&s.Writeback.UnlockAccounts, true)
+	setBool(&s.Writeback.UnlockAccounts, DefaultUnlockAccounts)
 	if s.Writeback.AgentTimeout == 0 {
 		s.Writeback.AgentTimeout = DefaultAgentTimeout
 	}

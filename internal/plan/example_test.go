@@ -36,17 +36,15 @@ spec:
 	// demo.yaml:9:10: spec.helpdesk.url: must use https://, got an http:// URL (fix: change http:// to https:// and check the page is served over TLS)
 }
 
-func ExampleRollout_WorkflowID() {
+func ExampleRollout_TenantToken() {
 	r, err := plan.LoadFile("../../examples/pilot.yaml")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(r.WorkflowID())
 	fmt.Println(r.TenantToken())
 	fmt.Println(r.GateFor(0).Approvals, r.GateFor(0).Timeout)
 	// Output:
-	// sspr-contoso_onmicrosoft_com-sspr-pilot
 	// contoso_onmicrosoft_com
 	// 1 1h
 }

@@ -70,7 +70,7 @@ func FuzzLoad(f *testing.F) {
 		if !reflect.DeepEqual(r, &back) {
 			t.Fatalf("JSON round trip changed the plan:\n%s", b)
 		}
-		_ = r.WorkflowID()
+		_ = r.EndsWithAll()
 		_ = r.TenantToken()
 		for i := -1; i <= len(r.Spec.Stages); i++ {
 			_ = r.GateFor(i)

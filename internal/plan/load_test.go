@@ -262,8 +262,12 @@ func TestHelpers(t *testing.T) {
 	if got := r.TenantToken(); got != "contoso_onmicrosoft_com" {
 		t.Errorf("TenantToken = %q", got)
 	}
-	if got := r.WorkflowID(); got != "sspr-contoso_onmicrosoft_com-sspr-pilot" {
-		t.Errorf("WorkflowID = %q", got)
+	if r.EndsWithAll() {
+		t.Error("EndsWithAll with no stages")
+	}
+	r.Spec.Stages = []Stage{{Name: "pilot"}, {Name: "all", All: true}}
+	if !r.EndsWithAll() {
+		t.Error("EndsWithAll with a final all stage = false")
 	}
 	odd := &Rollout{Metadata: Metadata{Name: "x", Tenant: "a.b*c>d e"}}
 	if got := odd.TenantToken(); got != "a_b_c_d_e" {

@@ -2,11 +2,11 @@ package plan
 
 import "strings"
 
-// WorkflowID is the Temporal workflow id of this rollout:
-// "sspr-<tenant token>-<name>". Deterministic, so starting the same plan twice
-// finds the running workflow instead of starting a second one.
-func (r *Rollout) WorkflowID() string {
-	return "sspr-" + r.TenantToken() + "-" + token(r.Metadata.Name)
+// EndsWithAll reports whether the last stage enables SSPR for all users
+// (scope All) rather than the pilot group.
+func (r *Rollout) EndsWithAll() bool {
+	n := len(r.Spec.Stages)
+	return n > 0 && r.Spec.Stages[n-1].All
 }
 
 // TenantToken is the tenant as one NATS subject token: lowercase, only

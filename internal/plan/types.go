@@ -163,6 +163,10 @@ type Writeback struct {
 	UnlockAccounts *bool `yaml:"unlockAccounts,omitempty" json:"unlockAccounts,omitempty"`
 }
 
+// Enabled reports whether the rollout turns password writeback on: a mode
+// other than none (an omitted mode is none until WithDefaults picks one).
+func (w Writeback) Enabled() bool { return w.Mode != "" && w.Mode != WritebackNone }
+
 // GroupRef names the SSPR "Selected" group.
 type GroupRef struct {
 	Name string `yaml:"name" json:"name"`

@@ -87,6 +87,17 @@ func (a *Activities) fail(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// connectors lists the Entra Connect server's connectors and picks the AAD
+// one.
+func (a *Activities) connectors(ctx context.Context) ([]Connector, Connector, error) {
+	conns, err := ListConnectors(ctx, a.Runner)
+	if err != nil {
+		return nil, Connector{}, err
+	}
+	aad, err := FindAADConnector(conns)
+	return conns, aad, err
+}
+
 // EnableWriteback turns password writeback on. It reads first and changes
 // nothing when writeback is already on; the result says what it was before so
 // compensation can restore it. On Entra Connect it also checks that the sync
@@ -101,11 +112,7 @@ func (a *Activities) EnableWriteback(ctx context.Context, in EnableInput) (Enabl
 	if m == ModeCloudSync {
 		return a.enableCloudSync(ctx, in)
 	}
-	conns, err := ListConnectors(ctx, a.Runner)
-	if err != nil {
-		return EnableResult{}, a.fail(op, err)
-	}
-	aad, err := FindAADConnector(conns)
+	conns, aad, err := a.connectors(ctx)
 	if err != nil {
 		return EnableResult{}, a.fail(op, err)
 	}
@@ -221,11 +228,7 @@ func (a *Activities) RestoreWriteback(ctx context.Context, in RestoreInput) (Res
 		a.logger().Info("writeback: cloud sync writeback restored", "enabled", in.PreviousEnabled)
 		return RestoreResult{Changed: true, Enabled: in.PreviousEnabled}, nil
 	}
-	conns, err := ListConnectors(ctx, a.Runner)
-	if err != nil {
-		return RestoreResult{}, a.fail(op, err)
-	}
-	aad, err := FindAADConnector(conns)
+	_, aad, err := a.connectors(ctx)
 	if err != nil {
 		return RestoreResult{}, a.fail(op, err)
 	}

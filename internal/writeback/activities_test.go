@@ -1,4 +1,4 @@
-package writeback
+package writeback_test
 
 import (
 	"context"
@@ -11,31 +11,37 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/ssprflow/ssprflow/internal/writeback"
+	"github.com/ssprflow/ssprflow/internal/writebacksim"
 )
+
+// aadName is the AAD connector of the simulated sync server.
+const aadName = "contoso.onmicrosoft.com - AAD"
 
 type harness struct {
 	env *testsuite.TestActivityEnvironment
-	fs  *FakeShell
-	act *Activities
+	fs  *writebacksim.SyncServer
+	act *writeback.Activities
 }
 
-func newHarness(t *testing.T, mode Mode) *harness {
+func newHarness(t *testing.T, mode writeback.Mode) *harness {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	fs := NewFakeShell()
-	act := &Activities{Runner: fs, Mode: mode, PollInterval: 5 * time.Millisecond,
+	fs := writebacksim.New()
+	act := &writeback.Activities{Runner: fs, Mode: mode, PollInterval: 5 * time.Millisecond,
 		CloudSyncCredential: func(context.Context) (string, string, error) {
 			return "admin@contoso.onmicrosoft.com", "from-agent-config", nil
 		}}
-	Register(env, act)
+	writeback.Register(env, act)
 	return &harness{env: env, fs: fs, act: act}
 }
 
-func (h *harness) enable(t *testing.T, in EnableInput) (EnableResult, error) {
+func (h *harness) enable(t *testing.T, in writeback.EnableInput) (writeback.EnableResult, error) {
 	t.Helper()
-	v, err := h.env.ExecuteActivity(ActivityEnableWriteback, in)
-	var res EnableResult
+	v, err := h.env.ExecuteActivity(writeback.ActivityEnableWriteback, in)
+	var res writeback.EnableResult
 	if err == nil {
 		if gerr := v.Get(&res); gerr != nil {
 			t.Fatal(gerr)
@@ -57,53 +63,53 @@ func nonRetryableType(t *testing.T, err error) string {
 }
 
 func TestEnableWhenDisabled(t *testing.T) {
-	h := newHarness(t, ModeEntraConnect)
-	res, err := h.enable(t, EnableInput{ExpectedConnectorAccount: `CONTOSO\msol_6f0a1c2b3d4e`})
+	h := newHarness(t, writeback.ModeEntraConnect)
+	res, err := h.enable(t, writeback.EnableInput{ExpectedConnectorAccount: `CONTOSO\msol_6f0a1c2b3d4e`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := EnableResult{PreviousEnabled: false, Changed: true, Connector: aadName, SyncConnectorAccount: `contoso.com\MSOL_6f0a1c2b3d4e`}
+	want := writeback.EnableResult{PreviousEnabled: false, Changed: true, Connector: aadName, SyncConnectorAccount: `contoso.com\MSOL_6f0a1c2b3d4e`}
 	if res != want {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
 	if !h.fs.Writeback(aadName) {
 		t.Errorf("writeback not enabled on the server")
 	}
-	want2 := []string{ScriptListConnectors, ScriptGetPasswordResetConfig, ScriptSetPasswordResetConfig}
+	want2 := []string{writeback.ScriptListConnectors, writeback.ScriptGetPasswordResetConfig, writeback.ScriptSetPasswordResetConfig}
 	if got := h.fs.ScriptsRun(); !slices.Equal(got, want2) {
 		t.Errorf("scripts = %q, want %q", got, want2)
 	}
 }
 
 func TestEnableIsIdempotent(t *testing.T) {
-	h := newHarness(t, ModeEntraConnect)
+	h := newHarness(t, writeback.ModeEntraConnect)
 	h.fs.SetWriteback(aadName, true)
-	res, err := h.enable(t, EnableInput{Mode: ModeEntraConnect})
+	res, err := h.enable(t, writeback.EnableInput{Mode: writeback.ModeEntraConnect})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.PreviousEnabled || res.Changed {
 		t.Errorf("result = %+v, want previous enabled and no change", res)
 	}
-	if slices.Contains(h.fs.ScriptsRun(), ScriptSetPasswordResetConfig) {
+	if slices.Contains(h.fs.ScriptsRun(), writeback.ScriptSetPasswordResetConfig) {
 		t.Errorf("Set-ADSyncAADPasswordResetConfiguration ran although writeback was on")
 	}
 }
 
 func TestRestore(t *testing.T) {
-	h := newHarness(t, ModeEntraConnect)
-	if _, err := h.enable(t, EnableInput{}); err != nil {
+	h := newHarness(t, writeback.ModeEntraConnect)
+	if _, err := h.enable(t, writeback.EnableInput{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		prev        bool
 		wantChanged bool
 	}{{false, true}, {false, false}, {true, true}} {
-		v, err := h.env.ExecuteActivity(ActivityRestoreWriteback, RestoreInput{PreviousEnabled: tt.prev})
+		v, err := h.env.ExecuteActivity(writeback.ActivityRestoreWriteback, writeback.RestoreInput{PreviousEnabled: tt.prev})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res RestoreResult
+		var res writeback.RestoreResult
 		if err := v.Get(&res); err != nil {
 			t.Fatal(err)
 		}
@@ -114,9 +120,9 @@ func TestRestore(t *testing.T) {
 }
 
 func TestEnableConnectorMismatchIsNonRetryable(t *testing.T) {
-	h := newHarness(t, ModeEntraConnect)
-	_, err := h.enable(t, EnableInput{ExpectedConnectorAccount: `CONTOSO\svc-aadconnect`})
-	if typ := nonRetryableType(t, err); typ != ErrTypeAccountMismatch {
+	h := newHarness(t, writeback.ModeEntraConnect)
+	_, err := h.enable(t, writeback.EnableInput{ExpectedConnectorAccount: `CONTOSO\svc-aadconnect`})
+	if typ := nonRetryableType(t, err); typ != writeback.ErrTypeAccountMismatch {
 		t.Errorf("type = %q", typ)
 	}
 	for _, s := range []string{`CONTOSO\svc-aadconnect`, `contoso.com\MSOL_6f0a1c2b3d4e`} {
@@ -133,16 +139,16 @@ func TestEnablePermanentFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(*harness)
-		in      EnableInput
+		in      writeback.EnableInput
 		wantTyp string
 	}{
-		{"module missing", func(h *harness) { h.fs.FailAlways(ScriptListConnectors, FailModuleMissing) }, EnableInput{}, ErrTypeModuleMissing},
-		{"access denied", func(h *harness) { h.fs.FailAlways("*", FailAccessDenied) }, EnableInput{}, ErrTypeAccessDenied},
-		{"mode mismatch", func(*harness) {}, EnableInput{Mode: ModeCloudSync}, ErrTypeModeMismatch},
+		{"module missing", func(h *harness) { h.fs.FailAlways(writeback.ScriptListConnectors, writebacksim.FailModuleMissing) }, writeback.EnableInput{}, writeback.ErrTypeModuleMissing},
+		{"access denied", func(h *harness) { h.fs.FailAlways("*", writebacksim.FailAccessDenied) }, writeback.EnableInput{}, writeback.ErrTypeAccessDenied},
+		{"mode mismatch", func(*harness) {}, writeback.EnableInput{Mode: writeback.ModeCloudSync}, writeback.ErrTypeModeMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, ModeEntraConnect)
+			h := newHarness(t, writeback.ModeEntraConnect)
 			tt.setup(h)
 			_, err := h.enable(t, tt.in)
 			if typ := nonRetryableType(t, err); typ != tt.wantTyp {
@@ -153,15 +159,15 @@ func TestEnablePermanentFailures(t *testing.T) {
 }
 
 func TestEnableTransientFailureIsRetryable(t *testing.T) {
-	h := newHarness(t, ModeEntraConnect)
-	h.fs.FailNext(ScriptGetPasswordResetConfig, FailGarbage)
-	_, err := h.enable(t, EnableInput{})
+	h := newHarness(t, writeback.ModeEntraConnect)
+	h.fs.FailNext(writeback.ScriptGetPasswordResetConfig, writebacksim.FailGarbage)
+	_, err := h.enable(t, writeback.EnableInput{})
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Fatalf("err = %v, want a retryable error", err)
 	}
 	// The retry completes the job.
-	res, err := h.enable(t, EnableInput{})
+	res, err := h.enable(t, writeback.EnableInput{})
 	if err != nil || !res.Changed {
 		t.Fatalf("retry: %+v, %v", res, err)
 	}
@@ -169,8 +175,8 @@ func TestEnableTransientFailureIsRetryable(t *testing.T) {
 
 func TestCloudSync(t *testing.T) {
 	t.Run("enable and restore", func(t *testing.T) {
-		h := newHarness(t, ModeCloudSync)
-		res, err := h.enable(t, EnableInput{})
+		h := newHarness(t, writeback.ModeCloudSync)
+		res, err := h.enable(t, writeback.EnableInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +188,7 @@ func TestCloudSync(t *testing.T) {
 		if last.Args["User"] != "admin@contoso.onmicrosoft.com" || last.Args["Password"] != "[redacted]" {
 			t.Errorf("set args = %q", last.Args)
 		}
-		if _, err := h.env.ExecuteActivity(ActivityRestoreWriteback, RestoreInput{PreviousEnabled: false}); err != nil {
+		if _, err := h.env.ExecuteActivity(writeback.ActivityRestoreWriteback, writeback.RestoreInput{PreviousEnabled: false}); err != nil {
 			t.Fatal(err)
 		}
 		if h.fs.CloudSyncWriteback() {
@@ -190,46 +196,46 @@ func TestCloudSync(t *testing.T) {
 		}
 	})
 	t.Run("already enabled", func(t *testing.T) {
-		h := newHarness(t, ModeCloudSync)
+		h := newHarness(t, writeback.ModeCloudSync)
 		h.fs.SetCloudSync(true, true)
-		res, err := h.enable(t, EnableInput{})
+		res, err := h.enable(t, writeback.EnableInput{})
 		if err != nil || res.Changed || !res.PreviousEnabled {
 			t.Fatalf("result = %+v, %v", res, err)
 		}
 	})
 	t.Run("state unreadable", func(t *testing.T) {
-		h := newHarness(t, ModeCloudSync)
+		h := newHarness(t, writeback.ModeCloudSync)
 		h.fs.SetCloudSync(false, false)
-		res, err := h.enable(t, EnableInput{})
+		res, err := h.enable(t, writeback.EnableInput{})
 		if err != nil || !res.Changed || !res.PreviousUnknown {
 			t.Fatalf("result = %+v, %v", res, err)
 		}
 	})
 	t.Run("no credential", func(t *testing.T) {
-		h := newHarness(t, ModeCloudSync)
+		h := newHarness(t, writeback.ModeCloudSync)
 		h.act.CloudSyncCredential = nil
-		_, err := h.enable(t, EnableInput{})
-		if typ := nonRetryableType(t, err); typ != ErrTypeCredentialMissing {
+		_, err := h.enable(t, writeback.EnableInput{})
+		if typ := nonRetryableType(t, err); typ != writeback.ErrTypeCredentialMissing {
 			t.Errorf("type = %q", typ)
 		}
 	})
 	t.Run("cmdlet not recognized", func(t *testing.T) {
-		h := newHarness(t, ModeCloudSync)
-		h.fs.FailAlways(ScriptCloudSyncSetWriteback, FailNotRecognized)
-		_, err := h.enable(t, EnableInput{})
-		if typ := nonRetryableType(t, err); typ != ErrTypeCmdletNotRecognized {
+		h := newHarness(t, writeback.ModeCloudSync)
+		h.fs.FailAlways(writeback.ScriptCloudSyncSetWriteback, writebacksim.FailNotRecognized)
+		_, err := h.enable(t, writeback.EnableInput{})
+		if typ := nonRetryableType(t, err); typ != writeback.ErrTypeCmdletNotRecognized {
 			t.Errorf("type = %q", typ)
 		}
 	})
 }
 
-func (h *harness) verify(t *testing.T, in VerifyInput) VerifyResult {
+func (h *harness) verify(t *testing.T, in writeback.VerifyInput) writeback.VerifyResult {
 	t.Helper()
-	v, err := h.env.ExecuteActivity(ActivityVerifyWriteback, in)
+	v, err := h.env.ExecuteActivity(writeback.ActivityVerifyWriteback, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res VerifyResult
+	var res writeback.VerifyResult
 	if err := v.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -238,13 +244,13 @@ func (h *harness) verify(t *testing.T, in VerifyInput) VerifyResult {
 
 func TestVerify(t *testing.T) {
 	t.Run("healthy after polling", func(t *testing.T) {
-		h := newHarness(t, ModeEntraConnect)
+		h := newHarness(t, writeback.ModeEntraConnect)
 		since := time.Now().Add(-time.Second)
 		h.fs.SetEventLag(3)
-		if _, err := h.enable(t, EnableInput{}); err != nil {
+		if _, err := h.enable(t, writeback.EnableInput{}); err != nil {
 			t.Fatal(err)
 		}
-		res := h.verify(t, VerifyInput{Since: since, Wait: 10 * time.Second})
+		res := h.verify(t, writeback.VerifyInput{Since: since, Wait: 10 * time.Second})
 		if !res.Healthy || len(res.Problems) != 0 {
 			t.Fatalf("result = %+v", res)
 		}
@@ -257,49 +263,49 @@ func TestVerify(t *testing.T) {
 				t.Errorf("event %d missing from %v", id, ids)
 			}
 		}
-		if n := strings.Count(strings.Join(h.fs.ScriptsRun(), ","), ScriptReadWritebackEvents); n < 3 {
+		if n := strings.Count(strings.Join(h.fs.ScriptsRun(), ","), writeback.ScriptReadWritebackEvents); n < 3 {
 			t.Errorf("event log read %d times, want polling", n)
 		}
 	})
 	t.Run("service bus blocked", func(t *testing.T) {
-		h := newHarness(t, ModeEntraConnect)
+		h := newHarness(t, writeback.ModeEntraConnect)
 		since := time.Now().Add(-time.Second)
 		h.fs.SetServiceBusBlocked(true)
-		if _, err := h.enable(t, EnableInput{}); err != nil {
+		if _, err := h.enable(t, writeback.EnableInput{}); err != nil {
 			t.Fatal(err)
 		}
-		res := h.verify(t, VerifyInput{Since: since, Wait: 10 * time.Second})
+		res := h.verify(t, writeback.VerifyInput{Since: since, Wait: 10 * time.Second})
 		if res.Healthy || len(res.Problems) != 1 || !strings.Contains(res.Problems[0], "32002") || !strings.Contains(res.Problems[0], "Service Bus") {
 			t.Fatalf("result = %+v", res)
 		}
 	})
 	t.Run("minimum password age", func(t *testing.T) {
-		h := newHarness(t, ModeEntraConnect)
+		h := newHarness(t, writeback.ModeEntraConnect)
 		since := time.Now().Add(-time.Second)
 		if err := h.fs.AddRecordedEvents("events-min-password-age"); err != nil {
 			t.Fatal(err)
 		}
-		res := h.verify(t, VerifyInput{Since: since})
+		res := h.verify(t, writeback.VerifyInput{Since: since})
 		if res.Healthy || len(res.Problems) != 2 || !strings.Contains(res.Problems[0], "minimum password age") {
 			t.Fatalf("result = %+v", res)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		h := newHarness(t, ModeEntraConnect)
+		h := newHarness(t, writeback.ModeEntraConnect)
 		start := time.Now()
-		res := h.verify(t, VerifyInput{Since: start, Wait: 50 * time.Millisecond})
+		res := h.verify(t, writeback.VerifyInput{Since: start, Wait: 50 * time.Millisecond})
 		if res.Healthy || len(res.Problems) != 1 || !strings.Contains(res.Problems[0], "no healthy PasswordResetService event") {
 			t.Fatalf("result = %+v", res)
 		}
-		if n := strings.Count(strings.Join(h.fs.ScriptsRun(), ","), ScriptReadWritebackEvents); n < 2 {
+		if n := strings.Count(strings.Join(h.fs.ScriptsRun(), ","), writeback.ScriptReadWritebackEvents); n < 2 {
 			t.Errorf("event log read %d times, want polling until the wait ends", n)
 		}
 	})
 	t.Run("event log unreadable", func(t *testing.T) {
-		h := newHarness(t, ModeEntraConnect)
-		h.fs.FailAlways(ScriptReadWritebackEvents, FailAccessDenied)
-		_, err := h.env.ExecuteActivity(ActivityVerifyWriteback, VerifyInput{Wait: time.Second})
-		if typ := nonRetryableType(t, err); typ != ErrTypeAccessDenied {
+		h := newHarness(t, writeback.ModeEntraConnect)
+		h.fs.FailAlways(writeback.ScriptReadWritebackEvents, writebacksim.FailAccessDenied)
+		_, err := h.env.ExecuteActivity(writeback.ActivityVerifyWriteback, writeback.VerifyInput{Wait: time.Second})
+		if typ := nonRetryableType(t, err); typ != writeback.ErrTypeAccessDenied {
 			t.Errorf("type = %q", typ)
 		}
 	})
@@ -319,31 +325,31 @@ func TestAccountsMatch(t *testing.T) {
 		{``, `contoso.com\MSOL_1`, false},
 	}
 	for _, tt := range tests {
-		if got := AccountsMatch(tt.a, tt.b); got != tt.want {
+		if got := writeback.AccountsMatch(tt.a, tt.b); got != tt.want {
 			t.Errorf("AccountsMatch(%q, %q) = %t, want %t", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
 
 func TestAgentOptionsValidate(t *testing.T) {
-	fs := NewFakeShell()
+	fs := writebacksim.New()
 	tests := []struct {
 		name string
-		o    AgentOptions
+		o    writeback.AgentOptions
 		want error
 	}{
-		{"ok", AgentOptions{TaskQueue: "sync-01", Mode: ModeEntraConnect, Runner: fs}, nil},
-		{"no queue", AgentOptions{Mode: ModeEntraConnect, Runner: fs}, ErrBadInput},
-		{"bad mode", AgentOptions{TaskQueue: "q", Mode: "dirsync", Runner: fs}, ErrBadInput},
-		{"no runner", AgentOptions{TaskQueue: "q", Mode: ModeEntraConnect}, ErrBadInput},
-		{"cloud sync without credential", AgentOptions{TaskQueue: "q", Mode: ModeCloudSync, Runner: fs}, ErrCredentialMissing},
+		{"ok", writeback.AgentOptions{TaskQueue: "sync-01", Mode: writeback.ModeEntraConnect, Runner: fs}, nil},
+		{"no queue", writeback.AgentOptions{Mode: writeback.ModeEntraConnect, Runner: fs}, writeback.ErrBadInput},
+		{"bad mode", writeback.AgentOptions{TaskQueue: "q", Mode: "dirsync", Runner: fs}, writeback.ErrBadInput},
+		{"no runner", writeback.AgentOptions{TaskQueue: "q", Mode: writeback.ModeEntraConnect}, writeback.ErrBadInput},
+		{"cloud sync without credential", writeback.AgentOptions{TaskQueue: "q", Mode: writeback.ModeCloudSync, Runner: fs}, writeback.ErrCredentialMissing},
 	}
 	for _, tt := range tests {
 		if err := tt.o.Validate(); !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if err := RunAgent(context.Background(), nil, tests[0].o); !errors.Is(err, ErrBadInput) {
+	if err := writeback.RunAgent(context.Background(), nil, tests[0].o); !errors.Is(err, writeback.ErrBadInput) {
 		t.Errorf("nil client: err = %v", err)
 	}
 }
@@ -360,8 +366,8 @@ func (r *recordingRegistry) RegisterDynamicActivity(any, activity.DynamicRegiste
 
 func TestRegisterUsesExportedNames(t *testing.T) {
 	var r recordingRegistry
-	Register(&r, &Activities{})
-	for _, name := range []string{ActivityEnableWriteback, ActivityRestoreWriteback, ActivityVerifyWriteback} {
+	writeback.Register(&r, &writeback.Activities{})
+	for _, name := range []string{writeback.ActivityEnableWriteback, writeback.ActivityRestoreWriteback, writeback.ActivityVerifyWriteback} {
 		if !slices.Contains(r.names, name) {
 			t.Errorf("%s not registered (got %q)", name, r.names)
 		}
@@ -370,5 +376,17 @@ func TestRegisterUsesExportedNames(t *testing.T) {
 		if !strings.HasPrefix(name, "Writeback.") {
 			t.Errorf("unexpected registration %q", name)
 		}
+	}
+}
+
+func TestEnableMatchesAnyForestAccount(t *testing.T) {
+	h := newHarness(t, writeback.ModeEntraConnect)
+	h.fs.SetConnectorAccount(`CONTOSO\svc-aadconnect`)
+	res, err := h.enable(t, writeback.EnableInput{ExpectedConnectorAccount: "svc-aadconnect@contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SyncConnectorAccount != `CONTOSO\svc-aadconnect` || !res.Changed {
+		t.Errorf("result = %+v", res)
 	}
 }

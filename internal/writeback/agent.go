@@ -17,7 +17,7 @@ type AgentOptions struct {
 	TaskQueue string
 	Mode      Mode
 	// Runner runs the scripts: PowerShell{} on the host, or a simulated sync
-	// server (NewSimulatedSyncServer) for the local demo.
+	// server (internal/writebacksim) for the local demo.
 	Runner Runner
 	// CloudSyncCredential is required in ModeCloudSync (CredentialFromEnv,
 	// CredentialFromFile).

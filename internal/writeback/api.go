@@ -1,9 +1,6 @@
 package writeback
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Activity names, registered by Register. Workflows schedule the activities by
 // these names on the sync server's task queue.
@@ -26,15 +23,6 @@ const (
 
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeEntraConnect || m == ModeCloudSync }
-
-// ParseMode parses a mode name; the empty string is an error.
-func ParseMode(s string) (Mode, error) {
-	m := Mode(s)
-	if !m.Valid() {
-		return "", fmt.Errorf("parse mode: %q is not %q or %q", s, ModeEntraConnect, ModeCloudSync)
-	}
-	return m, nil
-}
 
 // EnableInput is the input of EnableWriteback.
 type EnableInput struct {

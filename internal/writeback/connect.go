@@ -64,13 +64,9 @@ type connectorJSON struct {
 
 // ListConnectors runs Get-ADSyncConnector.
 func ListConnectors(ctx context.Context, r Runner) ([]Connector, error) {
-	out, err := r.Run(ctx, ScriptListConnectors, nil)
+	raw, err := runList[connectorJSON](ctx, r, "list connectors", ScriptListConnectors, nil)
 	if err != nil {
-		return nil, fmt.Errorf("list connectors: %w", err)
-	}
-	raw, err := decodeList[connectorJSON](out)
-	if err != nil {
-		return nil, fmt.Errorf("list connectors: %w", err)
+		return nil, err
 	}
 	conns := make([]Connector, 0, len(raw))
 	for _, j := range raw {
@@ -173,8 +169,8 @@ func ADConnectorAccounts(conns []Connector) []string {
 // name a domain, the domains too — a NetBIOS name matches the first label of a
 // DNS name (CONTOSO and contoso.com).
 func AccountsMatch(a, b string) bool {
-	ua, da := splitAccount(a)
-	ub, db := splitAccount(b)
+	ua, da := SplitAccount(a)
+	ub, db := SplitAccount(b)
 	if ua == "" || !strings.EqualFold(ua, ub) {
 		return false
 	}
@@ -185,7 +181,9 @@ func AccountsMatch(a, b string) bool {
 	return (!strings.Contains(da, ".") || !strings.Contains(db, ".")) && strings.EqualFold(first(da), first(db))
 }
 
-func splitAccount(s string) (user, domain string) {
+// SplitAccount splits an account name given as DOMAIN\user, user@domain or
+// user into its user and domain ("" when none).
+func SplitAccount(s string) (user, domain string) {
 	s = strings.TrimSpace(s)
 	if d, u, ok := strings.Cut(s, `\`); ok {
 		return u, d
@@ -241,13 +239,9 @@ type cloudSyncJSON struct {
 // Get-AADCloudSyncPasswordWritebackConfiguration; known is false when the
 // agent's module has no such cmdlet.
 func CloudSyncWriteback(ctx context.Context, r Runner) (enabled, known bool, err error) {
-	out, err := r.Run(ctx, ScriptCloudSyncGetWriteback, nil)
+	items, err := runList[cloudSyncJSON](ctx, r, "get cloud sync password writeback", ScriptCloudSyncGetWriteback, nil)
 	if err != nil {
-		return false, false, fmt.Errorf("get cloud sync password writeback: %w", err)
-	}
-	items, err := decodeList[cloudSyncJSON](out)
-	if err != nil {
-		return false, false, fmt.Errorf("get cloud sync password writeback: %w", err)
+		return false, false, err
 	}
 	if len(items) == 0 {
 		return false, false, nil

@@ -7,7 +7,8 @@
 // invocation runs a fixed script shipped with this package; arguments travel as
 // JSON data in an environment variable and are never spliced into code.
 //
-// FakeShell (and NewSimulatedSyncServer) stand in for the sync server when no
-// Windows host exists: it replays recorded cmdlet output and says so in its
-// logs.
+// internal/writebacksim stands in for the sync server when no Windows host
+// exists (tests, the local stack): it replays recorded cmdlet output and says
+// so in its logs. It is a separate package so that the agent does not carry
+// it.
 package writeback

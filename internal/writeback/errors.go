@@ -122,28 +122,30 @@ func quoteList(s []string) string {
 	return strings.Join(q, " or ")
 }
 
+// permanentTypes pairs each permanent sentinel with its application error
+// type, in the order they are matched.
+var permanentTypes = []struct {
+	err error
+	typ string
+}{
+	{ErrModuleMissing, ErrTypeModuleMissing},
+	{ErrCmdletNotRecognized, ErrTypeCmdletNotRecognized},
+	{ErrAccessDenied, ErrTypeAccessDenied},
+	{ErrConnectorNotFound, ErrTypeConnectorNotFound},
+	{ErrAccountMismatch, ErrTypeAccountMismatch},
+	{ErrModeMismatch, ErrTypeModeMismatch},
+	{ErrCredentialMissing, ErrTypeCredentialMissing},
+	{ErrPowerShellMissing, ErrTypePowerShellMissing},
+	{ErrBadInput, ErrTypeBadInput},
+}
+
 // permanentType returns the application error type for a permanent error, or
 // "" when err may succeed on retry.
 func permanentType(err error) string {
-	switch {
-	case errors.Is(err, ErrModuleMissing):
-		return ErrTypeModuleMissing
-	case errors.Is(err, ErrCmdletNotRecognized):
-		return ErrTypeCmdletNotRecognized
-	case errors.Is(err, ErrAccessDenied):
-		return ErrTypeAccessDenied
-	case errors.Is(err, ErrConnectorNotFound):
-		return ErrTypeConnectorNotFound
-	case errors.Is(err, ErrAccountMismatch):
-		return ErrTypeAccountMismatch
-	case errors.Is(err, ErrModeMismatch):
-		return ErrTypeModeMismatch
-	case errors.Is(err, ErrCredentialMissing):
-		return ErrTypeCredentialMissing
-	case errors.Is(err, ErrPowerShellMissing):
-		return ErrTypePowerShellMissing
-	case errors.Is(err, ErrBadInput):
-		return ErrTypeBadInput
+	for _, p := range permanentTypes {
+		if errors.Is(err, p.err) {
+			return p.typ
+		}
 	}
 	return ""
 }

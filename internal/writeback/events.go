@@ -105,13 +105,10 @@ const maxMessage = 400
 // ReadWritebackEvents reads PasswordResetService events and ADSync 6329 from
 // the Application log since the given time, classified and oldest first.
 func ReadWritebackEvents(ctx context.Context, r Runner, since time.Time) ([]EventRecord, error) {
-	out, err := r.Run(ctx, ScriptReadWritebackEvents, map[string]string{"Since": since.UTC().Format(time.RFC3339Nano)})
+	raw, err := runList[eventJSON](ctx, r, "read writeback events", ScriptReadWritebackEvents,
+		map[string]string{"Since": since.UTC().Format(time.RFC3339Nano)})
 	if err != nil {
-		return nil, fmt.Errorf("read writeback events: %w", err)
-	}
-	raw, err := decodeList[eventJSON](out)
-	if err != nil {
-		return nil, fmt.Errorf("read writeback events: %w", err)
+		return nil, err
 	}
 	events := make([]EventRecord, 0, len(raw))
 	for _, e := range raw {

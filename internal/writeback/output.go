@@ -2,6 +2,7 @@ package writeback
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -205,6 +206,20 @@ func fillFromStderr(se *ScriptError, stderr string) {
 			break
 		}
 	}
+}
+
+// runList runs a script and decodes its data array into items of T; errors
+// start with op.
+func runList[T any](ctx context.Context, r Runner, op, script string, args map[string]string) ([]T, error) {
+	out, err := r.Run(ctx, script, args)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	items, err := decodeList[T](out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return items, nil
 }
 
 // decodeList decodes an Output's data array into items of T.

@@ -32,7 +32,7 @@ func TestParseOutput(t *testing.T) {
 		{name: "empty", stdout: "", wantData: `[]`},
 		{name: "error envelope", stdout: `{"ok":false,"error":{"message":"boom","errorId":"X"}}`, exit: 1, wantErr: &ScriptError{}, wantMsg: "boom"},
 		{name: "ok envelope but exit 1", stdout: `{"ok":true,"data":[]}`, stderr: "something broke", exit: 1, wantErr: &ScriptError{}, wantMsg: "something broke"},
-		{name: "stderr only", stderr: readFile(t, "testdata/recorded/stderr-module-missing.txt"), exit: 1, wantErr: ErrModuleMissing,
+		{name: "stderr only", stderr: readFile(t, "../writebacksim/recorded/stderr-module-missing.txt"), exit: 1, wantErr: ErrModuleMissing,
 			wantMsg: "Import-Module : The specified module 'ADSync' was not loaded because no valid module file was found in any module"},
 		{name: "garbage", stdout: "WARNING: reset\n{\"ok\":tr", wantErr: ErrBadOutput},
 	}
@@ -114,7 +114,7 @@ func TestScriptErrorClassification(t *testing.T) {
 		{"error-access-denied.json", ErrAccessDenied, ErrTypeAccessDenied},
 	}
 	for _, tt := range tests {
-		_, err := ParseOutput("x", []byte(readFile(t, "testdata/recorded/"+tt.file)), nil, 1)
+		_, err := ParseOutput("x", []byte(readFile(t, "../writebacksim/recorded/"+tt.file)), nil, 1)
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: err = %v, want %v", tt.file, err, tt.want)
 		}

@@ -15,7 +15,7 @@ import (
 
 // Runner runs one of this package's fixed scripts (by id, see ScriptIDs) with
 // arguments passed as data. Implementations: PowerShell (the real host) and
-// FakeShell (a simulated sync server).
+// writebacksim.SyncServer (a simulated sync server).
 type Runner interface {
 	Run(ctx context.Context, script string, args map[string]string) (Output, error)
 }

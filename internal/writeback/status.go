@@ -42,11 +42,7 @@ func (a *Activities) StatusWriteback(ctx context.Context, in StatusInput) (Statu
 		}
 		return StatusResult{Enabled: enabled, Unknown: !known}, nil
 	}
-	conns, err := ListConnectors(ctx, a.Runner)
-	if err != nil {
-		return StatusResult{}, a.fail(op, err)
-	}
-	aad, err := FindAADConnector(conns)
+	conns, aad, err := a.connectors(ctx)
 	if err != nil {
 		return StatusResult{}, a.fail(op, err)
 	}

@@ -61,183 +61,167 @@ func (t *Tenant) Get(f entra.Field) string {
 	return t.Settings[f]
 }
 
-func (t *Tenant) fail(op string) error {
+// do runs one method call under the lock, failing it with the error set in
+// Err for op (once) instead.
+func do[T any](t *Tenant, op string, f func() (T, error)) (T, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.Err[op]; err != nil {
 		delete(t.Err, op)
-		return err
+		var zero T
+		return zero, err
 	}
-	return nil
+	return f()
+}
+
+// run is do for a method that returns only an error.
+func (t *Tenant) run(op string, f func() error) error {
+	_, err := do(t, op, func() (struct{}, error) { return struct{}{}, f() })
+	return err
 }
 
 // Snapshot implements entra.Tenant.
 func (t *Tenant) Snapshot(context.Context) (entra.Snapshot, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("Snapshot"); err != nil {
-		return entra.Snapshot{}, err
-	}
-	s := make(entra.Settings, len(t.Settings))
-	for k, v := range t.Settings {
-		s[k] = v
-	}
-	return entra.Snapshot{Settings: s, GroupName: t.Groups[s[entra.FieldGroup]].DisplayName,
-		MigrationState: "migrationComplete"}, nil
+	return do(t, "Snapshot", func() (entra.Snapshot, error) {
+		s := make(entra.Settings, len(t.Settings))
+		for k, v := range t.Settings {
+			s[k] = v
+		}
+		return entra.Snapshot{Settings: s, GroupName: t.Groups[s[entra.FieldGroup]].DisplayName,
+			MigrationState: "migrationComplete"}, nil
+	})
 }
 
 // Apply implements entra.Tenant.
 func (t *Tenant) Apply(_ context.Context, changes []entra.Change) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("Apply"); err != nil {
-		return err
-	}
-	t.Applied = append(t.Applied, append([]entra.Change(nil), changes...))
-	var manual []entra.Change
-	for _, c := range changes {
-		if c.Field.IsPortal() && t.Manual {
-			if t.Settings[c.Field] != c.To {
-				manual = append(manual, c)
+	return t.run("Apply", func() error {
+		t.Applied = append(t.Applied, append([]entra.Change(nil), changes...))
+		var manual []entra.Change
+		for _, c := range changes {
+			if c.Field.IsPortal() && t.Manual {
+				if t.Settings[c.Field] != c.To {
+					manual = append(manual, c)
+				}
+				continue
 			}
-			continue
+			t.Settings[c.Field] = c.To
 		}
-		t.Settings[c.Field] = c.To
-	}
-	if len(manual) > 0 {
-		return fmt.Errorf("apply: %w", &entra.ManualError{Changes: manual})
-	}
-	return nil
+		if len(manual) > 0 {
+			return fmt.Errorf("apply: %w", &entra.ManualError{Changes: manual})
+		}
+		return nil
+	})
 }
 
 // FindGroup implements entra.Tenant.
 func (t *Tenant) FindGroup(_ context.Context, name string) (entra.Group, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("FindGroup"); err != nil {
-		return entra.Group{}, err
-	}
-	for _, g := range t.Groups {
-		if strings.EqualFold(g.DisplayName, name) {
-			return g, nil
+	return do(t, "FindGroup", func() (entra.Group, error) {
+		for _, g := range t.Groups {
+			if strings.EqualFold(g.DisplayName, name) {
+				return g, nil
+			}
 		}
-	}
-	return entra.Group{}, &entra.NotFoundError{Op: "find group", Object: fmt.Sprintf("group %q", name)}
+		return entra.Group{}, &entra.NotFoundError{Op: "find group", Object: fmt.Sprintf("group %q", name)}
+	})
 }
 
 // CreateGroup implements entra.Tenant.
 func (t *Tenant) CreateGroup(_ context.Context, name string) (entra.Group, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("CreateGroup"); err != nil {
-		return entra.Group{}, err
-	}
-	t.nextID++
-	g := entra.Group{ID: fmt.Sprintf("group-%d", t.nextID), DisplayName: name}
-	t.Groups[g.ID] = g
-	t.GroupMembers[g.ID] = map[string]bool{}
-	return g, nil
+	return do(t, "CreateGroup", func() (entra.Group, error) {
+		t.nextID++
+		g := entra.Group{ID: fmt.Sprintf("group-%d", t.nextID), DisplayName: name}
+		t.Groups[g.ID] = g
+		t.GroupMembers[g.ID] = map[string]bool{}
+		return g, nil
+	})
 }
 
 // DeleteGroup implements entra.Tenant.
 func (t *Tenant) DeleteGroup(_ context.Context, id string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("DeleteGroup"); err != nil {
-		return err
-	}
-	delete(t.Groups, id)
-	delete(t.GroupMembers, id)
-	return nil
+	return t.run("DeleteGroup", func() error {
+		delete(t.Groups, id)
+		delete(t.GroupMembers, id)
+		return nil
+	})
 }
 
 // AddMembers implements entra.Tenant.
 func (t *Tenant) AddMembers(_ context.Context, groupID string, upns []string) (entra.AddResult, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var res entra.AddResult
-	if err := t.fail("AddMembers"); err != nil {
-		return res, err
-	}
-	members, ok := t.GroupMembers[groupID]
-	if !ok {
-		return res, &entra.NotFoundError{Op: "add members", Object: "group " + groupID}
-	}
-	for _, upn := range upns {
-		id, ok := t.Users[strings.ToLower(upn)]
-		switch {
-		case !ok:
-			res.NotFound = append(res.NotFound, upn)
-		case members[id]:
-			res.AlreadyMember = append(res.AlreadyMember, id)
-		default:
-			members[id] = true
-			res.Added = append(res.Added, id)
+	return do(t, "AddMembers", func() (entra.AddResult, error) {
+		var res entra.AddResult
+		members, ok := t.GroupMembers[groupID]
+		if !ok {
+			return res, &entra.NotFoundError{Op: "add members", Object: "group " + groupID}
 		}
-	}
-	return res, nil
+		for _, upn := range upns {
+			id, ok := t.Users[strings.ToLower(upn)]
+			switch {
+			case !ok:
+				res.NotFound = append(res.NotFound, upn)
+			case members[id]:
+				res.AlreadyMember = append(res.AlreadyMember, id)
+			default:
+				members[id] = true
+				res.Added = append(res.Added, id)
+			}
+		}
+		return res, nil
+	})
 }
 
 // Members implements entra.Tenant.
 func (t *Tenant) Members(_ context.Context, groupID string) ([]string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("Members"); err != nil {
-		return nil, err
-	}
-	members, ok := t.GroupMembers[groupID]
-	if !ok {
-		return nil, &entra.NotFoundError{Op: "list members", Object: "group " + groupID}
-	}
-	var upns []string
-	for upn, id := range t.Users {
-		if members[id] {
-			upns = append(upns, strings.ToLower(upn))
+	return do(t, "Members", func() ([]string, error) {
+		members, ok := t.GroupMembers[groupID]
+		if !ok {
+			return nil, &entra.NotFoundError{Op: "list members", Object: "group " + groupID}
 		}
-	}
-	sort.Strings(upns)
-	return upns, nil
+		var upns []string
+		for upn, id := range t.Users {
+			if members[id] {
+				upns = append(upns, strings.ToLower(upn))
+			}
+		}
+		sort.Strings(upns)
+		return upns, nil
+	})
 }
 
 // RemoveMembers implements entra.Tenant.
 func (t *Tenant) RemoveMembers(_ context.Context, groupID string, users []string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("RemoveMembers"); err != nil {
-		return err
-	}
-	for _, u := range users {
-		if id, ok := t.Users[strings.ToLower(u)]; ok {
-			u = id
+	return t.run("RemoveMembers", func() error {
+		for _, u := range users {
+			if id, ok := t.Users[strings.ToLower(u)]; ok {
+				u = id
+			}
+			delete(t.GroupMembers[groupID], u)
 		}
-		delete(t.GroupMembers[groupID], u)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Coverage implements entra.Tenant.
 func (t *Tenant) Coverage(_ context.Context, groupID string) (entra.Coverage, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.fail("Coverage"); err != nil {
-		return entra.Coverage{}, err
-	}
-	var ids []string
-	if groupID == "" {
-		for _, id := range t.Users {
-			ids = append(ids, id)
+	return do(t, "Coverage", func() (entra.Coverage, error) {
+		var ids []string
+		if groupID == "" {
+			for _, id := range t.Users {
+				ids = append(ids, id)
+			}
+		} else {
+			for id := range t.GroupMembers[groupID] {
+				ids = append(ids, id)
+			}
 		}
-	} else {
-		for id := range t.GroupMembers[groupID] {
-			ids = append(ids, id)
+		sort.Strings(ids)
+		c := entra.Coverage{Total: len(ids)}
+		for _, id := range ids {
+			if t.Registered[id] {
+				c.Registered++
+				c.Capable++
+			}
+			c.Enabled++
 		}
-	}
-	sort.Strings(ids)
-	c := entra.Coverage{Total: len(ids)}
-	for _, id := range ids {
-		if t.Registered[id] {
-			c.Registered++
-			c.Capable++
-		}
-		c.Enabled++
-	}
-	return c, nil
+		return c, nil
+	})
 }

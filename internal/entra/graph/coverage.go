@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/microsoft/kiota-abstractions-go/serialization"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
@@ -130,8 +131,13 @@ func (c *Client) eachRegistration(ctx context.Context, filter string, fn func(mo
 	if err != nil {
 		return wrap(op, err)
 	}
-	it, err := msgraphgocore.NewPageIterator[models.UserRegistrationDetailsable](resp, c.adapter,
-		models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue)
+	return iterate(ctx, c, op, resp, models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue, fn)
+}
+
+// iterate walks a collection response page by page with the SDK's page
+// iterator (it follows @odata.nextLink); fn returns false to stop.
+func iterate[T any](ctx context.Context, c *Client, op call, resp any, create serialization.ParsableFactory, fn func(T) bool) error {
+	it, err := msgraphgocore.NewPageIterator[T](resp, c.adapter, create)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op.op, err)
 	}
@@ -165,24 +171,6 @@ func (c *Client) tenantCoverage(ctx context.Context) (entra.Coverage, error) {
 		}
 	}
 	return cov, nil
-}
-
-// OnPremisesSync reads directory/onPremisesSynchronization (read-only:
-// writeback cannot be switched on through Graph).
-func (c *Client) OnPremisesSync(ctx context.Context) (entra.SyncStatus, error) {
-	resp, err := c.sdk.Directory().OnPremisesSynchronization().Get(ctx, nil)
-	if err != nil {
-		return entra.SyncStatus{}, wrap(call{op: "read on-premises synchronization", perm: permSync}, err)
-	}
-	var st entra.SyncStatus
-	for _, s := range resp.GetValue() {
-		st.Configured = true
-		if f := s.GetFeatures(); f != nil {
-			st.PasswordSyncEnabled = f.GetPasswordSyncEnabled() != nil && *f.GetPasswordSyncEnabled()
-			st.PasswordWritebackEnabled = f.GetPasswordWritebackEnabled() != nil && *f.GetPasswordWritebackEnabled()
-		}
-	}
-	return st, nil
 }
 
 // regDetail is one userRegistrationDetails row.

@@ -18,7 +18,6 @@ const (
 	permPolicyRead  = "Policy.Read.AuthenticationMethod"
 	permPolicyWrite = "Policy.ReadWrite.AuthenticationMethod"
 	permReports     = "AuditLog.Read.All"
-	permSync        = "OnPremDirectorySynchronization.Read.All"
 	permGroupRead   = "GroupMember.Read.All (or Group.Read.All)"
 	permGroupCreate = "Group.Create"
 	permGroupWrite  = "GroupMember.ReadWrite.All"

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode"
 
-	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -144,12 +143,7 @@ func (c *Client) eachMember(ctx context.Context, groupID string, fn func(member)
 	if err != nil {
 		return wrap(op, err)
 	}
-	it, err := msgraphgocore.NewPageIterator[models.DirectoryObjectable](resp, c.adapter,
-		models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op.op, err)
-	}
-	err = it.Iterate(ctx, func(o models.DirectoryObjectable) bool {
+	return iterate(ctx, c, op, resp, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue, func(o models.DirectoryObjectable) bool {
 		m := member{id: str(o.GetId())}
 		if u, ok := o.(models.Userable); ok {
 			m.upn, m.user = str(u.GetUserPrincipalName()), true
@@ -159,7 +153,6 @@ func (c *Client) eachMember(ctx context.Context, groupID string, fn func(member)
 		fn(m)
 		return true
 	})
-	return wrap(op, err)
 }
 
 // Members lists the UPNs (lower case, sorted) of a group's user members.

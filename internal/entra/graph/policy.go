@@ -11,8 +11,27 @@ import (
 	"github.com/ssprflow/ssprflow/internal/entra"
 )
 
-// readPolicy reads the authentication methods policy: the state of each SSPR
-// method configuration, voice's isOfficePhoneAllowed, and the migration state.
+// graphFields are the settings table's Graph rows: a property of an
+// authentication method configuration each.
+var graphFields = func() []entra.FieldSpec {
+	var out []entra.FieldSpec
+	for _, s := range entra.Fields() {
+		if s.Surface == entra.SurfaceGraph {
+			out = append(out, s)
+		}
+	}
+	return out
+}()
+
+// The configuration properties the adapter reads and writes, through the
+// SDK's typed models.
+const (
+	propState       = "state"
+	propOfficePhone = "isOfficePhoneAllowed"
+)
+
+// readPolicy reads the authentication methods policy: every Graph field of
+// the settings table, and the migration state.
 func (c *Client) readPolicy(ctx context.Context, into entra.Settings) (migration string, err error) {
 	pol, err := c.sdk.Policies().AuthenticationMethodsPolicy().Get(ctx, nil)
 	if err != nil {
@@ -36,81 +55,57 @@ func (c *Client) readPolicy(ctx context.Context, into entra.Settings) (migration
 			byID[strings.ToLower(*id)] = cfg // ids come back capitalised: match case-insensitively
 		}
 	}
-	for _, m := range entra.PolicyMethods {
-		cfg, ok := byID[strings.ToLower(m)]
+	for _, f := range graphFields {
+		cfg, ok := byID[strings.ToLower(f.Object)]
 		if !ok {
 			continue
 		}
-		if s := cfg.GetState(); s != nil {
-			into[entra.PolicyField(m)] = s.String()
-		}
-		if v, ok := cfg.(models.VoiceAuthenticationMethodConfigurationable); ok && v.GetIsOfficePhoneAllowed() != nil {
-			into[entra.FieldVoiceOfficePhone] = strconv.FormatBool(*v.GetIsOfficePhoneAllowed())
+		if v, ok := property(cfg, f.Key); ok {
+			into[f.Field] = v
 		}
 	}
 	return migration, nil
 }
 
-// policyPatch is what changes in one method configuration.
-type policyPatch struct {
-	state       *models.AuthenticationMethodState
-	officePhone *bool
+// property reads one property of a configuration as a canonical value.
+func property(cfg models.AuthenticationMethodConfigurationable, key string) (string, bool) {
+	switch key {
+	case propState:
+		if s := cfg.GetState(); s != nil {
+			return s.String(), true
+		}
+	case propOfficePhone:
+		if v, ok := cfg.(models.VoiceAuthenticationMethodConfigurationable); ok && v.GetIsOfficePhoneAllowed() != nil {
+			return strconv.FormatBool(*v.GetIsOfficePhoneAllowed()), true
+		}
+	}
+	return "", false
 }
 
-// planPolicy validates Graph changes and groups them per configuration, in
-// the fixed method order.
-func planPolicy(changes []entra.Change) ([]string, map[string]*policyPatch, error) {
-	patches := map[string]*policyPatch{}
-	get := func(m string) *policyPatch {
-		if patches[m] == nil {
-			patches[m] = &policyPatch{}
-		}
-		return patches[m]
-	}
-	known := map[string]bool{}
-	for _, m := range entra.PolicyMethods {
-		known[m] = true
-	}
-	for _, ch := range changes {
-		if ch.Field == entra.FieldVoiceOfficePhone {
-			b, err := strconv.ParseBool(ch.To)
-			if err != nil {
-				return nil, nil, badValue(ch, "true or false")
-			}
-			get(entra.PolicyVoice).officePhone = &b
-			continue
-		}
-		m := strings.TrimPrefix(string(ch.Field), string(entra.FieldPolicyPrefix))
-		if !known[m] {
-			return nil, nil, &entra.PermanentError{Op: "apply", Message: fmt.Sprintf(
-				"unsupported field %q (policy methods: %s)", ch.Field, strings.Join(entra.PolicyMethods, ", "))}
-		}
-		var st models.AuthenticationMethodState
-		switch ch.To {
-		case entra.StateEnabled:
+// setProperty sets one property of a PATCH body from a checked value.
+func setProperty(body models.AuthenticationMethodConfigurationable, key, v string) error {
+	switch key {
+	case propState:
+		st := models.DISABLED_AUTHENTICATIONMETHODSTATE
+		if v == entra.StateEnabled {
 			st = models.ENABLED_AUTHENTICATIONMETHODSTATE
-		case entra.StateDisabled:
-			st = models.DISABLED_AUTHENTICATIONMETHODSTATE
-		default:
-			return nil, nil, badValue(ch, `"enabled" or "disabled"`)
 		}
-		get(m).state = &st
-	}
-	var order []string
-	for _, m := range entra.PolicyMethods {
-		if patches[m] != nil {
-			order = append(order, m)
+		body.SetState(&st)
+	case propOfficePhone:
+		voice, ok := body.(models.VoiceAuthenticationMethodConfigurationable)
+		if !ok {
+			return fmt.Errorf("%s is a voice property", key)
 		}
+		b, _ := strconv.ParseBool(v)
+		voice.SetIsOfficePhoneAllowed(&b)
+	default:
+		return fmt.Errorf("property %s is not supported", key)
 	}
-	return order, patches, nil
-}
-
-func badValue(ch entra.Change, want string) error {
-	return &entra.PermanentError{Op: "apply", Message: fmt.Sprintf("field %s: value %q is invalid, want %s", ch.Field, ch.To, want)}
+	return nil
 }
 
 // newConfig builds a PATCH body: the right @odata.type (set by the model's
-// constructor) and only the changed properties.
+// constructor) and, later, only the changed properties.
 func newConfig(method string) models.AuthenticationMethodConfigurationable {
 	switch method {
 	case entra.PolicyEmail:
@@ -127,24 +122,53 @@ func newConfig(method string) models.AuthenticationMethodConfigurationable {
 	return nil
 }
 
+// policyPatch is one PATCH of a method configuration.
+type policyPatch struct {
+	method string
+	body   models.AuthenticationMethodConfigurationable
+}
+
+// planPolicy turns checked Graph changes into one PATCH per configuration,
+// in the settings table's order, carrying only the changed properties.
+func planPolicy(changes []entra.Change) ([]policyPatch, error) {
+	want := make(map[entra.Field]string, len(changes))
+	for _, ch := range changes {
+		want[ch.Field] = ch.To
+	}
+	var patches []policyPatch
+	index := map[string]int{}
+	for _, f := range graphFields {
+		v, ok := want[f.Field]
+		if !ok {
+			continue
+		}
+		i, seen := index[f.Object]
+		if !seen {
+			body := newConfig(f.Object)
+			if body == nil {
+				return nil, &entra.PermanentError{Op: "apply", Message: fmt.Sprintf("field %s: no SDK model for method %q", f.Field, f.Object)}
+			}
+			i = len(patches)
+			index[f.Object] = i
+			patches = append(patches, policyPatch{method: f.Object, body: body})
+		}
+		if err := setProperty(patches[i].body, f.Key, v); err != nil {
+			return nil, &entra.PermanentError{Op: "apply", Message: fmt.Sprintf("field %s: %v", f.Field, err)}
+		}
+	}
+	return patches, nil
+}
+
 // applyPolicy PATCHes each changed method configuration once.
-func (c *Client) applyPolicy(ctx context.Context, order []string, patches map[string]*policyPatch) error {
-	for _, m := range order {
-		p := patches[m]
-		body := newConfig(m)
-		if p.state != nil {
-			body.SetState(p.state)
-		}
-		if p.officePhone != nil {
-			body.(*models.VoiceAuthenticationMethodConfiguration).SetIsOfficePhoneAllowed(p.officePhone)
-		}
+func (c *Client) applyPolicy(ctx context.Context, patches []policyPatch) error {
+	for _, p := range patches {
 		_, err := c.sdk.Policies().AuthenticationMethodsPolicy().AuthenticationMethodConfigurations().
-			ByAuthenticationMethodConfigurationId(m).Patch(ctx, body, nil)
+			ByAuthenticationMethodConfigurationId(p.method).Patch(ctx, p.body, nil)
 		if err != nil {
-			return wrap(call{op: "update " + m + " authentication method policy",
-				object: "authentication method configuration " + m, perm: permPolicyWrite}, err)
+			return wrap(call{op: "update " + p.method + " authentication method policy",
+				object: "authentication method configuration " + p.method, perm: permPolicyWrite}, err)
 		}
-		c.log.Info("graph: updated authentication method policy", "method", m)
+		c.log.Info("graph: updated authentication method policy", "method", p.method)
 	}
 	return nil
 }

@@ -14,57 +14,29 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/ssprflow/ssprflow/internal/entra"
-	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
 // The portal's PasswordReset API (undocumented): both objects are read and
 // written whole.
 const (
-	pathResetPolicies  = "/api/PasswordReset/PasswordResetPolicies"
-	pathOnPremPolicies = "/api/PasswordReset/OnPremisesPasswordResetPolicies"
+	pathResetPolicies  = "/api/PasswordReset/" + entra.ObjectResetPolicies
+	pathOnPremPolicies = "/api/PasswordReset/" + entra.ObjectOnPremPolicies
 )
 
-type portalKind int
-
-const (
-	kindBool portalKind = iota
-	kindInt
-	kindString
-	kindScope
-	kindGroup
-)
-
-// portalKey maps a portal field to its object and JSON key.
+// portalKey is a portal field's row of the settings table and its object's
+// path.
 type portalKey struct {
+	entra.FieldSpec
 	path string
-	key  string
-	kind portalKind
 }
 
+// portalKeys are the settings table's portal rows.
 var portalKeys = func() map[entra.Field]portalKey {
-	r := func(key string, k portalKind) portalKey { return portalKey{pathResetPolicies, key, k} }
-	m := map[entra.Field]portalKey{
-		entra.FieldScope:               r("enablementType", kindScope),
-		entra.FieldGroup:               r("passwordResetEnabledGroupIds", kindGroup),
-		entra.FieldMethodsRequired:     r("numberOfAuthenticationMethodsRequired", kindInt),
-		entra.FieldRegistrationOnLogin: r("registrationRequiredOnSignIn", kindBool),
-		entra.FieldReconfirmDays:       r("registrationReconfirmIntevalInDays", kindInt), // sic
-		entra.FieldNotifyUsers:         r("notifyUsersOnPasswordReset", kindBool),
-		entra.FieldNotifyAdmins:        r("notifyOnAdminPasswordReset", kindBool),
-		entra.FieldHelpdeskCustomized:  r("customizeHelpdeskLink", kindBool),
-		entra.FieldHelpdeskContact:     r("customHelpdeskEmailOrUrl", kindString),
-		entra.FieldWritebackEnabled:    {pathOnPremPolicies, "enablementForTenant", kindBool},
-		entra.FieldUnlockEnabled:       {pathOnPremPolicies, "accountUnlockEnabled", kindBool},
-	}
-	for meth, key := range map[plan.Method]string{
-		plan.MethodEmail:                 "emailOptionEnabled",
-		plan.MethodMobilePhone:           "mobilePhoneOptionEnabled",
-		plan.MethodOfficePhone:           "officePhoneOptionEnabled",
-		plan.MethodSecurityQuestions:     "securityQuestionsOptionEnabled",
-		plan.MethodMobileAppNotification: "mobileAppNotificationEnabled",
-		plan.MethodMobileAppCode:         "mobileAppCodeEnabled",
-	} {
-		m[entra.MethodField(meth)] = r(key, kindBool)
+	m := map[entra.Field]portalKey{}
+	for _, s := range entra.Fields() {
+		if s.Surface == entra.SurfacePortal {
+			m[s.Field] = portalKey{FieldSpec: s, path: "/api/PasswordReset/" + s.Object}
+		}
 	}
 	return m
 }()
@@ -73,29 +45,29 @@ var scopeCodes = map[entra.Scope]int{entra.ScopeNone: 0, entra.ScopeSelected: 1,
 
 type portalObject map[string]json.RawMessage
 
-// decode reads field f from obj as a canonical string; ok is false when absent.
+// decode reads field k from obj as a canonical string; ok is false when absent.
 func decode(obj portalObject, k portalKey) (string, bool, error) {
-	raw, ok := obj[k.key]
+	raw, ok := obj[k.Key]
 	if !ok || string(raw) == "null" {
-		if k.kind == kindGroup || k.kind == kindString {
+		if k.Kind == entra.KindGroup || k.Kind == entra.KindText {
 			return "", true, nil
 		}
 		return "", false, nil
 	}
-	switch k.kind {
-	case kindBool:
+	switch k.Kind {
+	case entra.KindBool:
 		var b bool
 		err := json.Unmarshal(raw, &b)
 		return strconv.FormatBool(b), true, err
-	case kindInt:
+	case entra.KindInt:
 		var n int
 		err := json.Unmarshal(raw, &n)
 		return strconv.Itoa(n), true, err
-	case kindString:
+	case entra.KindText:
 		var s string
 		err := json.Unmarshal(raw, &s)
 		return s, true, err
-	case kindScope:
+	case entra.KindScope:
 		var n int
 		if err := json.Unmarshal(raw, &n); err != nil {
 			return "", false, err
@@ -106,7 +78,7 @@ func decode(obj portalObject, k portalKey) (string, bool, error) {
 			}
 		}
 		return "", false, fmt.Errorf("unknown enablementType %d", n)
-	case kindGroup:
+	case entra.KindGroup:
 		var ids []string
 		if err := json.Unmarshal(raw, &ids); err != nil {
 			return "", false, err
@@ -119,40 +91,30 @@ func decode(obj portalObject, k portalKey) (string, bool, error) {
 	return "", false, nil
 }
 
-// encode turns a canonical value into the portal's JSON.
+// encode turns a canonical value, checked against the table, into the
+// portal's JSON.
 func encode(ch entra.Change, k portalKey) (json.RawMessage, error) {
-	switch k.kind {
-	case kindBool:
-		b, err := strconv.ParseBool(ch.To)
-		if err != nil {
-			return nil, badValue(ch, "true or false")
-		}
+	if err := entra.Check([]entra.Change{ch}); err != nil {
+		return nil, err
+	}
+	switch k.Kind {
+	case entra.KindBool:
+		b, _ := strconv.ParseBool(ch.To)
 		return json.Marshal(b)
-	case kindInt:
-		n, err := strconv.Atoi(ch.To)
-		if err != nil || n < 0 {
-			return nil, badValue(ch, "a non-negative integer")
-		}
-		if ch.Field == entra.FieldMethodsRequired && n != 1 && n != 2 {
-			return nil, badValue(ch, "1 or 2")
-		}
+	case entra.KindInt:
+		n, _ := strconv.Atoi(ch.To)
 		return json.Marshal(n)
-	case kindString:
-		return json.Marshal(ch.To)
-	case kindScope:
-		code, ok := scopeCodes[entra.Scope(ch.To)]
-		if !ok {
-			return nil, badValue(ch, "none, selected or all")
-		}
-		return json.Marshal(code)
-	case kindGroup:
+	case entra.KindScope:
+		return json.Marshal(scopeCodes[entra.Scope(ch.To)])
+	case entra.KindGroup:
 		ids := []string{}
 		if ch.To != "" {
 			ids = append(ids, ch.To)
 		}
 		return json.Marshal(ids)
+	default:
+		return json.Marshal(ch.To)
 	}
-	return nil, badValue(ch, "a known field")
 }
 
 // readPortal reads both portal objects into settings and returns the SSPR
@@ -169,7 +131,7 @@ func (c *Client) readPortal(ctx context.Context, into entra.Settings) (string, e
 	for f, k := range portalKeys {
 		v, ok, err := decode(objs[k.path], k)
 		if err != nil {
-			return "", &entra.PermanentError{Op: "read portal " + k.path, Message: fmt.Sprintf("field %s: %v", k.key, err)}
+			return "", &entra.PermanentError{Op: "read portal " + k.path, Message: fmt.Sprintf("field %s: %v", k.Key, err)}
 		}
 		if ok {
 			into[f] = v
@@ -207,7 +169,7 @@ func (c *Client) applyPortal(ctx context.Context, changes []entra.Change) error 
 			if err != nil {
 				return err
 			}
-			obj[k.key] = raw
+			obj[k.Key] = raw
 			dirty = true
 			if ch.Field == entra.FieldGroup {
 				name := ""
@@ -246,7 +208,7 @@ func (c *Client) applyPortal(ctx context.Context, changes []entra.Change) error 
 			if err != nil {
 				return err
 			}
-			obj[k.key] = raw
+			obj[k.Key] = raw
 			if err := c.portalPut(ctx, pathOnPremPolicies, obj); err != nil {
 				return err
 			}

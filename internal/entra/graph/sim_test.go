@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -67,4 +68,24 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// mustSnapshot reads the tenant's SSPR configuration or fails the test.
+func mustSnapshot(t testing.TB, ctx context.Context, c *Client) entra.Snapshot {
+	t.Helper()
+	snap, err := c.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// mustGroup creates a security group or fails the test.
+func mustGroup(t testing.TB, ctx context.Context, c *Client, name string) entra.Group {
+	t.Helper()
+	g, err := c.CreateGroup(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

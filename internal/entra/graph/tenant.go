@@ -44,26 +44,22 @@ func (c *Client) Snapshot(ctx context.Context) (entra.Snapshot, error) {
 //
 // Every change is validated before anything is written.
 func (c *Client) Apply(ctx context.Context, changes []entra.Change) error {
+	if err := entra.Check(changes); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
 	var graphCh, portalCh []entra.Change
 	for _, ch := range changes {
 		if ch.Field.IsPortal() {
-			k, ok := portalKeys[ch.Field]
-			if !ok {
-				return fmt.Errorf("apply: %w", &entra.PermanentError{Op: "apply", Message: fmt.Sprintf("unsupported field %q", ch.Field)})
-			}
-			if _, err := encode(ch, k); err != nil {
-				return fmt.Errorf("apply: %w", err)
-			}
 			portalCh = append(portalCh, ch)
 		} else {
 			graphCh = append(graphCh, ch)
 		}
 	}
-	order, patches, err := planPolicy(graphCh)
+	patches, err := planPolicy(graphCh)
 	if err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
-	if err := c.applyPolicy(ctx, order, patches); err != nil {
+	if err := c.applyPolicy(ctx, patches); err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}
 	if len(portalCh) == 0 {

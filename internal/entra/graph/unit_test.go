@@ -177,21 +177,21 @@ func TestPortalCodec(t *testing.T) {
 	obj := portalObject{}
 	for f, k := range portalKeys {
 		to := "true"
-		switch k.kind {
-		case kindInt:
+		switch k.Kind {
+		case entra.KindInt:
 			to = "2"
-		case kindString:
+		case entra.KindText:
 			to = "help@contoso.com"
-		case kindScope:
+		case entra.KindScope:
 			to = "selected"
-		case kindGroup:
+		case entra.KindGroup:
 			to = "g-1"
 		}
 		raw, err := encode(entra.Change{Field: f, To: to}, k)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		obj[k.key] = raw
+		obj[k.Key] = raw
 		got, ok, err := decode(obj, k)
 		if err != nil || !ok || got != to {
 			t.Errorf("%s round trip: %q %v %v, want %q", f, got, ok, err, to)
@@ -225,7 +225,7 @@ func FuzzPortalDecode(f *testing.F) {
 				continue
 			}
 			// Whatever decodes must encode back.
-			if _, err := encode(entra.Change{Field: f, To: v}, k); err != nil && k.kind != kindInt {
+			if _, err := encode(entra.Change{Field: f, To: v}, k); err != nil && k.Kind != entra.KindInt {
 				t.Fatalf("%s: decoded %q does not encode: %v", f, v, err)
 			}
 		}

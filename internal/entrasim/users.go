@@ -1,0 +1,93 @@
+package entrasim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Users: GET /users and /users/{id or UPN}, read-only.
+
+func userObject(u *user, domain string, full bool) map[string]any {
+	given, sur, _ := strings.Cut(u.displayName, " ")
+	o := map[string]any{
+		"businessPhones":    []string{},
+		"displayName":       u.displayName,
+		"givenName":         given,
+		"jobTitle":          nil,
+		"mail":              nil,
+		"mobilePhone":       nil,
+		"officeLocation":    nil,
+		"preferredLanguage": nil,
+		"surname":           sur,
+		"userPrincipalName": u.upn,
+		"id":                u.id,
+	}
+	if !u.guest {
+		o["mail"] = u.upn
+	}
+	if full {
+		o["accountEnabled"] = !u.disabled
+		o["userType"] = map[bool]string{true: "Guest", false: "Member"}[u.guest]
+		o["mailNickname"], _, _ = strings.Cut(u.upn, "@")
+		o["onPremisesSyncEnabled"] = nil
+		o["createdDateTime"] = "2024-01-01T00:00:00Z"
+	}
+	return o
+}
+
+var userFields = map[string]field[*user]{
+	"userprincipalname": {kind: kindString, s: func(u *user) string { return u.upn }, ops: []string{"eq", "ne", "startsWith", "in"}},
+	"displayname":       {kind: kindString, s: func(u *user) string { return u.displayName }, ops: []string{"eq", "ne", "startsWith", "in"}},
+	"id":                {kind: kindString, s: func(u *user) string { return u.id }, ops: []string{"eq", "ne", "in"}},
+	"mail":              {kind: kindString, s: func(u *user) string { return u.upn }, ops: []string{"eq", "startsWith"}},
+	"accountenabled":    {kind: kindBool, b: func(u *user) bool { return !u.disabled }, ops: []string{"eq", "ne"}},
+	"usertype": {kind: kindString, s: func(u *user) string {
+		if u.guest {
+			return "Guest"
+		}
+		return "Member"
+	}, ops: []string{"eq", "ne", "in"}},
+}
+
+func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, rest []string) {
+	if !readable(w, r, c, false, permUserRead...) {
+		return
+	}
+	if len(rest) > 1 {
+		notFoundSegment(w, r)
+		return
+	}
+	if len(rest) == 1 {
+		s.getUser(w, r, t, rest[0])
+		return
+	}
+	p, match, ok := listQuery(w, r, userFields, "users")
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	writeSelected(w, r, metadata+"users", len(t.users), p, func(i int) (map[string]any, bool) {
+		u := &t.users[i]
+		if !match(u) {
+			return nil, false
+		}
+		return userObject(u, t.domain, len(p.sel) > 0), true
+	})
+}
+
+// getUser answers GET /users/{id or UPN}.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, t *tenant, idOrUPN string) {
+	p, ok := paging(w, r)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i, ok := t.findUser(idOrUPN)
+	if !ok {
+		writeError(w, r, http.StatusNotFound, codeNotFound, msgNotFound(idOrUPN))
+		return
+	}
+	writeEntity(w, r, userObject(&t.users[i], t.domain, len(p.sel) > 0), p.sel, metadata+"users/$entity")
+}
