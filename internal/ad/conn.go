@@ -1,7 +1,8 @@
 // Package ad grants, checks and revokes the Active Directory rights that
 // password writeback needs, reports users the rights cannot reach, and
 // verifies minimum-password-age policy. It talks LDAP (go-ldap) to a domain
-// controller, over LDAPS or StartTLS with certificate verification.
+// controller, over LDAPS or StartTLS with certificate verification, and
+// reads GPO security templates from the DC's SYSVOL share over SMB.
 //
 // The package never logs; credentials are passed in by the caller and never
 // appear in errors.
@@ -38,6 +39,7 @@ type Config struct {
 	BindUser string
 	// Password is BindUser's password, resolved by the caller (from the
 	// worker's directory profile). It is never logged or put in errors.
+	// The same identity reads SYSVOL over SMB (NTLM).
 	Password string
 	// Timeout bounds each LDAP operation (default 30s).
 	Timeout time.Duration
@@ -51,6 +53,11 @@ type Conn struct {
 	timeout  time.Duration
 	baseDN   string
 	config   string
+	// host is the DC's name or address from the URL: SYSVOL is read there.
+	host string
+	// password returns the bind password for the SMB session to SYSVOL; a
+	// func, so that printing a Conn never prints it.
+	password func() string
 }
 
 // sdFlagsDACL is the LDAP_SERVER_SD_FLAGS control value BER SEQUENCE {
@@ -114,7 +121,8 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	l := ldap.NewConn(raw, useTLS)
 	l.Start()
 	l.SetTimeout(cfg.Timeout)
-	c := &Conn{l: l, identity: cfg.BindUser, timeout: cfg.Timeout}
+	pw := cfg.Password
+	c := &Conn{l: l, identity: cfg.BindUser, timeout: cfg.Timeout, host: host, password: func() string { return pw }}
 	if startTLS {
 		if err := c.do(ctx, func() error { return l.StartTLS(tlsCfg) }); err != nil {
 			l.Close()
@@ -240,18 +248,3 @@ func (c *Conn) WriteSD(ctx context.Context, dn string, sd *SecurityDescriptor) e
 	req.Replace("nTSecurityDescriptor", []string{string(b)})
 	return c.wrap(opWriteSD, dn, c.do(ctx, func() error { return c.l.Modify(req) }))
 }
-
-// Directory is what ssprflow's activities need from a domain controller;
-// *Conn implements it, and tests of callers can fake it.
-type Directory interface {
-	BaseDN() string
-	ResolveAccount(ctx context.Context, name string) (Account, error)
-	Grant(ctx context.Context, dn string, aces [][]byte) (GrantResult, error)
-	Check(ctx context.Context, dn string, aces [][]byte) ([][]byte, error)
-	Revoke(ctx context.Context, dn string, aces [][]byte) (RevokeResult, error)
-	Coverage(ctx context.Context, scopes []string) (CoverageReport, error)
-	PasswordAge(ctx context.Context, scopeGroups []string) (PasswordAgeReport, error)
-	Close() error
-}
-
-var _ Directory = (*Conn)(nil)

@@ -67,6 +67,14 @@ var (
 	ErrNoDACL = errors.New("security descriptor has no DACL")
 )
 
+// ErrMalformed is wrapped by every parse error of security descriptors,
+// ACLs, ACEs, SIDs and GUIDs.
+var ErrMalformed = errors.New("malformed security data")
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
+
 // IsRetryable reports whether err is transient: a network failure, a busy
 // or unavailable server, or a time limit. Anything else will fail again.
 func IsRetryable(err error) bool {

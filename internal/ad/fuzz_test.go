@@ -2,7 +2,10 @@ package ad
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,6 +37,28 @@ func FuzzParseSD(f *testing.F) {
 		}
 		if sd.SDDL(nil) != sd2.SDDL(nil) {
 			t.Fatalf("SDDL changed across round trip")
+		}
+	})
+}
+
+// FuzzParseGPLink: never panics, and what parses re-encodes to a value
+// that parses to the same links.
+func FuzzParseGPLink(f *testing.F) {
+	f.Add("[LDAP://cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=example,DC=test;0]")
+	f.Add("[LDAP://cn={A},cn=policies,cn=system,DC=x;1][ldap://cn={B},cn=policies,cn=system,DC=x;2]")
+	f.Add("[LDAP://;]")
+	f.Fuzz(func(t *testing.T, v string) {
+		links, err := ParseGPLink(v)
+		if err != nil {
+			return
+		}
+		var sb strings.Builder
+		for _, l := range slices.Backward(links) {
+			fmt.Fprintf(&sb, "[LDAP://%s;%d]", l.DN, l.Options)
+		}
+		again, err := ParseGPLink(sb.String())
+		if err != nil || !slices.Equal(again, links) {
+			t.Fatalf("%q re-encoded as %q: %v %v", v, sb.String(), again, err)
 		}
 	})
 }

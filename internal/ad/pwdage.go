@@ -1,26 +1,17 @@
 package ad
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
+	smb2 "github.com/cloudsoda/go-smb2"
 	"github.com/go-ldap/ldap/v3"
 )
-
-// DefaultDomainPolicyGUID is the GUID of the Default Domain Policy GPO,
-// where Windows takes the domain's password policy from.
-const DefaultDomainPolicyGUID = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
-
-// GptTmplPath is GptTmpl.inf's path inside a GPO's gPCFileSysPath.
-const GptTmplPath = `MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf`
 
 // PSO is a fine-grained password policy (msDS-PasswordSettings).
 type PSO struct {
@@ -33,41 +24,52 @@ type PSO struct {
 	AppliesTo []string
 }
 
-// GPO is a group policy object's identity and, when the caller could read
-// its GptTmpl.inf, the value it sets.
-type GPO struct {
-	DN          string
-	GUID        string
-	DisplayName string
-	// FileSysPath is gPCFileSysPath (the GPO's folder in SYSVOL).
-	FileSysPath string
-	// MinimumPasswordAgeDays is the [System Access] value, if known.
-	MinimumPasswordAgeDays *int
-}
+// PasswordAgeSource says where a minimum password age is set.
+type PasswordAgeSource string
 
-// GptTmplFile is the UNC path of the GPO's security template.
-func (g GPO) GptTmplFile() string {
-	if g.FileSysPath == "" {
-		return ""
-	}
-	return strings.TrimRight(g.FileSysPath, `\`) + `\` + GptTmplPath
-}
+// Where a minimum password age can come from.
+const (
+	// SourceDomain is minPwdAge on the domain object: what DCs enforce now.
+	SourceDomain PasswordAgeSource = "domain"
+	// SourceGPO is MinimumPasswordAge in GptTmpl.inf of a GPO linked at
+	// the domain root: DCs write it to minPwdAge at their next refresh.
+	SourceGPO PasswordAgeSource = "gpo"
+	// SourcePSO is a fine-grained password policy, which overrides the
+	// domain's for the users and groups it applies to.
+	SourcePSO PasswordAgeSource = "pso"
+)
 
-// PasswordAgeFinding is one effective minimum password age that is not 0.
-type PasswordAgeFinding struct {
-	// Source is "domain", "gpo" or "pso".
-	Source string
+// PasswordAgeSetting is one minimum password age and where it is set.
+type PasswordAgeSetting struct {
+	Source PasswordAgeSource
 	// Name is the GPO's or PSO's name ("" for the domain).
-	Name  string
-	DN    string
+	Name string
+	// DN is the domain's, GPO's or PSO's DN.
+	DN string
+	// File is the GPO's GptTmpl.inf (UNC path).
+	File  string
 	Value time.Duration
 	// AppliesTo lists the PSO's targets.
 	AppliesTo []string
-	// InScope is false for a PSO that applies to none of the scope groups
-	// (reported, not failing).
-	InScope     bool
-	Remediation string
+	// Remediation says where to change it (findings only).
+	Remediation string `json:",omitempty"`
 }
+
+// Where names the setting's place: "minPwdAge on DC=...", "GptTmpl.inf of
+// GPO "Default Domain Policy" (\\...)", "fine-grained password policy "X"".
+func (s PasswordAgeSetting) Where() string {
+	switch s.Source {
+	case SourceGPO:
+		return fmt.Sprintf("GptTmpl.inf of GPO %q (%s)", s.Name, s.File)
+	case SourcePSO:
+		return fmt.Sprintf("fine-grained password policy %q (%s) for %s", s.Name, s.DN, strings.Join(s.AppliesTo, "; "))
+	}
+	return "minPwdAge on " + s.DN
+}
+
+// String is the value and where it is set, e.g. "1 day, from GptTmpl.inf
+// of GPO ...".
+func (s PasswordAgeSetting) String() string { return formatAge(s.Value) + ", from " + s.Where() }
 
 // PasswordAgeReport is every minimum password age that can block
 // password writeback from resetting a password twice within the age.
@@ -75,19 +77,27 @@ type PasswordAgeReport struct {
 	DomainDN string
 	// DomainMinAge is minPwdAge on the domain head.
 	DomainMinAge time.Duration
-	// DefaultDomainPolicy is the GPO the domain value comes from on Windows.
-	DefaultDomainPolicy *GPO
+	// GPOs are the GPOs linked at the domain root that can set the
+	// password policy, highest precedence first.
+	GPOs []GPO
 	// PSOs are all fine-grained password policies, by precedence.
 	PSOs []PSO
-	// ScopeGroups are the DNs of the rollout's groups the PSOs were
-	// matched against (empty: every PSO is in scope).
-	ScopeGroups []string
-	Findings    []PasswordAgeFinding
+	// Effective is the domain-wide minimum password age and what sets it:
+	// the first GPO whose GptTmpl.inf sets one (DCs apply it to the domain
+	// object), else the domain object's minPwdAge. A PSO overrides it for
+	// its members; those are in Findings when not 0.
+	Effective PasswordAgeSetting
+	// Findings are the settings that are not 0: each blocks writeback for
+	// someone, and Verify fails on them.
+	Findings []PasswordAgeSetting
+	// Warnings say what could not be read (a GPO's GptTmpl.inf), so the
+	// report may miss a setting.
+	Warnings []string
 }
 
-// PasswordAgeError is returned by Verify; it lists every finding in scope.
+// PasswordAgeError is returned by Verify; it lists every finding.
 type PasswordAgeError struct {
-	Findings []PasswordAgeFinding
+	Findings []PasswordAgeSetting
 }
 
 func (e *PasswordAgeError) Error() string {
@@ -100,19 +110,13 @@ func (e *PasswordAgeError) Error() string {
 	return sb.String()
 }
 
-// Verify fails with a *PasswordAgeError naming each in-scope GPO, PSO or
-// domain value that is not 0, and where to change it.
+// Verify fails with a *PasswordAgeError naming each GPO, PSO or domain
+// value that is not 0, and where to change it.
 func (r PasswordAgeReport) Verify() error {
-	var bad []PasswordAgeFinding
-	for _, f := range r.Findings {
-		if f.InScope {
-			bad = append(bad, f)
-		}
-	}
-	if len(bad) == 0 {
+	if len(r.Findings) == 0 {
 		return nil
 	}
-	return &PasswordAgeError{Findings: bad}
+	return &PasswordAgeError{Findings: r.Findings}
 }
 
 // FromADInterval converts an AD interval (negative 100 ns units, as in
@@ -145,19 +149,20 @@ func formatAge(d time.Duration) string {
 	return d.String()
 }
 
-// PasswordAge reads the domain's minPwdAge, the Default Domain Policy GPO's
-// identity and every PSO, and reports each non-zero minimum age. scopeGroups
-// (DNs or sAMAccountNames) decide which PSOs are in scope; none means all.
-// It never edits anything. Windows' GPO value lives in SYSVOL: read it with
-// ParseGptTmpl and pass it to AddGptTmpl.
-func (c *Conn) PasswordAge(ctx context.Context, scopeGroups []string) (PasswordAgeReport, error) {
+// PasswordAge reads the domain's minPwdAge, the GPOs linked at the domain
+// root with their GptTmpl.inf from the DC's SYSVOL (over SMB, as the bind
+// identity), and every PSO, and reports the effective minimum age and each
+// one that is not 0. It never edits anything. A GptTmpl.inf it cannot read
+// is a warning in the report, not an error.
+func (c *Conn) PasswordAge(ctx context.Context) (PasswordAgeReport, error) {
 	rep := PasswordAgeReport{DomainDN: c.baseDN}
 	req := ldap.NewSearchRequest(c.baseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"minPwdAge"}, nil)
+		"(objectClass=*)", []string{"minPwdAge", "gPLink"}, nil)
 	var res *ldap.SearchResult
 	if err := c.do(ctx, func() (err error) { res, err = c.l.Search(req); return err }); err != nil {
 		return rep, c.wrap("read minPwdAge", c.baseDN, err)
 	}
+	var gpLink string
 	if len(res.Entries) == 1 {
 		if v := res.Entries[0].GetAttributeValue("minPwdAge"); v != "" {
 			d, err := FromADInterval(v)
@@ -166,26 +171,18 @@ func (c *Conn) PasswordAge(ctx context.Context, scopeGroups []string) (PasswordA
 			}
 			rep.DomainMinAge = d
 		}
+		gpLink = res.Entries[0].GetAttributeValue("gPLink")
 	}
-	gpoDN := "CN=" + DefaultDomainPolicyGUID + ",CN=Policies,CN=System," + c.baseDN
-	req = ldap.NewSearchRequest(gpoDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=groupPolicyContainer)", []string{"displayName", "gPCFileSysPath"}, nil)
-	if err := c.do(ctx, func() (err error) { res, err = c.l.Search(req); return err }); err == nil && len(res.Entries) == 1 {
-		rep.DefaultDomainPolicy = &GPO{DN: gpoDN, GUID: DefaultDomainPolicyGUID,
-			DisplayName: res.Entries[0].GetAttributeValue("displayName"),
-			FileSysPath: res.Entries[0].GetAttributeValue("gPCFileSysPath")}
-	} else if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		return rep, c.wrap("read Default Domain Policy", gpoDN, err)
+	var err error
+	if rep.GPOs, rep.Warnings, err = c.domainGPOs(ctx, gpLink); err != nil {
+		return rep, err
 	}
-	for _, g := range scopeGroups {
-		dn, err := c.groupDN(ctx, g)
-		if err != nil {
-			return rep, err
-		}
-		rep.ScopeGroups = append(rep.ScopeGroups, dn)
+	rep.Warnings = append(rep.Warnings, c.readGPOs(ctx, rep.GPOs)...)
+	if err := ctx.Err(); err != nil {
+		return rep, err
 	}
 	psoBase := "CN=Password Settings Container,CN=System," + c.baseDN
-	err := c.pagedSearch(ctx, psoBase, "(objectClass=msDS-PasswordSettings)",
+	err = c.pagedSearch(ctx, psoBase, "(objectClass=msDS-PasswordSettings)",
 		[]string{"cn", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo", "msDS-PasswordSettingsPrecedence"}, nil,
 		func(e *ldap.Entry) {
 			p := PSO{DN: e.DN, Name: e.GetAttributeValue("cn"), AppliesTo: e.GetAttributeValues("msDS-PSOAppliesTo")}
@@ -197,156 +194,95 @@ func (c *Conn) PasswordAge(ctx context.Context, scopeGroups []string) (PasswordA
 		return rep, err
 	}
 	sort.SliceStable(rep.PSOs, func(i, j int) bool { return rep.PSOs[i].Precedence < rep.PSOs[j].Precedence })
-	rep.findings()
+	rep.evaluate()
 	return rep, nil
 }
 
-// groupDN accepts a DN or a sAMAccountName.
-func (c *Conn) groupDN(ctx context.Context, g string) (string, error) {
-	if strings.Contains(g, "=") {
-		return g, nil
+// readGPOs reads the GPOs' GptTmpl.inf from this DC as the bind identity.
+func (c *Conn) readGPOs(ctx context.Context, gpos []GPO) []string {
+	if len(gpos) == 0 {
+		return nil
 	}
-	acc, err := c.ResolveAccount(ctx, g)
+	user, domain, err := c.ntlmName(ctx)
 	if err != nil {
-		return "", err
+		return []string{fmt.Sprintf("GPO security templates were not read from SYSVOL: %v", err)}
 	}
-	return acc.DN, nil
+	return readGPOs(ctx, c.host, &smb2.NTLMInitiator{User: user, Password: c.password(), Domain: domain}, gpos)
 }
 
-// AddGptTmpl records the Default Domain Policy's GptTmpl.inf contents
-// (read from SYSVOL by the caller) and re-evaluates the findings.
-func (r *PasswordAgeReport) AddGptTmpl(t GptTmpl) {
-	if r.DefaultDomainPolicy == nil {
-		r.DefaultDomainPolicy = &GPO{GUID: DefaultDomainPolicyGUID, DisplayName: "Default Domain Policy"}
+// ntlmName is the bind identity as NTLM takes it: DOMAIN\name split, a UPN
+// as it is (with no domain, which is how NTLM accepts a UPN, implicit
+// ones included), a DN by its sAMAccountName in this DC's NetBIOS domain.
+func (c *Conn) ntlmName(ctx context.Context) (user, domain string, err error) {
+	if d, u, ok := strings.Cut(c.identity, `\`); ok {
+		return u, d, nil
 	}
-	if t.MinimumPasswordAge != nil {
-		v := *t.MinimumPasswordAge
-		r.DefaultDomainPolicy.MinimumPasswordAgeDays = &v
+	if !strings.Contains(c.identity, "=") {
+		return c.identity, "", nil
 	}
-	r.findings()
+	acct, err := c.ResolveAccount(ctx, c.identity)
+	if err != nil {
+		return "", "", err
+	}
+	if domain, err = c.netBIOSName(ctx); err != nil || domain == "" {
+		domain, _, _ = strings.Cut(dnsDomain(c.baseDN), ".")
+	}
+	return acct.SAM, domain, nil
 }
 
-func (r *PasswordAgeReport) gpoName() string {
-	if r.DefaultDomainPolicy != nil && r.DefaultDomainPolicy.DisplayName != "" {
-		return r.DefaultDomainPolicy.DisplayName
-	}
-	return "Default Domain Policy"
-}
-
-func (r *PasswordAgeReport) findings() {
+// evaluate derives Effective and Findings from what was read.
+func (r *PasswordAgeReport) evaluate() {
 	r.Findings = nil
-	dom := dnsDomain(r.DomainDN)
+	domain := PasswordAgeSetting{Source: SourceDomain, DN: r.DomainDN, Value: r.DomainMinAge}
+	r.Effective = domain
+	var gpo *GPO
+	for i := range r.GPOs {
+		if r.GPOs[i].MinimumPasswordAgeDays != nil {
+			gpo = &r.GPOs[i]
+			break
+		}
+	}
+	gpoName := "Default Domain Policy"
+	if gpo != nil {
+		gpoName = gpo.name()
+	}
 	gpmc := fmt.Sprintf("gpmc.msc > Forest > Domains > %s > Group Policy Objects > %s > Edit > Computer Configuration > "+
 		"Policies > Windows Settings > Security Settings > Account Policies > Password Policy > Minimum password age = 0 days",
-		dom, r.gpoName())
-	if r.DomainMinAge != 0 {
-		r.Findings = append(r.Findings, PasswordAgeFinding{Source: "domain", DN: r.DomainDN, Value: r.DomainMinAge, InScope: true,
-			Remediation: fmt.Sprintf("the domain's minimum password age is %s (minPwdAge on %s), set by GPO %q %s: "+
-				"change it in %s, then gpupdate /force and re-run verification (Samba: samba-tool domain passwordsettings set --min-pwd-age=0)",
-				formatAge(r.DomainMinAge), r.DomainDN, r.gpoName(), DefaultDomainPolicyGUID, gpmc)})
+		dnsDomain(r.DomainDN), gpoName)
+	if gpo != nil {
+		days := *gpo.MinimumPasswordAgeDays
+		r.Effective = PasswordAgeSetting{Source: SourceGPO, Name: gpo.name(), DN: gpo.DN, File: gpo.GptTmplFile(),
+			Value: time.Duration(days) * 24 * time.Hour}
+		if days != 0 {
+			f := r.Effective
+			f.Remediation = fmt.Sprintf("GPO %q %s sets MinimumPasswordAge = %d in [System Access] of %s, which domain controllers "+
+				"apply to the domain: change it in %s (Samba: samba-tool gpo manage security set %s MinimumPasswordAge 0)",
+				gpo.name(), gpo.GUID, days, gpo.GptTmplFile(), gpmc, gpo.GUID)
+			r.Findings = append(r.Findings, f)
+		}
 	}
-	if g := r.DefaultDomainPolicy; g != nil && g.MinimumPasswordAgeDays != nil && *g.MinimumPasswordAgeDays != 0 {
-		r.Findings = append(r.Findings, PasswordAgeFinding{Source: "gpo", Name: g.DisplayName, DN: g.DN,
-			Value: time.Duration(*g.MinimumPasswordAgeDays) * 24 * time.Hour, InScope: true,
-			Remediation: fmt.Sprintf("GPO %q %s sets MinimumPasswordAge = %d in [System Access] of %s: change it in %s "+
-				"(Samba: samba-tool gpo manage security set %s MinimumPasswordAge 0)",
-				g.DisplayName, g.GUID, *g.MinimumPasswordAgeDays, g.GptTmplFile(), gpmc, g.GUID)})
-	}
-	scope := map[string]bool{}
-	for _, g := range r.ScopeGroups {
-		scope[normDN(g)] = true
+	// The domain object is what DCs enforce now; when a GPO sets the same
+	// value, the GPO's finding already says where to change it.
+	if domain.Value != 0 && (gpo == nil || domain.Value != r.Effective.Value) {
+		set := fmt.Sprintf("set by GPO %q %s", gpoName, DefaultDomainPolicyGUID)
+		if gpo != nil {
+			set = fmt.Sprintf("while GPO %q %s sets %s: domain controllers apply the GPO at their next policy refresh", gpoName, gpo.GUID, formatAge(r.Effective.Value))
+		}
+		domain.Remediation = fmt.Sprintf("the domain's minimum password age is %s (minPwdAge on %s), %s: "+
+			"change it in %s, then gpupdate /force and re-run verification (Samba: samba-tool domain passwordsettings set --min-pwd-age=0)",
+			formatAge(domain.Value), r.DomainDN, set, gpmc)
+		r.Findings = append(r.Findings, domain)
 	}
 	for _, p := range r.PSOs {
 		if p.MinAge == 0 || len(p.AppliesTo) == 0 {
 			continue
 		}
-		in := len(scope) == 0
-		for _, a := range p.AppliesTo {
-			if scope[normDN(a)] {
-				in = true
-			}
-		}
-		r.Findings = append(r.Findings, PasswordAgeFinding{Source: "pso", Name: p.Name, DN: p.DN, Value: p.MinAge,
-			AppliesTo: p.AppliesTo, InScope: in,
+		r.Findings = append(r.Findings, PasswordAgeSetting{Source: SourcePSO, Name: p.Name, DN: p.DN, Value: p.MinAge,
+			AppliesTo: p.AppliesTo,
 			Remediation: fmt.Sprintf("fine-grained password policy %q (%s, precedence %d) sets a minimum password age of %s "+
 				"for %s and overrides the domain policy: run Set-ADFineGrainedPasswordPolicy -Identity %q -MinPasswordAge 0 "+
 				"(or Active Directory Administrative Center > System > Password Settings Container) "+
 				"(Samba: samba-tool domain passwordsettings pso set %q --min-pwd-age=0)",
 				p.Name, p.DN, p.Precedence, formatAge(p.MinAge), strings.Join(p.AppliesTo, "; "), p.Name, p.Name)})
 	}
-}
-
-// GptTmpl is what ssprflow reads from a GPO's GptTmpl.inf.
-type GptTmpl struct {
-	// MinimumPasswordAge is [System Access] MinimumPasswordAge in days,
-	// nil when the GPO does not set it.
-	MinimumPasswordAge *int
-	// SystemAccess holds every key of [System Access] as written.
-	SystemAccess map[string]string
-}
-
-// ParseGptTmpl parses a GptTmpl.inf security template: UTF-16LE with BOM and
-// CRLF as Windows writes it, or ASCII/UTF-8 with LF as samba-tool does.
-func ParseGptTmpl(data []byte) (GptTmpl, error) {
-	text, err := decodeINF(data)
-	if err != nil {
-		return GptTmpl{}, err
-	}
-	t := GptTmpl{SystemAccess: map[string]string{}}
-	section := ""
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
-		if line == "" || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				return GptTmpl{}, fmt.Errorf("GptTmpl.inf line %d: unterminated section header %q", n+1, line)
-			}
-			section = strings.TrimSpace(line[1:end])
-			continue
-		}
-		if !strings.EqualFold(section, "System Access") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return GptTmpl{}, fmt.Errorf("GptTmpl.inf line %d: %q is not key = value", n+1, line)
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		t.SystemAccess[k] = v
-		if strings.EqualFold(k, "MinimumPasswordAge") {
-			days, err := strconv.Atoi(v)
-			if err != nil || days < 0 || days > 999 {
-				return GptTmpl{}, fmt.Errorf("GptTmpl.inf line %d: MinimumPasswordAge %q is not 0-999 days", n+1, v)
-			}
-			t.MinimumPasswordAge = &days
-		}
-	}
-	return t, nil
-}
-
-func decodeINF(b []byte) (string, error) {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		return decodeUTF16LE(b[2:])
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		return string(b[3:]), nil
-	case len(b) >= 2 && b[0] != 0 && b[1] == 0:
-		// UTF-16LE without BOM.
-		return decodeUTF16LE(b)
-	}
-	return string(b), nil
-}
-
-func decodeUTF16LE(b []byte) (string, error) {
-	if len(b)%2 != 0 {
-		return "", errors.New("GptTmpl.inf: UTF-16 text has an odd number of bytes")
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-	}
-	return string(utf16.Decode(u)), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -38,13 +39,13 @@ func TestPasswordAgeAgainstSamba(t *testing.T) {
 
 	// Domain policy of 1 day fails and says where to change it.
 	setDomainMinAge("-864000000000")
-	rep, err := admin.PasswordAge(ctx, []string{"SSPR Pilot"})
+	rep, err := admin.PasswordAge(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = rep.Verify()
 	var pe *ad.PasswordAgeError
-	if !errors.As(err, &pe) || len(pe.Findings) != 1 || pe.Findings[0].Source != "domain" {
+	if !errors.As(err, &pe) || len(pe.Findings) != 1 || pe.Findings[0].Source != ad.SourceDomain {
 		t.Fatalf("domain 1 day: Verify = %v", err)
 	}
 	for _, want := range []string{"1 day", "gpmc.msc", "Default Domain Policy", "{31B2F340-016D-11D2-945F-00C04FB984F9}", dc.BaseDN} {
@@ -52,49 +53,45 @@ func TestPasswordAgeAgainstSamba(t *testing.T) {
 			t.Errorf("domain finding lacks %q: %v", want, err)
 		}
 	}
-	if rep.DefaultDomainPolicy == nil || !strings.Contains(rep.DefaultDomainPolicy.GptTmplFile(), `\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}\MACHINE\`) {
-		t.Errorf("Default Domain Policy not found: %+v", rep.DefaultDomainPolicy)
+	if rep.Effective.Source != ad.SourceDomain || rep.Effective.Value != 24*time.Hour {
+		t.Errorf("effective %v, want 1 day from the domain object", rep.Effective)
+	}
+	// The Default Domain Policy is linked at the domain root; this DC
+	// serves no SMB, so its GptTmpl.inf is reported unread, not skipped.
+	if len(rep.GPOs) != 1 || rep.GPOs[0].GUID != ad.DefaultDomainPolicyGUID || rep.GPOs[0].Read ||
+		!strings.Contains(rep.GPOs[0].GptTmplFile(), `\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}\MACHINE\`) {
+		t.Errorf("domain GPOs: %+v", rep.GPOs)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "could not be read from SYSVOL") ||
+		!strings.Contains(rep.Warnings[0], "445") || strings.Contains(rep.Warnings[0], dc.AdminPassword) {
+		t.Errorf("warnings: %q", rep.Warnings)
 	}
 
-	// A PSO of 2 days on the pilot group fails and names the PSO.
+	// A PSO of 2 days on the pilot group and one of 1 day on Finance both
+	// fail: the rollout's groups live in Entra, so every PSO counts.
 	setDomainMinAge("0")
-	if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "create", "PilotMinAge", "10", "--min-pwd-age=2"); err != nil {
-		t.Fatal(err)
+	for _, pso := range []struct{ name, precedence, age, group string }{
+		{"PilotMinAge", "10", "2", "SSPR Pilot"}, {"FinanceMinAge", "20", "1", "Finance"}} {
+		if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "create", pso.name, pso.precedence, "--min-pwd-age="+pso.age); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "apply", pso.name, pso.group); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "apply", "PilotMinAge", "SSPR Pilot"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "create", "FinanceMinAge", "20", "--min-pwd-age=1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dc.SambaTool(ctx, "domain", "passwordsettings", "pso", "apply", "FinanceMinAge", "Finance"); err != nil {
-		t.Fatal(err)
-	}
-	rep, err = admin.PasswordAge(ctx, []string{pilot})
+	rep, err = admin.PasswordAge(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = rep.Verify()
-	if !errors.As(err, &pe) || len(pe.Findings) != 1 || pe.Findings[0].Name != "PilotMinAge" {
-		t.Fatalf("PSO 2 days: Verify = %v", err)
+	if !errors.As(err, &pe) || len(pe.Findings) != 2 || pe.Findings[0].Name != "PilotMinAge" || pe.Findings[1].Name != "FinanceMinAge" {
+		t.Fatalf("PSOs: Verify = %v", err)
 	}
-	for _, want := range []string{`"PilotMinAge"`, "2 days", "precedence 10", pilot, "Set-ADFineGrainedPasswordPolicy"} {
+	for _, want := range []string{`"PilotMinAge"`, "2 days", "precedence 10", pilot, finance, "Set-ADFineGrainedPasswordPolicy"} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("PSO finding lacks %q: %v", want, err)
+			t.Errorf("PSO findings lack %q: %v", want, err)
 		}
 	}
-	if len(rep.Findings) != 2 {
-		t.Errorf("want the Finance PSO reported out of scope too, got %d findings", len(rep.Findings))
-	}
-	// Without scope groups every PSO counts.
-	rep, err = admin.PasswordAge(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.Verify(); !errors.As(err, &pe) || len(pe.Findings) != 2 {
-		t.Errorf("unscoped: Verify = %v", err)
-	}
-	_ = finance
 
 	// All zero passes.
 	for _, pso := range []string{"PilotMinAge", "FinanceMinAge"} {
@@ -102,7 +99,7 @@ func TestPasswordAgeAgainstSamba(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err = admin.PasswordAge(ctx, nil)
+	rep, err = admin.PasswordAge(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package ad
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,35 +88,100 @@ func TestFromADInterval(t *testing.T) {
 	}
 }
 
-func TestPasswordAgeVerifyMessages(t *testing.T) {
-	r := PasswordAgeReport{DomainDN: "DC=example,DC=test", DomainMinAge: 24 * time.Hour,
-		PSOs: []PSO{
-			{DN: "CN=Pilot2d,CN=Password Settings Container,CN=System,DC=example,DC=test", Name: "Pilot2d", Precedence: 5,
-				MinAge: 48 * time.Hour, AppliesTo: []string{"CN=SSPR Pilot,OU=Groups,DC=example,DC=test"}},
-			{Name: "Other", MinAge: 24 * time.Hour, AppliesTo: []string{"CN=Finance,DC=example,DC=test"}},
-			{Name: "Zero", AppliesTo: []string{"CN=SSPR Pilot,OU=Groups,DC=example,DC=test"}},
-		},
-		ScopeGroups: []string{"cn=sspr pilot,ou=groups,dc=example,dc=test"}}
-	r.findings()
-	r.AddGptTmpl(GptTmpl{MinimumPasswordAge: func() *int { v := 1; return &v }()})
-	err := r.Verify()
-	var pe *PasswordAgeError
-	if !errors.As(err, &pe) || len(pe.Findings) != 3 {
-		t.Fatalf("Verify = %v", err)
+// TestPasswordAgeEffective: which setting is effective, and which fail
+// verification, for the combinations of domain object, GPOs and PSOs.
+func TestPasswordAgeEffective(t *testing.T) {
+	days := func(n int) *int { return &n }
+	ddp := func(v *int) GPO {
+		return GPO{DN: "CN=" + DefaultDomainPolicyGUID + ",CN=Policies,CN=System,DC=example,DC=test", GUID: DefaultDomainPolicyGUID,
+			DisplayName: "Default Domain Policy", FileSysPath: `\\example.test\sysvol\example.test\Policies\` + DefaultDomainPolicyGUID,
+			Read: true, MinimumPasswordAgeDays: v}
 	}
-	msg := err.Error()
-	for _, want := range []string{"1 day", "gpmc.msc", "Default Domain Policy", DefaultDomainPolicyGUID,
-		`Set-ADFineGrainedPasswordPolicy -Identity "Pilot2d" -MinPasswordAge 0`, "2 days", "precedence 5",
-		"MinimumPasswordAge = 1", "samba-tool domain passwordsettings set --min-pwd-age=0"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message lacks %q:\n%s", want, msg)
+	strict := GPO{DN: "CN={AB},CN=Policies,CN=System,DC=example,DC=test", GUID: "{AB}", DisplayName: "Strict", Read: true}
+	pso := func(name string, age time.Duration, appliesTo ...string) PSO {
+		return PSO{DN: "CN=" + name + ",CN=Password Settings Container,CN=System,DC=example,DC=test", Name: name, Precedence: 5,
+			MinAge: age, AppliesTo: appliesTo}
+	}
+	pilot := "CN=SSPR Pilot,OU=Groups,DC=example,DC=test"
+	tests := []struct {
+		name      string
+		domain    time.Duration
+		gpos      []GPO
+		psos      []PSO
+		effective string   // Effective.String()
+		findings  []string // each finding's source and a phrase of its remediation
+	}{
+		{"all zero", 0, []GPO{ddp(nil)}, []PSO{pso("Zero", 0, pilot), pso("Nobody", 48*time.Hour)},
+			"0 days, from minPwdAge on DC=example,DC=test", nil},
+		{"GPO 1 day not applied yet", 0, []GPO{ddp(days(1))}, nil,
+			`1 day, from GptTmpl.inf of GPO "Default Domain Policy" (\\example.test\sysvol\example.test\Policies\{31B2F340-016D-11D2-945F-00C04FB984F9}\MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf)`,
+			[]string{"gpo: MinimumPasswordAge = 1 in [System Access]"}},
+		{"GPO 1 day applied", 24 * time.Hour, []GPO{ddp(days(1))}, nil,
+			`1 day, from GptTmpl.inf of GPO "Default Domain Policy"`, []string{"gpo: samba-tool gpo manage security set"}},
+		{"GPO 0, domain not refreshed", 24 * time.Hour, []GPO{ddp(days(0))}, nil,
+			`0 days, from GptTmpl.inf of GPO "Default Domain Policy"`, []string{"domain: apply the GPO at their next policy refresh"}},
+		{"no GPO sets it", 24 * time.Hour, []GPO{ddp(nil)}, nil,
+			"1 day, from minPwdAge on DC=example,DC=test", []string{"domain: set by GPO \"Default Domain Policy\" " + DefaultDomainPolicyGUID}},
+		{"higher GPO wins", 0, []GPO{func() GPO { g := strict; g.MinimumPasswordAgeDays = days(0); return g }(), ddp(days(3))}, nil,
+			`0 days, from GptTmpl.inf of GPO "Strict"`, nil},
+		{"PSO on the pilot", 0, []GPO{ddp(nil)}, []PSO{pso("Pilot2d", 48*time.Hour, pilot)},
+			"0 days, from minPwdAge on DC=example,DC=test",
+			[]string{`pso: Set-ADFineGrainedPasswordPolicy -Identity "Pilot2d" -MinPasswordAge 0`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := PasswordAgeReport{DomainDN: "DC=example,DC=test", DomainMinAge: tt.domain, GPOs: tt.gpos, PSOs: tt.psos}
+			r.evaluate()
+			if got := r.Effective.String(); !strings.HasPrefix(got, tt.effective) {
+				t.Errorf("effective %q, want %q", got, tt.effective)
+			}
+			err := r.Verify()
+			if len(tt.findings) == 0 {
+				if err != nil {
+					t.Errorf("Verify = %v", err)
+				}
+				return
+			}
+			var pe *PasswordAgeError
+			if !errors.As(err, &pe) || len(pe.Findings) != len(tt.findings) {
+				t.Fatalf("Verify = %v, want %d finding(s)", err, len(tt.findings))
+			}
+			for i, want := range tt.findings {
+				src, phrase, _ := strings.Cut(want, ": ")
+				if f := pe.Findings[i]; string(f.Source) != src || !strings.Contains(f.Remediation, phrase) || !strings.Contains(f.Remediation, "gpmc.msc") && f.Source != SourcePSO {
+					t.Errorf("finding %d = %s: %s, want %s with %q", i, f.Source, f.Remediation, src, phrase)
+				}
+			}
+		})
+	}
+}
+
+func TestParseGPLink(t *testing.T) {
+	ddp := "cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=example,DC=test"
+	other := "cn={AB},cn=policies,cn=system,DC=example,DC=test"
+	tests := []struct {
+		in   string
+		want []GPLink
+		err  bool
+	}{
+		{"", nil, false},
+		{"[LDAP://" + ddp + ";0]", []GPLink{{ddp, 0}}, false},
+		// The last entry has link order 1.
+		{"[LDAP://" + other + ";1][ldap://" + ddp + ";2]", []GPLink{{ddp, 2}, {other, 1}}, false},
+		{"[LDAP://" + ddp + "]", nil, true},
+		{"[LDAP://" + ddp + ";x]", nil, true},
+		{"LDAP://" + ddp + ";0", nil, true},
+		{"[LDAP://" + ddp + ";0", nil, true},
+		{"[CN=x;0]", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseGPLink(tt.in)
+		if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseGPLink(%q) = %v, %v; want %v (error %t)", tt.in, got, err, tt.want, tt.err)
 		}
 	}
-	if strings.Contains(msg, `"Other"`) {
-		t.Errorf("out-of-scope PSO fails verification:\n%s", msg)
-	}
-	if (PasswordAgeReport{DomainDN: "DC=example,DC=test"}).Verify() != nil {
-		t.Error("all-zero report fails")
+	if l := (GPLink{Options: 3}); !l.Disabled() {
+		t.Error("options 3: not disabled")
 	}
 }
 

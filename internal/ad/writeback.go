@@ -1,14 +1,8 @@
 package ad
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/go-ldap/ldap/v3"
 )
 
 // GUIDs of the rights and classes password writeback uses (schema and
@@ -65,41 +59,12 @@ func WritebackACEs(sid SID, r Rights) [][]byte {
 	return encodeACEs(aces)
 }
 
-// ObjectACEs returns the ACEs that grant sid the writeback rights on one
-// object only (flags none, no inherited object type), as
-// Set-ADSyncPasswordWritebackPermissions -ADobjectDN does for a user whose
-// inheritance is disabled.
-func ObjectACEs(sid SID, r Rights) [][]byte {
-	aces := []ACE{
-		objectACE(sid, 0, RightControlAccess, GUIDResetPassword, nil),
-		objectACE(sid, 0, RightWriteProperty, GUIDLockoutTime, nil),
-		objectACE(sid, 0, RightWriteProperty, GUIDPwdLastSet, nil),
-	}
-	if r.ChangePassword {
-		aces = append(aces, objectACE(sid, 0, RightControlAccess, GUIDChangePassword, nil))
-	}
-	if r.UnexpirePassword {
-		aces = append(aces, objectACE(sid, 0, RightControlAccess, GUIDUnexpirePassword, nil))
-	}
-	return encodeACEs(aces)
-}
-
 func encodeACEs(aces []ACE) [][]byte {
 	out := make([][]byte, len(aces))
 	for i, a := range aces {
 		out[i] = a.Bytes()
 	}
 	return out
-}
-
-// ACESDDL renders ACE bytes as SDDL for reports, or a hex dump if they do
-// not parse.
-func ACESDDL(b []byte, domain *SID) string {
-	a, n, err := ParseACE(b)
-	if err != nil || n != len(b) {
-		return fmt.Sprintf("%x", b)
-	}
-	return a.SDDL(domain)
 }
 
 // AdminSDHolderDN is the object whose DACL SDProp copies onto protected
@@ -123,107 +88,6 @@ func Targets(baseDN string, scope []string, adminSDHolder bool) (dns, warnings [
 		warnings = append(warnings, WarnAdminSDHolder)
 	}
 	return dns, warnings
-}
-
-// Account is a resolved directory account.
-type Account struct {
-	DN  string
-	SID SID
-	SAM string
-}
-
-// ResolveAccount finds an account by DOMAIN\name, UPN, DN or bare
-// sAMAccountName. It returns ErrNotFound or ErrAmbiguous (wrapped in *Error).
-func (c *Conn) ResolveAccount(ctx context.Context, name string) (Account, error) {
-	name = strings.TrimSpace(name)
-	base, scope, filter := c.baseDN, ldap.ScopeWholeSubtree, ""
-	switch {
-	case name == "":
-		return Account{}, &Error{Op: opResolve, Err: errors.New("empty account name")}
-	case strings.Contains(name, `\`):
-		dom, sam, _ := strings.Cut(name, `\`)
-		if nb, err := c.netBIOSName(ctx); err == nil && nb != "" && !strings.EqualFold(nb, dom) &&
-			!strings.EqualFold(dom, dnsDomain(c.baseDN)) {
-			return Account{}, &Error{Op: opResolve + " " + name, Err: fmt.Errorf("%w: domain %s is not this DC's domain %s", ErrNotFound, dom, nb),
-				Hint: "bind to a DC of the account's domain"}
-		}
-		filter = "(sAMAccountName=" + ldap.EscapeFilter(sam) + ")"
-	case strings.Contains(name, "="):
-		if _, err := ldap.ParseDN(name); err != nil {
-			return Account{}, &Error{Op: opResolve + " " + name, Err: err}
-		}
-		base, scope, filter = name, ldap.ScopeBaseObject, "(objectClass=*)"
-	case strings.Contains(name, "@"):
-		filter = "(userPrincipalName=" + ldap.EscapeFilter(name) + ")"
-	default:
-		filter = "(sAMAccountName=" + ldap.EscapeFilter(name) + ")"
-	}
-	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 2, 0, false, filter,
-		[]string{"objectSid", "sAMAccountName"}, nil)
-	var res *ldap.SearchResult
-	err := c.do(ctx, func() (err error) { res, err = c.l.Search(req); return err })
-	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return Account{}, &Error{Op: opResolve + " " + name, Code: ldap.LDAPResultNoSuchObject, Err: ErrNotFound}
-		}
-		return Account{}, c.wrap(opResolve+" "+name, "", err)
-	}
-	switch {
-	case res == nil || len(res.Entries) == 0:
-		return Account{}, &Error{Op: opResolve + " " + name, Err: ErrNotFound,
-			Hint: "check the directory profile's connectorAccount: no account has that name in " + c.baseDN}
-	case len(res.Entries) > 1:
-		return Account{}, &Error{Op: opResolve + " " + name, Err: ErrAmbiguous, Hint: "use the account's DN"}
-	}
-	e := res.Entries[0]
-	sid, _, err := ParseSID(e.GetRawAttributeValue("objectSid"))
-	if err != nil {
-		return Account{}, &Error{Op: opResolve + " " + name, DN: e.DN, Err: fmt.Errorf("objectSid: %w", err)}
-	}
-	return Account{DN: e.DN, SID: sid, SAM: e.GetAttributeValue("sAMAccountName")}, nil
-}
-
-func dnsDomain(baseDN string) string {
-	var parts []string
-	for _, rdn := range strings.Split(baseDN, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
-		if ok && strings.EqualFold(k, "DC") {
-			parts = append(parts, v)
-		}
-	}
-	return strings.Join(parts, ".")
-}
-
-// netBIOSName reads the domain's NetBIOS name from the partitions container.
-func (c *Conn) netBIOSName(ctx context.Context) (string, error) {
-	if c.config == "" {
-		return "", nil
-	}
-	req := ldap.NewSearchRequest("CN=Partitions,"+c.config, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
-		"(&(objectClass=crossRef)(nCName="+ldap.EscapeFilter(c.baseDN)+"))", []string{"nETBIOSName"}, nil)
-	var res *ldap.SearchResult
-	if err := c.do(ctx, func() (err error) { res, err = c.l.Search(req); return err }); err != nil {
-		return "", err
-	}
-	if len(res.Entries) == 0 {
-		return "", nil
-	}
-	return res.Entries[0].GetAttributeValue("nETBIOSName"), nil
-}
-
-// DomainSID reads the domain's SID (objectSid of the naming context).
-func (c *Conn) DomainSID(ctx context.Context) (SID, error) {
-	req := ldap.NewSearchRequest(c.baseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"objectSid"}, nil)
-	var res *ldap.SearchResult
-	if err := c.do(ctx, func() (err error) { res, err = c.l.Search(req); return err }); err != nil {
-		return SID{}, c.wrap("read domain SID", c.baseDN, err)
-	}
-	if len(res.Entries) != 1 {
-		return SID{}, &Error{Op: "read domain SID", DN: c.baseDN, Err: ErrNotFound}
-	}
-	sid, _, err := ParseSID(res.Entries[0].GetRawAttributeValue("objectSid"))
-	return sid, err
 }
 
 // GrantResult reports what Grant changed.
@@ -309,126 +173,4 @@ func (c *Conn) Revoke(ctx context.Context, dn string, aces [][]byte) (RevokeResu
 		return RevokeResult{}, err
 	}
 	return res, nil
-}
-
-// AddACEs adds to dacl each ACE it lacks (byte-equal comparison, so a
-// second call adds nothing), inserted in order before the first inherited
-// ACE to keep the DACL canonical, and returns the bytes of those added. It
-// raises the ACL revision when object ACEs need it.
-func AddACEs(dacl *ACL, aces []ACE) [][]byte {
-	var add []ACE
-	var added [][]byte
-	for _, a := range aces {
-		b := a.Bytes()
-		if indexACE(dacl.ACEs, b) >= 0 || containsBytes(added, b) {
-			continue
-		}
-		add = append(add, a)
-		added = append(added, b)
-	}
-	if len(add) == 0 {
-		return nil
-	}
-	at := len(dacl.ACEs)
-	for i, a := range dacl.ACEs {
-		if a.Inherited() {
-			at = i
-			break
-		}
-	}
-	list := make([]ACE, 0, len(dacl.ACEs)+len(add))
-	list = append(list, dacl.ACEs[:at]...)
-	list = append(list, add...)
-	list = append(list, dacl.ACEs[at:]...)
-	dacl.ACEs = list
-	for _, a := range add {
-		if a.IsObject() && dacl.Revision < ACLRevisionDS {
-			dacl.Revision = ACLRevisionDS
-		}
-	}
-	return added
-}
-
-// RemoveACEs removes one explicit (not inherited) copy of each ACE from
-// dacl and returns how many it removed; everything else stays in place.
-// When an administrator added a byte-equal copy meanwhile, the last explicit
-// copy goes: AddACEs put ours at the end of the explicit ACEs.
-func RemoveACEs(dacl *ACL, aces [][]byte) int {
-	n := 0
-	for _, a := range aces {
-		if i := lastExplicitACE(dacl.ACEs, a); i >= 0 {
-			dacl.ACEs = append(dacl.ACEs[:i:i], dacl.ACEs[i+1:]...)
-			n++
-		}
-	}
-	return n
-}
-
-func parseACEList(aces [][]byte) ([]ACE, error) {
-	out := make([]ACE, len(aces))
-	for i, b := range aces {
-		a, n, err := ParseACE(b)
-		if err != nil {
-			return nil, fmt.Errorf("ACE %d: %w", i, err)
-		}
-		if n != len(b) {
-			return nil, fmt.Errorf("ACE %d: %w: %d trailing bytes", i, ErrMalformed, len(b)-n)
-		}
-		out[i] = a
-	}
-	return out, nil
-}
-
-// indexACE finds the first ACE byte-equal to want.
-func indexACE(list []ACE, want []byte) int {
-	for i, a := range list {
-		if bytes.Equal(a.Bytes(), want) {
-			return i
-		}
-	}
-	return -1
-}
-
-func lastExplicitACE(list []ACE, want []byte) int {
-	for i := len(list) - 1; i >= 0; i-- {
-		if !list[i].Inherited() && bytes.Equal(list[i].Bytes(), want) {
-			return i
-		}
-	}
-	return -1
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
-			return true
-		}
-	}
-	return false
-}
-
-// HexACEs encodes ACEs for a durable record (workflow history, events):
-// record them before Grant so that compensation can revoke after a crash.
-func HexACEs(aces [][]byte) []string {
-	out := make([]string, len(aces))
-	for i, a := range aces {
-		out[i] = hex.EncodeToString(a)
-	}
-	return out
-}
-
-// ParseHexACEs decodes what HexACEs produced and checks each is one ACE.
-func ParseHexACEs(s []string) ([][]byte, error) {
-	out := make([][]byte, len(s))
-	for i, h := range s {
-		b, err := hex.DecodeString(h)
-		if err != nil {
-			return nil, fmt.Errorf("ACE %d: %w: %v", i, ErrMalformed, err)
-		}
-		out[i] = b
-	}
-	if _, err := parseACEList(out); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
