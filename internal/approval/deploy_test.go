@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/ssprflow/ssprflow/internal/natsproc"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssprflow/ssprflow/internal/natsproc"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -374,7 +375,7 @@ func TestShippedNATSConfRefusesAttacks(t *testing.T) {
 	onc, ojs := srv.connect(t, "ops1")
 	for who, js := range map[string]jetstream.JetStream{"alice": ajs, "ops1": ojs, "worker": wjs} {
 		evs, err := ListEvents(ctx, js, tenant, rollout)
-		if err != nil || len(evs) != 2 || evs[0].Type != EventTypePrefix+"rollout.started" || evs[1].Type != EventTypePrefix+KindDecision {
+		if err != nil || len(evs) != 2 || evs[0].Type != EventTypePrefix+"rollout.started" || evs[1].Type != EventTypePrefix+string(KindDecision) {
 			t.Errorf("ListEvents as %s: %d events, %v", who, len(evs), err)
 		}
 	}

@@ -11,14 +11,43 @@ import (
 // "io.ssprflow.step.completed".
 const EventTypePrefix = "io.ssprflow."
 
+// EventKind names what an event reports: Event.Type without
+// EventTypePrefix, one or more subject tokens joined by '.'. The values are
+// wire format (event types and NATS subjects): never change one.
+type EventKind string
+
 // Event kinds recorded by this package.
 const (
 	// KindDecision is recorded by the bridge for every decision it answers,
 	// accepted, refused or malformed.
-	KindDecision = "approval.decision"
+	KindDecision EventKind = "approval.decision"
 	// KindRequest is recorded by PublishRequest callers that want requests in
 	// the audit trail (optional).
-	KindRequest = "approval.request"
+	KindRequest EventKind = "approval.request"
+)
+
+// Event kinds the rollout workflow records.
+const (
+	KindStageStarted      EventKind = "stage.started"
+	KindStepStarted       EventKind = "step.started"
+	KindStepFailed        EventKind = "step.failed"
+	KindStepApplied       EventKind = "step.applied"
+	KindStepVerified      EventKind = "step.verified"
+	KindStepUnchanged     EventKind = "step.unchanged"
+	KindStepCompensated   EventKind = "step.compensated"
+	KindStepConflict      EventKind = "step.conflict"
+	KindStepNeedsHuman    EventKind = "step.needs-human"
+	KindGateOpened        EventKind = "gate.opened"
+	KindGatePassed        EventKind = "gate.passed"
+	KindGateFailed        EventKind = "gate.failed"
+	KindGateRejected      EventKind = "gate.rejected"
+	KindGateExpired       EventKind = "gate.expired"
+	KindApprovalRequested EventKind = "approval.requested"
+	KindRolloutPaused     EventKind = "rollout.paused"
+	KindRolloutSucceeded  EventKind = "rollout.succeeded"
+	KindRolloutFailed     EventKind = "rollout.failed"
+	KindRolloutRolledBack EventKind = "rollout.rolled-back"
+	KindRolloutCancelled  EventKind = "rollout.cancelled"
 )
 
 // Event is a CloudEvents 1.0 event in structured JSON mode.
@@ -42,12 +71,12 @@ type Event struct {
 // deterministic id, so that a retried publish is stored once. Data must not
 // carry secrets: events are readable by approvers. If data cannot be
 // encoded, PublishEvent returns the error.
-func NewEvent(kind, source, subject string, data any) Event {
+func NewEvent(kind EventKind, source, subject string, data any) Event {
 	e := Event{
 		SpecVersion:     "1.0",
 		ID:              NewDecisionID(),
 		Source:          source,
-		Type:            EventTypePrefix + kind,
+		Type:            EventTypePrefix + string(kind),
 		Time:            time.Now().UTC(),
 		Subject:         subject,
 		DataContentType: "application/json",
@@ -70,8 +99,8 @@ func (e Event) WithID(parts ...string) Event {
 }
 
 // Kind returns the event kind: Type without EventTypePrefix.
-func (e Event) Kind() string {
-	return strings.TrimPrefix(e.Type, EventTypePrefix)
+func (e Event) Kind() EventKind {
+	return EventKind(strings.TrimPrefix(e.Type, EventTypePrefix))
 }
 
 func (e Event) validate() error {
@@ -90,5 +119,5 @@ func (e Event) validate() error {
 	if !strings.HasPrefix(e.Type, EventTypePrefix) {
 		return fmt.Errorf("%w: event type %q must start with %q", ErrMalformed, e.Type, EventTypePrefix)
 	}
-	return checkKind(e.Kind())
+	return checkKind(string(e.Kind()))
 }

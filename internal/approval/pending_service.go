@@ -2,9 +2,7 @@ package approval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -54,56 +52,21 @@ type PendingLister interface {
 // serve (queue group). A request whose reply subject is not the asker's own
 // inbox is refused and logged, never answered.
 func ServePending(ctx context.Context, nc *nats.Conn, l PendingLister, logger *slog.Logger) error {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	sub, err := nc.QueueSubscribe(PendingSubjects, "ssprflow-pending", func(m *nats.Msg) {
-		tenant, rollout, user, err := ParsePendingSubject(m.Subject)
-		if err != nil {
-			logger.Warn("pending request refused", "error", err)
-			return
-		}
-		if !ReplyAllowed(m.Reply, user) {
-			logger.Warn("pending request refused: reply subject is not the requester's inbox", "user", user, "reply", truncate(m.Reply, 200))
-			return
-		}
-		qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		reply, err := l.Pending(qctx, tenant, rollout, user)
-		cancel()
+	return serve(ctx, nc, "pending", 15*time.Second, logger, func(ctx context.Context, r request) any {
+		reply, err := l.Pending(ctx, r.Tenant, r.Rollout, r.User)
 		if err != nil {
 			reply = PendingReply{Error: err.Error()}
 		}
-		b, _ := json.Marshal(reply)
-		if err := m.Respond(b); err != nil {
-			logger.Warn("answer pending request", "error", err)
-		}
+		return reply
 	})
-	if err != nil {
-		return fmt.Errorf("subscribe to pending requests: %w", err)
-	}
-	<-ctx.Done()
-	return sub.Unsubscribe()
 }
 
 // RequestPending asks a worker what the rollout waits for, as user. nc must
 // be the user's own connection, with nats.CustomInboxPrefix(InboxPrefix(user)).
 func RequestPending(ctx context.Context, nc *nats.Conn, tenant, rollout, user string, wait time.Duration) (PendingReply, error) {
-	subj, err := PendingSubject(tenant, rollout, user)
-	if err != nil {
-		return PendingReply{}, err
-	}
-	m, err := askWorker(ctx, nc, subj, nil, wait)
-	switch {
-	case errors.Is(err, ErrNotPermitted):
-		return PendingReply{}, fmt.Errorf("%w: NATS user %q may not ask as %q", ErrNotPermitted, nc.Opts.User, user)
-	case errors.Is(err, errNoWorker):
-		return PendingReply{}, fmt.Errorf("no ssprflow worker answered within %s: is a worker running? (%v)", wait, err)
-	case err != nil:
-		return PendingReply{}, fmt.Errorf("ask what %s/%s waits for: %w", tenant, rollout, err)
-	}
 	var r PendingReply
-	if err := json.Unmarshal(m.Data, &r); err != nil {
-		return PendingReply{}, fmt.Errorf("%w: pending reply: %v", ErrMalformed, err)
+	if err := ask(ctx, nc, "pending", tenant, rollout, user, nil, wait, "ask what rollouts wait for", &r); err != nil {
+		return PendingReply{}, err
 	}
 	if r.Error != "" {
 		return r, errors.New(r.Error)

@@ -101,6 +101,7 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 		return Permissions{
 			Publish: []string{
 				Prefix + ".*.*.start." + id,
+				Prefix + ".*.*.diff." + id,
 				Prefix + ".*.*.pending." + id,
 				directGetEvents,
 			},
@@ -160,6 +161,7 @@ func workerPermissions(user, durable string) Permissions {
 			"_INBOX.>",
 			InboxPrefix(user) + ".>",
 			StartSubjects,
+			DiffSubjects,
 			PendingSubjects,
 			RequestSubjects,
 			VerdictSubjects,

@@ -47,7 +47,7 @@ func PublishEvent(ctx context.Context, js jetstream.JetStream, tenant, rollout s
 	if err := ev.validate(); err != nil {
 		return fmt.Errorf("publish event: %w", err)
 	}
-	subject, err := EventSubject(tenant, rollout, ev.Kind())
+	subject, err := EventSubject(tenant, rollout, string(ev.Kind()))
 	if err != nil {
 		return fmt.Errorf("publish event: %w", err)
 	}

@@ -23,6 +23,7 @@ const (
 	VerdictSubjects  = Prefix + ".*.*.approval.verdict.*.*"
 	EventSubjects    = Prefix + ".*.*.event.>"
 	PendingSubjects  = Prefix + ".*.*.pending.*"
+	DiffSubjects     = Prefix + ".*.*.diff.*"
 
 	// maxTokenLen bounds every token: subjects stay short and ids cannot be
 	// used to stuff data into headers or logs.
@@ -101,23 +102,13 @@ func VerdictSubject(tenant, rollout, approverID, decisionID string) (string, err
 // user asks the worker what the rollout waits for. The server's permissions
 // bind the last token to the asking NATS user.
 func PendingSubject(tenant, rollout, user string) (string, error) {
-	if err := checkTokens("tenant", tenant, "rollout", rollout, "user", user); err != nil {
-		return "", err
-	}
-	return Prefix + "." + tenant + "." + rollout + ".pending." + user, nil
+	return serviceSubject("pending", tenant, rollout, user)
 }
 
 // ParsePendingSubject splits a pending subject into its tenant, rollout and
 // user. It returns an error wrapping ErrInvalidSubject otherwise.
 func ParsePendingSubject(subject string) (tenant, rollout, user string, err error) {
-	t := strings.Split(subject, ".")
-	if len(t) != 5 || t[0] != Prefix || t[3] != "pending" {
-		return "", "", "", fmt.Errorf("%w: %q", ErrInvalidSubject, truncate(subject, 200))
-	}
-	if err := checkTokens("tenant", t[1], "rollout", t[2], "user", t[4]); err != nil {
-		return "", "", "", fmt.Errorf("%w: %w", ErrInvalidSubject, err)
-	}
-	return t[1], t[2], t[4], nil
+	return parseServiceSubject("pending", subject)
 }
 
 // ReplyAllowed reports whether reply is a subject the worker may answer a

@@ -1,0 +1,84 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// `ssprflow plan diff` reads the tenant, and only the worker holds the
+// tenant's credentials: the CLI sends the plan to a worker, which reads the
+// tenant (nothing is changed) and answers with the changes. Operators may
+// ask, as themselves: ssprflow.<tenant>.<rollout>.diff.<operator>.
+
+// DiffSubject returns ssprflow.<tenant>.<rollout>.diff.<operator>.
+func DiffSubject(tenant, rollout, operator string) (string, error) {
+	return serviceSubject("diff", tenant, rollout, operator)
+}
+
+// DiffRequest carries the plan to preview, as StartRequest does.
+type DiffRequest = StartRequest
+
+// SettingDiff is one setting the plan would change.
+type SettingDiff struct {
+	Step  string `json:"step,omitempty"`
+	Field string `json:"field"`
+	// Label is where an admin finds the setting in the Entra admin center.
+	Label  string `json:"label,omitempty"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Portal bool   `json:"portal,omitempty"`
+}
+
+// DiffReply answers a DiffRequest.
+type DiffReply struct {
+	Plan       string        `json:"plan,omitempty"`
+	Tenant     string        `json:"tenant,omitempty"`
+	FinalStage string        `json:"finalStage,omitempty"`
+	Mode       string        `json:"mode,omitempty"`
+	Changes    []SettingDiff `json:"changes"`
+	Notes      []string      `json:"notes,omitempty"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// Differ previews a plan for an authenticated operator.
+type Differ interface {
+	Diff(ctx context.Context, tenant, rollout, operator string, req DiffRequest) (DiffReply, error)
+}
+
+// ServeDiffs answers diff requests until ctx ends (queue group; answers go
+// only to the asker's own inbox, see serve).
+func ServeDiffs(ctx context.Context, nc *nats.Conn, d Differ, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return serve(ctx, nc, "diff", 60*time.Second, logger, func(ctx context.Context, r request) any {
+		var req DiffRequest
+		err := decodeRequest(r.Data, MaxStartRequest, "diff", &req)
+		var reply DiffReply
+		if err == nil {
+			reply, err = d.Diff(ctx, r.Tenant, r.Rollout, r.User, req)
+		}
+		if err != nil {
+			reply = DiffReply{Error: err.Error()}
+		}
+		logger.Info("diff request", "tenant", r.Tenant, "rollout", r.Rollout, "operator", r.User, "changes", len(reply.Changes), "error", reply.Error)
+		return reply
+	})
+}
+
+// RequestDiff asks a worker to preview a plan as operator. nc must be the
+// operator's own connection.
+func RequestDiff(ctx context.Context, nc *nats.Conn, tenant, rollout, operator string, req DiffRequest, wait time.Duration) (DiffReply, error) {
+	var reply DiffReply
+	if err := ask(ctx, nc, "diff", tenant, rollout, operator, req, wait, "preview plans", &reply); err != nil {
+		return DiffReply{}, err
+	}
+	if reply.Error != "" {
+		return reply, errors.New(reply.Error)
+	}
+	return reply, nil
+}
