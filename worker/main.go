@@ -1,21 +1,18 @@
-// Command ssprflow-worker runs the ssprflow Temporal worker, or with
-// --agent writeback the agent on a sync server. It only wires: see
-// internal/worker.
+// Command ssprflow-worker runs the ssprflow Temporal worker, with --agent
+// writeback the agent on a sync server, or the AD tools (ssprflow-worker
+// ad ...). It only wires: see internal/worker.
 package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
+	"io"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 	"github.com/ssprflow/ssprflow/internal/worker"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C ends a cleanup that hangs
-	code := worker.Main(ctx, os.Args[1:], os.Stderr)
-	stop()
-	os.Exit(code)
+	cmdline.Exec(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		return worker.Main(ctx, args, stderr)
+	})
 }

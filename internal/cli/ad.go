@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+
 	"github.com/ssprflow/ssprflow/internal/ad"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-func adCmd() *command {
-	return &command{name: "ad", summary: "the on-premises AD part by hand: writeback rights, coverage, password age", subs: []*command{
-		{name: "check", summary: "read-only: are the connector's rights there, who will never get them, is minimum password age 0", run: runADCheck},
-		{name: "grant", summary: "grant the connector account the writeback rights (idempotent)", run: runADGrant},
-		{name: "revoke", summary: "remove exactly the writeback ACEs of the connector account, nothing else", run: runADRevoke},
+func adCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "ad", Summary: "the on-premises AD part by hand: writeback rights, coverage, password age", Subs: []*cmdline.Command{
+		{Name: "check", Summary: "read-only: are the connector's rights there, who will never get them, is minimum password age 0", Run: runADCheck},
+		{Name: "grant", Summary: "grant the connector account the writeback rights (idempotent)", Run: runADGrant},
+		{Name: "revoke", Summary: "remove exactly the writeback ACEs of the connector account, nothing else", Run: runADRevoke},
 	}}
 }
 
@@ -63,10 +65,10 @@ func (f *adFlags) directory() (conn *config.Directory, d *plan.Directory, err er
 	if *f.plan != "" {
 		p, err := plan.LoadFile(*f.plan)
 		if err != nil {
-			return nil, nil, &exitError{code: 1, msg: err.Error()}
+			return nil, nil, &cmdline.ExitError{Code: 1, Msg: err.Error()}
 		}
 		if p.Spec.Directory == nil {
-			return nil, nil, usageErr("%s has no directory: section", *f.plan)
+			return nil, nil, cmdline.Usage("%s has no directory: section", *f.plan)
 		}
 		*d = *p.Spec.Directory
 	}
@@ -77,15 +79,15 @@ func (f *adFlags) directory() (conn *config.Directory, d *plan.Directory, err er
 	case *f.config != "":
 		cfg, err := config.Load(*f.config)
 		if err != nil {
-			return nil, nil, &exitError{code: 1, msg: err.Error()}
+			return nil, nil, &cmdline.ExitError{Code: 1, Msg: err.Error()}
 		}
 		prof, err := cfg.DirectoryProfile(d.Profile)
 		if err != nil {
-			return nil, nil, &exitError{code: 1, msg: fmt.Sprintf("%s: %v", *f.config, err)}
+			return nil, nil, &cmdline.ExitError{Code: 1, Msg: fmt.Sprintf("%s: %v", *f.config, err)}
 		}
 		*conn = *prof
 	case *f.profile != "":
-		return nil, nil, usageErr("--profile needs --config: the worker configuration that has the profile")
+		return nil, nil, cmdline.Usage("--profile needs --config: the worker configuration that has the profile")
 	}
 	set := func(dst *string, v string) {
 		if v != "" {
@@ -124,7 +126,7 @@ func (f *adFlags) directory() (conn *config.Directory, d *plan.Directory, err er
 		missing = append(missing, "--connector")
 	}
 	if len(missing) > 0 {
-		return nil, nil, usageErr("missing %s (or give --config worker.yaml --profile NAME)", strings.Join(missing, ", "))
+		return nil, nil, cmdline.Usage("missing %s (or give --config worker.yaml --profile NAME)", strings.Join(missing, ", "))
 	}
 	return conn, d, nil
 }
@@ -177,8 +179,8 @@ type adTargetCheck struct {
 func runADCheck(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "ad check", "[flags]", "Read-only check of the directory for password writeback. Exit 1 when something needs fixing.")
 	f := addADFlags(fs)
-	out := outputFlag(fs)
-	if _, err := parse(fs, args); err != nil {
+	out := cmdline.OutputFlag(fs)
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	conn, d, err := f.directory()
@@ -208,7 +210,7 @@ func runADCheck(ctx context.Context, io IO, args []string) error {
 	if res.Coverage, err = s.conn.Coverage(ctx, s.targets); err != nil {
 		return err
 	}
-	if res.PasswordAge, err = s.conn.PasswordAge(ctx, nil); err != nil {
+	if res.PasswordAge, err = s.conn.PasswordAge(ctx); err != nil {
 		return err
 	}
 	var pe *ad.PasswordAgeError
@@ -219,7 +221,7 @@ func runADCheck(ctx context.Context, io IO, args []string) error {
 		}
 	}
 	if *out == "json" {
-		if err := printJSON(io.Out, res); err != nil {
+		if err := cmdline.PrintJSON(io.Out, res); err != nil {
 			return err
 		}
 	} else {
@@ -246,7 +248,7 @@ func runADCheck(ctx context.Context, io IO, args []string) error {
 		}
 	}
 	if !res.OK {
-		return &exitError{code: 1}
+		return &cmdline.ExitError{Code: 1}
 	}
 	return nil
 }
@@ -262,8 +264,8 @@ func runADRevoke(ctx context.Context, io IO, args []string) error {
 func runADChange(ctx context.Context, io IO, args []string, verb string) error {
 	fs := newFlags(io, "ad "+verb, "[flags]", "Grant or revoke the writeback rights of the connector account, as Set-ADSyncPasswordWritebackPermissions does.")
 	f := addADFlags(fs)
-	out := outputFlag(fs)
-	if _, err := parse(fs, args); err != nil {
+	out := cmdline.OutputFlag(fs)
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	conn, d, err := f.directory()
@@ -301,7 +303,7 @@ func runADChange(ctx context.Context, io IO, args []string, verb string) error {
 		rows = append(rows, row{dn, n})
 	}
 	if *out == "json" {
-		return printJSON(io.Out, rows)
+		return cmdline.PrintJSON(io.Out, rows)
 	}
 	for _, r := range rows {
 		what := "added"

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+
 	"github.com/ssprflow/ssprflow/internal/config"
 )
 
@@ -73,8 +75,8 @@ directories:
 		{[]string{"--url", "ldaps://dc1"}, 2, "missing --bind-user"},
 	} {
 		_, err := parse(tc.args...)
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.code != tc.code || !strings.Contains(ee.msg, tc.msg) {
+		var ee *cmdline.ExitError
+		if !errors.As(err, &ee) || ee.Code != tc.code || !strings.Contains(ee.Msg, tc.msg) {
 			t.Errorf("%v: %v, want exit %d with %q", tc.args, err, tc.code, tc.msg)
 		}
 	}

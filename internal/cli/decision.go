@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,45 +16,15 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/config"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-// natsFlags select the NATS server and the approver's identity on it.
-type natsFlags struct {
-	url, user, passwordEnv, creds, certs *string
-}
-
-func addNATSFlags(fs interface {
-	String(string, string, string) *string
-}) natsFlags {
-	return natsFlags{
-		url:         fs.String("nats", env("SSPRFLOW_NATS_URL", "nats://127.0.0.1:4223"), "NATS server URL ($SSPRFLOW_NATS_URL)"),
-		user:        fs.String("user", env("SSPRFLOW_NATS_USER", ""), "your NATS user: your approver id ($SSPRFLOW_NATS_USER)"),
-		passwordEnv: fs.String("password-env", "SSPRFLOW_NATS_PASSWORD", "environment variable holding your NATS password"),
-		creds:       fs.String("creds", env("SSPRFLOW_NATS_CREDS", ""), "NATS .creds file (instead of user/password) ($SSPRFLOW_NATS_CREDS)"),
-		certs:       fs.String("nats-certs", env("SSPRFLOW_NATS_CERTS", ""), "directory with your NATS client certificate from deploy/certs.sh: ca.pem, nats.pem, nats-key.pem ($SSPRFLOW_NATS_CERTS)"),
-	}
-}
-
-func (n natsFlags) config() config.NATS {
-	c := config.NATS{URL: *n.url, CredsFile: *n.creds, User: *n.user}
-	if *n.user != "" {
-		c.Password = config.Secret{Env: *n.passwordEnv}
-	}
-	if *n.certs != "" {
-		c.TLS = &config.TLS{CAFile: filepath.Join(*n.certs, "ca.pem"),
-			CertFile: filepath.Join(*n.certs, "nats.pem"), KeyFile: filepath.Join(*n.certs, "nats-key.pem")}
-	}
-	return c
-}
-
-func decisionCmd(verdict string) *command {
+func decisionCmd(verdict string) *cmdline.Command {
 	summary := "approve a gate (or confirm a manual task is done) over NATS"
 	if verdict == "reject" {
 		summary = "reject a gate; the rollout applies its failure policy"
 	}
-	return &command{name: verdict, summary: summary, run: func(ctx context.Context, io IO, args []string) error {
+	return &cmdline.Command{Name: verdict, Summary: summary, Run: func(ctx context.Context, io IO, args []string) error {
 		return runDecision(ctx, io, verdict, args)
 	}}
 }
@@ -65,32 +37,41 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 	as := fs.String("as", "", "approver id when it differs from --user (e.g. with --creds)")
 	request := fs.String("request", "", "the approval request id you are answering (default: the gate's current request, asked of the worker; 'ssprflow pending' lists them); a decision is refused if the gate has since been asked again")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the verdict")
-	nf := addNATSFlags(fs)
-	out := outputFlag(fs)
-	pos, err := parse(fs, args)
+	cf := addConnFlags(fs, true, false)
+	out := cmdline.OutputFlag(fs)
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
 	if len(pos) != 1 || *gate == "" {
-		return usageErr("%s needs a rollout id and --gate, e.g. ssprflow %s sspr/contoso_onmicrosoft_com/sspr-pilot --gate pilot", verdict, verdict)
+		return cmdline.Usage("%s needs a rollout id and --gate, e.g. ssprflow %s sspr/contoso_onmicrosoft_com/sspr-pilot --gate pilot", verdict, verdict)
 	}
 	tenant, rollout, ok := workflows.ParseWorkflowID(pos[0])
 	if !ok {
-		return usageErr("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
+		return cmdline.Usage("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
 	}
 	who := *as
 	if who == "" {
-		who = *nf.user
+		if who, err = cf.userID(); err != nil {
+			return err
+		}
 	}
 	if who == "" {
-		return usageErr("say who you are: --user (your NATS user, which is your approver id) or --as with --creds")
+		return cmdline.Usage("say who you are: --user (your NATS user, which is your approver id), $SSPRFLOW_NATS_USER, nats.user in --config, or --as with --creds")
 	}
-	v, err := Decide(ctx, nf.config(), tenant, rollout, who, approval.Decision{Gate: *gate, Verdict: verdict, Comment: *comment, RequestID: *request}, *wait)
+	nc, err := cf.natsConfig()
+	if err != nil {
+		return err
+	}
+	v, err := Decide(ctx, nc, tenant, rollout, who, approval.Decision{Gate: *gate, Verdict: verdict, Comment: *comment, RequestID: *request}, *wait)
 	if err != nil {
 		return err
 	}
 	if *out == "json" {
-		if err := printJSON(io.Out, v); err != nil {
+		if err := cmdline.PrintJSON(io.Out, v); err != nil {
 			return err
 		}
 	} else if v.Accepted {
@@ -99,7 +80,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 		fmt.Fprintf(io.Out, "refused: %s\n", safeText(v.Reason))
 	}
 	if !v.Accepted {
-		return &exitError{code: 1}
+		return &cmdline.ExitError{Code: 1}
 	}
 	return nil
 }
@@ -107,7 +88,7 @@ func runDecision(ctx context.Context, io IO, verdict string, args []string) erro
 // Decide publishes one decision as approver and waits for the verdict.
 func Decide(ctx context.Context, nc config.NATS, tenant, rollout, approver string, d approval.Decision, wait time.Duration) (approval.Verdict, error) {
 	// An approver may only read its own inbox (see approval.RolePermissions).
-	conn, js, err := worker.DialNATS(ctx, nc, "ssprflow-cli-"+approver, nats.CustomInboxPrefix(approval.InboxPrefix(approver)))
+	conn, js, err := dial.NATS(ctx, nc, "ssprflow-cli-"+approver, nats.CustomInboxPrefix(approval.InboxPrefix(approver)))
 	if err != nil {
 		return approval.Verdict{}, err
 	}
@@ -142,9 +123,9 @@ func currentRequest(ctx context.Context, conn *nats.Conn, tenant, rollout, user,
 		open = append(open, g.Gate)
 	}
 	if len(open) == 0 {
-		return "", &exitError{code: 1, msg: fmt.Sprintf("rollout %s is %s and waits for no decision now", workflows.WorkflowID(tenant, rollout), p.Status)}
+		return "", &cmdline.ExitError{Code: 1, Msg: fmt.Sprintf("rollout %s is %s and waits for no decision now", workflows.WorkflowID(tenant, rollout), p.Status)}
 	}
-	return "", &exitError{code: 1, msg: fmt.Sprintf("rollout %s does not wait on %q; it waits on: %s", workflows.WorkflowID(tenant, rollout), gate, strings.Join(open, ", "))}
+	return "", &cmdline.ExitError{Code: 1, Msg: fmt.Sprintf("rollout %s does not wait on %q; it waits on: %s", workflows.WorkflowID(tenant, rollout), gate, strings.Join(open, ", "))}
 }
 
 func newID() string {

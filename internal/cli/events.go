@@ -6,38 +6,40 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nats-io/nats.go"
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func eventsCmd() *command {
-	return &command{name: "events", summary: "print a rollout's audit trail from NATS (--follow to stream)", run: runEvents}
+func eventsCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "events", Summary: "print a rollout's audit trail from NATS (--follow to stream)", Run: runEvents}
 }
 
 func runEvents(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "events", "ROLLOUT", "Print every event of a rollout: steps, gates, decisions (accepted or refused).")
-	nf := addNATSFlags(fs)
+	cf := addConnFlags(fs, true, false)
 	follow := fs.Bool("follow", false, "keep printing new events")
-	out := outputFlag(fs)
-	pos, err := parse(fs, args)
+	out := cmdline.OutputFlag(fs)
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
-		return usageErr("events needs a rollout id")
+		return cmdline.Usage("events needs a rollout id")
 	}
 	tenant, rollout, ok := workflows.ParseWorkflowID(pos[0])
 	if !ok {
-		return usageErr("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
+		return cmdline.Usage("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
 	}
-	var opts []nats.Option
-	if *nf.user != "" {
-		opts = append(opts, nats.CustomInboxPrefix(approval.InboxPrefix(*nf.user)))
+	user, err := cf.userID()
+	if err != nil {
+		return err
 	}
-	nc, js, err := worker.DialNATS(ctx, nf.config(), "ssprflow-events", opts...)
+	nc, js, err := cf.dialNATS(ctx, user)
 	if err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func runEvents(ctx context.Context, io IO, args []string) error {
 // characters that encoding/json leaves unescaped.
 func printEvent(w io.Writer, e approval.Event, asJSON bool) error {
 	if asJSON {
-		return printJSON(w, e)
+		return cmdline.PrintJSON(w, e)
 	}
 	_, err := fmt.Fprintf(w, "%s  %-28s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), safeText(strings.TrimPrefix(e.Type, "io.ssprflow.")), clip(string(e.Data), 150))
 	return err

@@ -5,47 +5,50 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func pendingCmd() *command {
-	return &command{name: "pending", summary: "list what a rollout waits for (gates and manual tasks) and whether you may decide", run: runPending}
+func pendingCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "pending", Summary: "list what a rollout waits for (gates and manual tasks) and whether you may decide", Run: runPending}
 }
 
 func runPending(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "pending", "ROLLOUT", "Ask the worker (over NATS, as your NATS user) which gates and manual tasks the rollout waits on, with their request ids.")
-	nf := addNATSFlags(fs)
+	cf := addConnFlags(fs, true, false)
 	wait := fs.Duration("wait", 10*time.Second, "how long to wait for a worker's answer")
-	out := outputFlag(fs)
-	pos, err := parse(fs, args)
+	out := cmdline.OutputFlag(fs)
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
-		return usageErr("pending needs a rollout id, e.g. ssprflow pending sspr/contoso_onmicrosoft_com/sspr-pilot")
+		return cmdline.Usage("pending needs a rollout id, e.g. ssprflow pending sspr/contoso_onmicrosoft_com/sspr-pilot")
 	}
 	tenant, rollout, ok := workflows.ParseWorkflowID(pos[0])
 	if !ok {
-		return usageErr("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
+		return cmdline.Usage("%q is not a rollout id (sspr/<tenant>/<plan>)", pos[0])
 	}
-	if *nf.user == "" {
-		return usageErr("say who you are: --user (your NATS user)")
+	user, err := cf.requireUser()
+	if err != nil {
+		return err
 	}
-	conn, _, err := worker.DialNATS(ctx, nf.config(), "ssprflow-cli-"+*nf.user, nats.CustomInboxPrefix(approval.InboxPrefix(*nf.user)))
+	conn, _, err := cf.dialNATS(ctx, user)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	p, err := approval.RequestPending(ctx, conn, tenant, rollout, *nf.user, *wait)
+	p, err := approval.RequestPending(ctx, conn, tenant, rollout, user, *wait)
 	if err != nil {
 		return err
 	}
 	if *out == "json" {
-		return printJSON(io.Out, p)
+		return cmdline.PrintJSON(io.Out, p)
 	}
 	fmt.Fprintf(io.Out, "%s is %s; you are %s\n", safeText(p.WorkflowID), safeText(p.Status), safeText(p.Person))
 	if len(p.Gates) == 0 {

@@ -53,7 +53,7 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 		if s.Error != "" && s.Status == workflows.StepFailed {
 			detail = s.Error
 		}
-		fmt.Fprintf(w, "  %-10s %-20s %s %-11s %7s  %s\n", safeText(s.Stage), safeText(s.Name), stepMark[s.Status], safeText(string(s.Status)), d, clip(detail, 110))
+		fmt.Fprintf(w, "  %-10s %-20s %s %-11s %7s  %s\n", safeText(s.Stage), safeText(string(s.Name)), stepMark[s.Status], safeText(string(s.Status)), d, clip(detail, 110))
 	}
 	if len(st.Gates) > 0 {
 		fmt.Fprintf(w, "\n  %-16s %-17s %s\n", "GATE", "STATE", "DETAIL")
@@ -73,7 +73,7 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 				if d.Comment != "" {
 					c = ": " + safeText(d.Comment)
 				}
-				parts = append(parts, fmt.Sprintf("%s %sd%s", safeText(d.Approver), safeText(d.Verdict), c))
+				parts = append(parts, fmt.Sprintf("%s %sd%s", safeText(d.Approver), safeText(string(d.Verdict)), c))
 			}
 			if g.Status == workflows.GateSoaking {
 				parts = append(parts, "soaking until "+g.SoakUntil.Local().Format("15:04:05"))
@@ -109,7 +109,7 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 func approvedCount(g workflows.Gate) int {
 	n := 0
 	for _, d := range g.Decisions {
-		if d.Verdict == "approve" {
+		if d.Verdict == workflows.VerdictApprove {
 			n++
 		}
 	}
@@ -169,7 +169,7 @@ func RenderReport(w io.Writer, st workflows.State) {
 		if s.Status == workflows.StepFailed {
 			detail = s.Error
 		}
-		fmt.Fprintf(w, "  %s %-10s %-20s %-12s %s\n", stepMark[s.Status], safeText(s.Stage), safeText(s.Name), safeText(string(s.Status)), clip(detail, 120))
+		fmt.Fprintf(w, "  %s %-10s %-20s %-12s %s\n", stepMark[s.Status], safeText(s.Stage), safeText(string(s.Name)), safeText(string(s.Status)), clip(detail, 120))
 	}
 	fmt.Fprintf(w, "  applied %d · verified %d · unchanged %d · compensated %d · conflict %d · needs a human %d · failed %d\n",
 		counts[workflows.StepApplied], counts[workflows.StepVerified], counts[workflows.StepUnchanged],
@@ -188,7 +188,7 @@ func RenderReport(w io.Writer, st workflows.State) {
 	var approvals []string
 	for _, g := range st.Gates {
 		for _, d := range g.Decisions {
-			approvals = append(approvals, fmt.Sprintf("  %-16s %-8s by %-8s at %s  %s", safeText(g.Name), safeText(d.Verdict), safeText(d.Approver), d.At.Local().Format("15:04:05"), safeText(d.Comment)))
+			approvals = append(approvals, fmt.Sprintf("  %-16s %-8s by %-8s at %s  %s", safeText(g.Name), safeText(string(d.Verdict)), safeText(d.Approver), d.At.Local().Format("15:04:05"), safeText(d.Comment)))
 		}
 	}
 	fmt.Fprintln(w, "\nApprovals:")
@@ -219,7 +219,7 @@ func RenderReport(w io.Writer, st workflows.State) {
 				fmt.Fprintln(w, "\nNeeds a human:")
 			}
 			human++
-			fmt.Fprintf(w, "  %s/%s: %s\n", safeText(s.Stage), safeText(s.Name), safeText(s.Detail))
+			fmt.Fprintf(w, "  %s/%s: %s\n", safeText(s.Stage), safeText(string(s.Name)), safeText(s.Detail))
 		}
 	}
 	if st.LastError != "" {

@@ -2,17 +2,19 @@ package cli
 
 import (
 	"context"
+
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 )
 
-func reportCmd() *command {
-	return &command{name: "report", summary: "the report of a rollout: changes, verification, approvals, coverage", run: runReport}
+func reportCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "report", Summary: "the report of a rollout: changes, verification, approvals, coverage", Run: runReport}
 }
 
 func runReport(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "report", "ROLLOUT", "Print a rollout's report (works while it runs and after it ended).")
-	tf := addTemporalFlags(fs)
-	out := outputFlag(fs)
-	id, c, err := oneRollout(ctx, fs, tf, args, "report")
+	cf := addConnFlags(fs, false, true)
+	out := cmdline.OutputFlag(fs)
+	id, c, err := oneRollout(ctx, fs, cf, args, "report", out)
 	if err != nil {
 		return err
 	}
@@ -22,7 +24,7 @@ func runReport(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	if *out == "json" {
-		return printJSON(io.Out, st)
+		return cmdline.PrintJSON(io.Out, st)
 	}
 	RenderReport(io.Out, st)
 	return nil

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/user"
 	"strings"
 	"time"
+
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+	"github.com/ssprflow/ssprflow/internal/dial"
 
 	"github.com/nats-io/nats.go"
 	"go.temporal.io/api/enums/v1"
@@ -23,49 +24,17 @@ import (
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func rolloutCmd() *command {
-	return &command{name: "rollout", summary: "start, watch, list and stop rollouts", subs: []*command{
-		{name: "start", summary: "start a rollout from a plan file", run: runRolloutStart},
-		{name: "status", summary: "show a rollout's stages, steps and gates (--watch to follow)", run: runRolloutStatus},
-		{name: "list", summary: "list rollouts (filter by --tenant, --state)", run: runRolloutList},
-		{name: "cancel", summary: "cancel a rollout; it undoes its changes per the plan's failure policy", run: runRolloutCancel},
-		{name: "resume", summary: "answer a paused rollout: --action retry|rollback|abort", run: runRolloutResume},
+func rolloutCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "rollout", Summary: "start, watch, list and stop rollouts", Subs: []*cmdline.Command{
+		{Name: "start", Summary: "start a rollout from a plan file", Run: runRolloutStart},
+		{Name: "status", Summary: "show a rollout's stages, steps and gates (--watch to follow)", Run: runRolloutStatus},
+		{Name: "list", Summary: "list rollouts (filter by --tenant, --state)", Run: runRolloutList},
+		{Name: "cancel", Summary: "cancel a rollout; it undoes its changes per the plan's failure policy", Run: runRolloutCancel},
+		{Name: "resume", Summary: "answer a paused rollout: --action retry|rollback|abort", Run: runRolloutResume},
 	}}
-}
-
-// temporalFlags select the Temporal frontend.
-type temporalFlags struct {
-	address, namespace, config *string
-}
-
-func addTemporalFlags(fs *flag.FlagSet) temporalFlags {
-	return temporalFlags{
-		address:   fs.String("temporal", env("SSPRFLOW_TEMPORAL", "127.0.0.1:7233"), "Temporal frontend host:port ($SSPRFLOW_TEMPORAL)"),
-		namespace: fs.String("namespace", env("SSPRFLOW_NAMESPACE", "default"), "Temporal namespace ($SSPRFLOW_NAMESPACE)"),
-		config:    fs.String("config", env("SSPRFLOW_CONFIG", ""), "worker configuration file (its temporal: section is used, with the payload keys) ($SSPRFLOW_CONFIG); without it the payload keys come from $"+config.EnvCodecKeys+" (ID:BASE64[,...])"),
-	}
-}
-
-func (t temporalFlags) dial(ctx context.Context) (client.Client, error) {
-	tc := config.Temporal{Address: *t.address, Namespace: *t.namespace}
-	if _, ok := os.LookupEnv(config.EnvCodecKeys); ok {
-		// Histories are encrypted; without keys the client reads only
-		// what is not, and says which key it lacks.
-		tc.Codec = config.CodecKeyList(config.Secret{Env: config.EnvCodecKeys})
-	}
-	if *t.config != "" {
-		cfg, err := config.Load(*t.config)
-		if err != nil {
-			return nil, err
-		}
-		tc = cfg.Temporal
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.DialTemporal(ctx, tc, quiet, nil)
 }
 
 func currentUser() string {
@@ -82,47 +51,59 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout start", "FILE",
 		"Validate a plan and start its rollout (one per tenant plan at a time). The request goes over NATS as your NATS user,\n"+
 			"which makes you the rollout's authenticated starter: you cannot approve it unless the plan allows self-approval.")
-	nf := addNATSFlags(fs)
-	tf := addTemporalFlags(fs)
+	cf := addConnFlags(fs, true, true)
 	direct := fs.Bool("direct", false, "start on Temporal directly (administrators); the starter is then --started-by, not authenticated")
 	by := fs.String("started-by", currentUser(), "with --direct: who starts the rollout ($SSPRFLOW_USER)")
 	queue := fs.String("task-queue", workflows.TaskQueue, "with --direct: task queue of the ssprflow worker")
-	out := outputFlag(fs)
-	files, err := parse(fs, args)
+	out := cmdline.OutputFlag(fs)
+	files, err := cmdline.Parse(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkOutput(*out); err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		return usageErr("rollout start needs exactly one plan file")
+		return cmdline.Usage("rollout start needs exactly one plan file")
+	}
+	operator := ""
+	if !*direct {
+		if operator, err = cf.userID(); err != nil {
+			return err
+		}
+		if operator == "" {
+			return cmdline.Usage("say who you are on NATS: --user (with $SSPRFLOW_NATS_PASSWORD), $SSPRFLOW_NATS_USER or nats.user in --config; or --direct with Temporal access")
+		}
 	}
 	raw, err := os.ReadFile(files[0])
 	if err != nil {
-		return err
+		return cmdline.Failed(err)
 	}
 	p, err := plan.Load(files[0], raw)
 	if err != nil {
-		return &exitError{code: 1, msg: err.Error()}
+		return &cmdline.ExitError{Code: 1, Msg: err.Error()}
 	}
 	var id string
 	if *direct {
-		c, err := tf.dial(ctx)
+		c, err := cf.dialTemporal(ctx)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		if id, err = worker.StartRollout(ctx, c, p, *by, "", nil, *queue); err != nil {
+		if id, err = workflows.StartRollout(ctx, c, p, *by, "", nil, *queue); err != nil {
 			return err
 		}
 	} else {
-		if *nf.user == "" && *nf.creds == "" {
-			return usageErr("say who you are on NATS: --user (with $SSPRFLOW_NATS_PASSWORD) or --creds; or --direct with Temporal access")
+		nc, err := cf.natsConfig()
+		if err != nil {
+			return err
 		}
-		if id, err = StartOverNATS(ctx, nf.config(), operatorID(nf), p, files[0], raw); err != nil {
+		if id, err = StartOverNATS(ctx, nc, operator, p, files[0], raw); err != nil {
 			return err
 		}
 	}
 	if *out == "json" {
-		return printJSON(io.Out, map[string]string{"workflowId": id})
+		return cmdline.PrintJSON(io.Out, map[string]string{"workflowId": id})
 	}
 	fmt.Fprintf(io.Out, "started rollout %s\nfollow it:  ssprflow rollout status %s --watch\n", id, id)
 	return nil
@@ -154,7 +135,7 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 	if derr != nil || desc.GetWorkflowExecutionInfo().GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) || errors.As(derr, &nf) {
-			return st, &exitError{code: 1, msg: "no rollout " + id}
+			return st, &cmdline.ExitError{Code: 1, Msg: "no rollout " + id}
 		}
 		return st, fmt.Errorf("query %s (is a worker running?): %w", id, err)
 	}
@@ -171,7 +152,7 @@ func QueryState(ctx context.Context, c client.Client, id string) (workflows.Stat
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return st, &exitError{code: 1, msg: "no rollout " + id}
+		return st, &cmdline.ExitError{Code: 1, Msg: "no rollout " + id}
 	}
 	return st, fmt.Errorf("query %s: %w", id, err)
 }
@@ -215,7 +196,7 @@ func leftBehind(st workflows.State) []string {
 	var out []string
 	for _, ch := range st.Changes {
 		if ch.Compensation == nil || ch.Compensation.Status != workflows.CompensationDone {
-			out = append(out, ch.Stage+"/"+ch.Step+": "+changeSummary(ch))
+			out = append(out, ch.Stage+"/"+string(ch.Step)+": "+changeSummary(ch))
 		}
 	}
 	return out
@@ -223,19 +204,29 @@ func leftBehind(st workflows.State) []string {
 
 // oneRollout parses flags and the single ROLLOUT argument, and dials
 // Temporal. The caller closes the client.
-func oneRollout(ctx context.Context, fs *flag.FlagSet, tf temporalFlags, args []string, cmd string) (string, client.Client, error) {
-	pos, err := parse(fs, args)
+// oneRollout parses a command that names one rollout, runs the usage
+// checks, and only then connects to Temporal.
+func oneRollout(ctx context.Context, fs *flag.FlagSet, cf *connFlags, args []string, cmd string, out *string, checks ...func() error) (string, client.Client, error) {
+	pos, err := cmdline.Parse(fs, args)
 	if err != nil {
 		return "", nil, err
 	}
+	if out != nil {
+		checks = append(checks, func() error { return checkOutput(*out) })
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return "", nil, err
+		}
+	}
 	if len(pos) != 1 {
-		return "", nil, usageErr("%s needs a rollout id (sspr/<tenant>/<plan>)", cmd)
+		return "", nil, cmdline.Usage("%s needs a rollout id (sspr/<tenant>/<plan>)", cmd)
 	}
 	id, err := rolloutID(pos[0])
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := tf.dial(ctx)
+	c, err := cf.dialTemporal(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -245,17 +236,17 @@ func oneRollout(ctx context.Context, fs *flag.FlagSet, tf temporalFlags, args []
 func rolloutID(arg string) (string, error) {
 	t, r, ok := workflows.ParseWorkflowID(arg)
 	if !ok {
-		return "", usageErr("%q is not a rollout id: use sspr/<tenant>/<plan> (as printed by 'rollout start' and 'rollout list')", arg)
+		return "", cmdline.Usage("%q is not a rollout id: use sspr/<tenant>/<plan> (as printed by 'rollout start' and 'rollout list')", arg)
 	}
 	return workflows.WorkflowID(t, r), nil
 }
 
 func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout status", "ROLLOUT", "Show where a rollout is: stage, each step's state, gates and approvals, what changed.")
-	tf := addTemporalFlags(fs)
+	cf := addConnFlags(fs, false, true)
 	watch := fs.Bool("watch", false, "refresh until the rollout ends")
-	out := outputFlag(fs)
-	id, c, err := oneRollout(ctx, fs, tf, args, "rollout status")
+	out := cmdline.OutputFlag(fs)
+	id, c, err := oneRollout(ctx, fs, cf, args, "rollout status", out)
 	if err != nil {
 		return err
 	}
@@ -267,8 +258,8 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 		if *out == "json" {
-			if !*watch || ended(st.Status) {
-				return printJSON(io.Out, st)
+			if !*watch || st.Status.Ended() {
+				return cmdline.PrintJSON(io.Out, st)
 			}
 		} else {
 			var b strings.Builder
@@ -281,9 +272,9 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 				last = s
 			}
 		}
-		if !*watch || ended(st.Status) {
-			if st.Status != workflows.StatusSucceeded && ended(st.Status) {
-				return &exitError{code: 1}
+		if !*watch || st.Status.Ended() {
+			if st.Status != workflows.StatusSucceeded && st.Status.Ended() {
+				return &cmdline.ExitError{Code: 1}
 			}
 			return nil
 		}
@@ -295,24 +286,24 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 	}
 }
 
-func ended(s workflows.Status) bool {
-	switch s {
-	case workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusRolledBack, workflows.StatusCancelled, workflows.StatusTerminated:
-		return true
-	}
-	return false
-}
-
 func runRolloutList(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout list", "", "List rollouts, newest first.")
-	tf := addTemporalFlags(fs)
+	cf := addConnFlags(fs, false, true)
 	tenant := fs.String("tenant", "", "only this tenant")
-	state := fs.String("state", "", "only rollouts in this state (running, waiting, paused, succeeded, rolled-back, failed, cancelled)")
-	out := outputFlag(fs)
-	if _, err := parse(fs, args); err != nil {
+	state := fs.String("state", "", "only rollouts in this state ("+strings.Join(statuses, ", ")+")")
+	out := cmdline.OutputFlag(fs)
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	c, err := tf.dial(ctx)
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
+	if *state != "" {
+		if err := cmdline.OneOf("state", *state, statuses...); err != nil {
+			return err
+		}
+	}
+	c, err := cf.dialTemporal(ctx)
 	if err != nil {
 		return err
 	}
@@ -353,7 +344,7 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 		rows = append(rows, r)
 	}
 	if *out == "json" {
-		return printJSON(io.Out, rows)
+		return cmdline.PrintJSON(io.Out, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(io.Out, "no rollouts")
@@ -375,7 +366,7 @@ func listState(sa string, es enums.WorkflowExecutionStatus) string {
 	case enums.WORKFLOW_EXECUTION_STATUS_TERMINATED, enums.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
 		return string(workflows.StatusTerminated)
 	case enums.WORKFLOW_EXECUTION_STATUS_FAILED, enums.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		if !ended(workflows.Status(sa)) {
+		if !workflows.Status(sa).Ended() {
 			return string(workflows.StatusFailed)
 		}
 	}
@@ -384,8 +375,8 @@ func listState(sa string, es enums.WorkflowExecutionStatus) string {
 
 func runRolloutCancel(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout cancel", "ROLLOUT", "Cancel a rollout. It compensates (undoes its changes) per the plan's failure policy before it ends.")
-	tf := addTemporalFlags(fs)
-	id, c, err := oneRollout(ctx, fs, tf, args, "rollout cancel")
+	cf := addConnFlags(fs, false, true)
+	id, c, err := oneRollout(ctx, fs, cf, args, "rollout cancel", nil)
 	if err != nil {
 		return err
 	}
@@ -399,35 +390,40 @@ func runRolloutCancel(ctx context.Context, io IO, args []string) error {
 
 func runRolloutResume(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "rollout resume", "ROLLOUT --action retry|rollback|abort", "Answer a rollout paused by its failure policy.")
-	tf := addTemporalFlags(fs)
+	cf := addConnFlags(fs, false, true)
 	action := fs.String("action", "", "retry (run the failed step or gate again), rollback (undo everything), abort (stop, leave changes)")
-	id, c, err := oneRollout(ctx, fs, tf, args, "rollout resume")
+	id, c, err := oneRollout(ctx, fs, cf, args, "rollout resume", nil, func() error {
+		if *action == "" {
+			return cmdline.Usage("rollout resume needs --action retry|rollback|abort")
+		}
+		return cmdline.OneOf("action", *action, string(workflows.ActionRetry), string(workflows.ActionRollback), string(workflows.ActionAbort))
+	})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if *action == "" {
-		return usageErr("rollout resume needs --action retry|rollback|abort")
-	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateOperate, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []interface{}{workflows.OperatorAction{Action: *action, By: currentUser()}},
+		Args: []interface{}{workflows.OperatorAction{Action: workflows.Action(*action), By: currentUser()}},
 	})
 	if err == nil {
 		err = h.Get(ctx, nil)
 	}
 	if err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("%s refused: %v", id, err)}
+		return &cmdline.ExitError{Code: 1, Msg: fmt.Sprintf("%s refused: %v", id, err)}
 	}
 	fmt.Fprintf(io.Out, "%s: %s accepted\n", id, *action)
 	return nil
 }
 
-func operatorID(nf natsFlags) string { return *nf.user }
+// statuses are the values of the rollout state search attribute.
+var statuses = []string{string(workflows.StatusRunning), string(workflows.StatusWaiting), string(workflows.StatusPaused),
+	string(workflows.StatusSucceeded), string(workflows.StatusRolledBack), string(workflows.StatusFailed),
+	string(workflows.StatusCancelled), string(workflows.StatusTerminated)}
 
 // StartOverNATS asks a worker to start the plan's rollout as operator.
 func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte) (string, error) {
-	conn, _, err := worker.DialNATS(ctx, nc, "ssprflow-cli-"+operator, nats.CustomInboxPrefix(approval.InboxPrefix(operator)))
+	conn, _, err := dial.NATS(ctx, nc, "ssprflow-cli-"+operator, nats.CustomInboxPrefix(approval.InboxPrefix(operator)))
 	if err != nil {
 		return "", err
 	}
@@ -437,7 +433,7 @@ func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan
 		return "", err
 	}
 	if reply.Error != "" {
-		return reply.WorkflowID, &exitError{code: 1, msg: reply.Error}
+		return reply.WorkflowID, &cmdline.ExitError{Code: 1, Msg: reply.Error}
 	}
 	return reply.WorkflowID, nil
 }

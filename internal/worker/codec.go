@@ -30,29 +30,6 @@ func RequireCodec(c config.Temporal) error {
 	return nil
 }
 
-// PayloadCodec builds the payload codec a Temporal client uses: the
-// configured keys; with no codec configured, one with no keys (it reads
-// unencrypted payloads, names the key an encrypted one needs, and writes
-// nothing), so a client without keys fails clearly instead of writing
-// personal data in clear text; nil when the codec is disabled.
-func PayloadCodec(c config.Temporal) (*payloadcrypt.Codec, error) {
-	switch {
-	case c.Codec == nil:
-		return payloadcrypt.NoKeys(), nil
-	case c.Codec.Disabled:
-		return nil, nil
-	}
-	current, keys, err := c.Codec.ResolveKeys()
-	if err != nil {
-		return nil, err
-	}
-	codec, err := payloadcrypt.New(current, keys)
-	if err != nil {
-		return nil, fmt.Errorf("temporal.codec: %w", err)
-	}
-	return codec, nil
-}
-
 // warnIfDisabled says loudly that history will hold personal data.
 func warnIfDisabled(c config.Temporal, logger *slog.Logger) {
 	if c.Codec != nil && c.Codec.Disabled {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"github.com/ssprflow/ssprflow/internal/dial"
 	"io"
 	"log/slog"
 	"strings"
@@ -18,17 +19,17 @@ const testCodecKey = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 func TestPayloadCodecFromConfiguration(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_CODEC", testCodecKey)
 	keyed := config.Temporal{Codec: &config.Codec{KeySet: config.KeySet{Current: "k1", Keys: []config.Key{{ID: "k1", Secret: config.Secret{Env: "SSPRFLOW_TEST_CODEC"}}}}}}
-	c, err := PayloadCodec(keyed)
+	c, err := dial.PayloadCodec(keyed)
 	if err != nil || c.Current() != "k1" {
 		t.Fatalf("keyed: %v, %v", c, err)
 	}
 	if err := RequireCodec(keyed); err != nil {
 		t.Error(err)
 	}
-	if c, err := PayloadCodec(config.Temporal{Codec: &config.Codec{Disabled: true}}); c != nil || err != nil {
+	if c, err := dial.PayloadCodec(config.Temporal{Codec: &config.Codec{Disabled: true}}); c != nil || err != nil {
 		t.Errorf("disabled: %v, %v", c, err)
 	}
-	none, err := PayloadCodec(config.Temporal{})
+	none, err := dial.PayloadCodec(config.Temporal{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func TestPayloadCodecFromConfiguration(t *testing.T) {
 		t.Errorf("RequireCodec without a codec: %v", err)
 	}
 	t.Setenv(config.EnvCodecKeys, "a1:"+testCodecKey)
-	c, err = PayloadCodec(config.Temporal{Codec: agentCodec("")})
+	c, err = dial.PayloadCodec(config.Temporal{Codec: agentCodec("")})
 	if err != nil || c.Current() != "a1" {
 		t.Errorf("agent from $%s: %v, %v", config.EnvCodecKeys, c, err)
 	}

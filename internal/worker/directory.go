@@ -149,11 +149,13 @@ func (d *directory) Coverage(ctx context.Context) (activities.DirectoryCoverage,
 // rollout's groups live in Entra, and a PSO on any synced group can block
 // writeback for its members.
 func (d *directory) PasswordAge(ctx context.Context, _ []string) (activities.PasswordAge, error) {
-	rep, err := d.c.PasswordAge(ctx, nil)
+	rep, err := d.c.PasswordAge(ctx)
 	if err != nil {
 		return activities.PasswordAge{}, err
 	}
-	res := activities.PasswordAge{OK: true}
+	// Effective says which source set the domain-wide value (the domain
+	// object, or a GPO's GptTmpl.inf read over SMB from SYSVOL).
+	res := activities.PasswordAge{OK: true, Effective: rep.Effective.String(), Warnings: rep.Warnings}
 	if verr := rep.Verify(); verr != nil {
 		res.OK = false
 		var pe *ad.PasswordAgeError

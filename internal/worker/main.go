@@ -10,8 +10,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/writeback"
+	"github.com/ssprflow/ssprflow/internal/writebacksim"
 )
 
 // Main is ssprflow-worker: the main worker (workflows and activities, the
@@ -92,7 +95,7 @@ func runAgent(ctx context.Context, tc config.Temporal, logger *slog.Logger, f ag
 		return err
 	}
 	warnIfDisabled(tc, logger)
-	c, err := DialTemporal(ctx, tc, logger, nil)
+	c, err := dial.Temporal(ctx, tc, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func runAgent(ctx context.Context, tc config.Temporal, logger *slog.Logger, f ag
 	case "powershell":
 		opts.Runner = writeback.PowerShell{Path: writeback.DefaultPowerShellPath()}
 	case "simulated":
-		sim, err := writeback.NewSimulatedSyncServer(f.stateFile)
+		sim, err := writebacksim.Open(f.stateFile)
 		if err != nil {
 			return err
 		}

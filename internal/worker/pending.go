@@ -72,12 +72,12 @@ func PendingFor(st workflows.State, person string, selfApproval bool) approval.P
 		pg := approval.PendingGate{Gate: g.Name, Stage: g.Stage, Task: g.Task, RequestID: g.RequestID, Attempt: g.Attempt,
 			Instructions: g.Instructions, Quorum: g.Quorum, ExpiresAt: g.ExpiresAt, MayDecide: true}
 		for _, d := range g.Decisions {
-			pg.Decided = append(pg.Decided, d.Approver+" "+d.Verdict)
-			if d.Verdict == "approve" {
+			pg.Decided = append(pg.Decided, d.Approver+" "+string(d.Verdict))
+			if d.Verdict == workflows.VerdictApprove {
 				pg.Approvals++
 			}
 			if d.Approver == person {
-				pg.MayDecide, pg.Why = false, "you already decided ("+d.Verdict+")"
+				pg.MayDecide, pg.Why = false, "you already decided ("+string(d.Verdict)+")"
 			}
 		}
 		switch {

@@ -6,21 +6,16 @@ package worker
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
@@ -49,13 +44,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	warnIfDisabled(cfg.Temporal, logger)
 	reg := prometheus.NewRegistry()
-	tc, err := DialTemporal(ctx, cfg.Temporal, logger, NewMetricsHandler(reg))
+	tc, err := dial.Temporal(ctx, cfg.Temporal, logger, NewMetricsHandler(reg))
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
-	nc, js, err := DialNATS(ctx, cfg.NATS, "ssprflow-worker")
+	nc, js, err := dial.NATS(ctx, cfg.NATS, "ssprflow-worker")
 	if err != nil {
 		return err
 	}
@@ -108,6 +103,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return nil
 	})
 	g.Go(func() error {
+		err := approval.ServeDiffs(gctx, nc, &Differ{Tenants: acts.Tenants, People: cfg.PersonByNATS}, logger)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("diff service: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
 		err := approval.ServePending(gctx, nc, &Pending{Client: tc, People: cfg.PersonByNATS, SelfApproval: cfg.Policy.AllowSelfApproval, Logger: logger}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("pending service: %w", err)
@@ -115,7 +117,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return nil
 	})
 	if cs := cfg.Temporal.CodecServer; cs != nil {
-		codec, err := PayloadCodec(cfg.Temporal)
+		codec, err := dial.PayloadCodec(cfg.Temporal)
 		if err != nil {
 			return err
 		}
@@ -164,102 +166,4 @@ func SigningKeys(cfg *config.Config) (*attest.Keyring, error) {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
 	return k, nil
-}
-
-// DialTemporal connects to the Temporal frontend with TLS or an API key
-// when configured, and the payload codec of c (see PayloadCodec). The SDK
-// logs through slog, never to stdout.
-func DialTemporal(ctx context.Context, c config.Temporal, logger *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
-	o := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: log.NewStructuredLogger(logger)}
-	codec, err := PayloadCodec(c)
-	if err != nil {
-		return nil, err
-	}
-	if codec != nil {
-		codec.Apply(&o) // payloads and failure messages encrypted (member UPNs)
-	}
-	if mh != nil {
-		o.MetricsHandler = mh
-	}
-	if c.TLS != nil {
-		tc, err := tlsConfig(c.TLS)
-		if err != nil {
-			return nil, fmt.Errorf("temporal TLS: %w", err)
-		}
-		o.ConnectionOptions.TLS = tc
-	}
-	if !c.APIKey.IsZero() {
-		key, err := c.APIKey.Resolve()
-		if err != nil {
-			return nil, fmt.Errorf("temporal API key: %w", err)
-		}
-		o.Credentials = client.NewAPIKeyStaticCredentials(key)
-		if o.ConnectionOptions.TLS == nil {
-			o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-	}
-	tc, err := client.DialContext(ctx, o)
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.Address, err)
-	}
-	return tc, nil
-}
-
-// DialNATS connects to NATS with creds, user/password or nothing (local).
-func DialNATS(ctx context.Context, c config.NATS, name string, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
-	if c.URL == "" {
-		return nil, nil, errors.New("nats.url is required")
-	}
-	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}
-	opts = append(opts, extra...)
-	if c.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(c.CredsFile))
-	}
-	if c.User != "" {
-		pw, err := c.Password.Resolve()
-		if err != nil {
-			return nil, nil, fmt.Errorf("nats password: %w", err)
-		}
-		opts = append(opts, nats.UserInfo(c.User, pw))
-	}
-	if c.TLS != nil {
-		tc, err := tlsConfig(c.TLS)
-		if err != nil {
-			return nil, nil, fmt.Errorf("nats TLS: %w", err)
-		}
-		opts = append(opts, nats.Secure(tc))
-	}
-	nc, err := nats.Connect(c.URL, opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", c.URL, err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("jetstream: %w", err)
-	}
-	return nc, js, nil
-}
-
-func tlsConfig(t *config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }

@@ -1,4 +1,4 @@
-package cli
+package localstack
 
 import (
 	"context"
@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/worker"
 )
 
-func devCmd() *command {
-	return &command{name: "dev", summary: "run the local stack and a worker on fixed ports until Ctrl-C", run: runDev}
+func devCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "dev", Summary: "run the local stack and a worker on fixed ports until Ctrl-C", Run: runDev}
 }
 
 func runDev(ctx context.Context, io IO, args []string) error {
@@ -25,7 +27,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	db := fs.String("db", "", "Temporal SQLite file: rollouts survive a restart (default: in memory)")
 	approvers := fs.String("approvers", "alice,bob,carol", "dev approver accounts to create on NATS")
 	queue := fs.String("agent-queue", "ssprflow-writeback-sync01", "task queue of the local writeback agent")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := devstack.CheckPortsFree(

@@ -1,4 +1,4 @@
-package cli
+package localstack
 
 import "github.com/ssprflow/ssprflow/internal/config"
 

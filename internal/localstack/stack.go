@@ -1,4 +1,4 @@
-package cli
+package localstack
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/sambadc"
@@ -184,3 +185,16 @@ func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string, e
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// SimConfig is a worker configuration for the tenant simulator.
+func SimConfig(simURL, tokenEnv, temporal, natsURL string) *config.Config {
+	return &config.Config{
+		Temporal: config.Temporal{Address: temporal, Namespace: "default"},
+		NATS:     config.NATS{URL: natsURL},
+		Tenants: []config.Tenant{{
+			Tenant: "*", GraphURL: simURL + "/v1.0", PortalURL: simURL,
+			Graph:  config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv}},
+			Portal: &config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv + "_PORTAL"}},
+		}},
+	}
+}

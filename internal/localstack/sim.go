@@ -1,16 +1,18 @@
-package cli
+package localstack
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 )
 
-func simCmd() *command {
-	return &command{name: "sim", summary: "the Graph-compatible tenant simulator", subs: []*command{
-		{name: "serve", summary: "serve a simulated tenant over HTTP (Graph v1.0 and the portal's PasswordReset API)", run: runSimServe},
+func simCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "sim", Summary: "the Graph-compatible tenant simulator", Subs: []*cmdline.Command{
+		{Name: "serve", Summary: "serve a simulated tenant over HTTP (Graph v1.0 and the portal's PasswordReset API)", Run: runSimServe},
 	}}
 }
 
@@ -24,7 +26,7 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	faults := fs.String("faults", "", "fault injection, e.g. 'rate=0.2;codes=429,503;retry-after=1'")
 	scale := fs.Float64("time-scale", 1, "simulated seconds per real second (registration progresses in simulated time)")
 	state := fs.String("state", "", "load tenant state from this JSON file at start and save it on exit")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale}
@@ -34,7 +36,7 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	if *faults != "" {
 		fc, err := entrasim.ParseFaults(*faults)
 		if err != nil {
-			return usageErr("--faults: %v", err)
+			return cmdline.Usage("--faults: %v", err)
 		}
 		opts.Faults = fc
 	}

@@ -1,4 +1,4 @@
-package cli
+package localstack
 
 import (
 	"context"
@@ -11,20 +11,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"github.com/nats-io/nats.go"
-	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/examples"
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func demoCmd() *command {
-	return &command{name: "demo", summary: "run a whole rollout on a local stack (Temporal, NATS, tenant simulator, Samba DC)", run: runDemo}
+func demoCmd() *cmdline.Command {
+	return &cmdline.Command{Name: "demo", Summary: "run a whole rollout on a local stack (Temporal, NATS, tenant simulator, Samba DC)", Run: runDemo}
 }
 
 // Environment the demo's in-process worker reads its secrets from.
@@ -41,13 +44,16 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	manual := fs.Bool("manual", false, "do not answer approval gates: wait for a human running 'ssprflow approve' in another terminal")
 	keep := fs.Bool("keep", false, "keep the work directory (logs, NATS store) after the demo")
 	users := fs.Int("users", 200, "simulated tenant users")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
+	}
+	if *users < 1 {
+		return cmdline.Usage("--users must be at least 1, got %d", *users)
 	}
 	start := time.Now()
 	p, err := demoPlan(*planFile)
 	if err != nil {
-		return &exitError{code: 1, msg: err.Error()}
+		return cmdline.Failed(err)
 	}
 	dir, err := os.MkdirTemp("", "ssprflow-demo-")
 	if err != nil {
@@ -61,108 +67,39 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer logf.Close()
-	logger := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
+	d := &demo{io: io, p: p, dir: dir, log: logf, logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	fmt.Fprintf(io.Out, "ssprflow demo — plan %s, tenant %s (logs in %s)\n", p.Metadata.Name, p.Metadata.Tenant, dir)
-	approvers := make([]string, 0, len(p.Spec.Approvers))
-	for _, ap := range p.Spec.Approvers {
-		approvers = append(approvers, ap.ID)
-	}
-	st, err := StartStack(ctx, StackOptions{Dir: dir, SimAddr: "127.0.0.1:0", Users: *users, TimeScale: 3600,
-		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, Logger: logger})
+
+	stop, err := d.startStack(ctx, *users)
 	if err != nil {
 		return err
 	}
-	defer st.Stop()
-	fmt.Fprintf(io.Out, "  Temporal  %s (embedded, SQLite in memory)\n  NATS      %s (embedded, JetStream)\n  Graph     %s (tenant simulator, %d users, 1 s = 1 simulated hour)\n",
-		st.Temporal.HostPort(), st.NATSURL(), st.SimURL, *users)
-	var missing []string
-	if st.DC != nil {
-		fmt.Fprintf(io.Out, "  AD DS     %s (Samba AD DC, realm EXAMPLE.TEST)\n", st.DC.URL())
-		if err := demoDirectory(ctx, st, p); err != nil {
-			return err
-		}
-	} else if p.Spec.Directory != nil {
-		missing = append(missing, "ad-permissions", "password-age", "directory-preflight", "writeback")
-		fmt.Fprintf(io.Out, "  AD DS     NOT RUNNING: %s\n            the directory and writeback steps are left out of this run\n", st.DCMissing)
-		p.Spec.Directory = nil
-		p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackNone}
+	defer stop()
+	stopWorker, err := d.startWorkers(ctx)
+	if err != nil {
+		return err
 	}
+	defer stopWorker()
+	fmt.Fprintf(io.Out, "  stack ready in %s\n\n", time.Since(start).Round(100*time.Millisecond))
 
-	os.Setenv(envSimToken, st.Sim.Token())
-	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
-	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
-	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
-	st.Identity(cfg)
-	st.Codec(cfg)
-	st.LabDirectory(cfg, envADPassword)
-	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
-
-	wctx, stopWorker := context.WithCancel(ctx)
-	ready := make(chan struct{})
-	werr := make(chan error, 1)
-	go func() {
-		werr <- worker.Run(wctx, cfg, worker.Options{Logger: logger, Ready: func() { close(ready) }})
-	}()
-	defer func() { stopWorker(); <-werr }()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return errInterrupted
-	case err := <-werr:
-		werr <- err // for the deferred wait
-		return fmt.Errorf("worker did not start: %v (see %s)", err, logf.Name())
-	case <-time.After(30 * time.Second):
-		return fmt.Errorf("worker did not start in 30s (see %s)", logf.Name())
+	id, err := d.startRollout(ctx)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(io.Out, "  worker    task queue %s (in-process)\n", workflows.TaskQueue)
-	if q := p.Spec.Writeback.AgentQueue; q != "" && p.Spec.Writeback.Mode != plan.WritebackNone {
-		account := ""
-		if p.Spec.Directory != nil {
-			account = LabConnectorAccount
-		}
-		stopAgent, err := startAgent(ctx, dir, st.Temporal.HostPort(), q, account, st.CodecEnv())
-		if err != nil {
-			return err
-		}
-		defer stopAgent()
-		fmt.Fprintf(io.Out, "  agent     task queue %s (separate process, simulated sync server)\n", q)
+	if *manual {
+		d.printManual(id)
+	} else {
+		botCtx, stopBot := context.WithCancel(ctx)
+		var bot sync.WaitGroup
+		bot.Go(func() { approverBot(botCtx, io, d.st, p) })
+		defer func() { stopBot(); bot.Wait() }() // the bot stops writing before the stack stops
 	}
-	fmt.Fprintf(io.Out, "  stack ready in %s\n\n", round(time.Since(start)))
-
-	tc, err := worker.DialTemporal(ctx, cfg.Temporal, logger, nil)
+	tc, err := dial.Temporal(ctx, d.cfg.Temporal, d.logger, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	// Started over NATS as the operator's user, as `ssprflow rollout start`
-	// does: the starter is authenticated for the self-approval rule.
-	raw, err := yaml.Marshal(p)
-	if err != nil {
-		return err
-	}
-	os.Setenv("SSPRFLOW_DEMO_PW_OPERATOR", st.Passwords[demoOperator])
-	opNATS := config.NATS{URL: st.NATSURL(), User: demoOperator, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_OPERATOR"}}
-	id, err := StartOverNATS(ctx, opNATS, demoOperator, p, "examples/pilot.yaml", raw)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(io.Out, "rollout %s started over NATS by %q\n", id, demoOperator)
-	if *manual {
-		fmt.Fprintf(io.Out, "\nGates wait for you. In another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
-		fmt.Fprintf(io.Out, "  export %s=%s   # this run's payload key, for 'ssprflow rollout status'\n", config.EnvCodecKeys, st.CodecKeys())
-		for _, ap := range approvers {
-			fmt.Fprintf(io.Out, "  SSPRFLOW_NATS_PASSWORD=%s ssprflow approve %s --user %s --gate <gate> --comment ok\n", st.Passwords[ap], id, ap)
-		}
-		fmt.Fprintln(io.Out)
-	} else {
-		botCtx, stopBot := context.WithCancel(ctx)
-		var bot sync.WaitGroup
-		bot.Go(func() { approverBot(botCtx, io, st, p) })
-		defer func() { stopBot(); bot.Wait() }() // the bot stops writing before the stack stops
-	}
-
-	final, err := followRollout(ctx, io, tc, id)
+	final, err := cli.FollowRollout(ctx, io.Out, tc, id)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(io.Err, "\ninterrupted: stopping the local stack (the rollout dies with it)")
@@ -171,16 +108,142 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	fmt.Fprintln(io.Out)
-	RenderStatus(io.Out, final, time.Now())
-	RenderReport(io.Out, final)
-	if len(missing) > 0 {
-		fmt.Fprintf(io.Out, "\nLeft out of this run: %s (%s)\n", strings.Join(missing, ", "), st.DCMissing)
+	cli.RenderStatus(io.Out, final, time.Now())
+	cli.RenderReport(io.Out, final)
+	if len(d.missing) > 0 {
+		fmt.Fprintf(io.Out, "\nLeft out of this run: %s (%s)\n", strings.Join(d.missing, ", "), d.st.DCMissing)
 	}
-	fmt.Fprintf(io.Out, "\ndemo finished in %s\n", round(time.Since(start)))
+	fmt.Fprintf(io.Out, "\ndemo finished in %s\n", time.Since(start).Round(100*time.Millisecond))
 	if final.Status != workflows.StatusSucceeded {
-		return &exitError{code: 1, msg: "the rollout did not succeed: " + final.LastError}
+		return cmdline.Exit(1, "the rollout did not succeed: %s", final.LastError)
 	}
 	return nil
+}
+
+// demo is one run of `ssprflow-dev demo`.
+type demo struct {
+	io      IO
+	p       *plan.Rollout
+	dir     string
+	log     *os.File
+	logger  *slog.Logger
+	st      *Stack
+	cfg     *config.Config // the in-process worker's
+	missing []string       // steps left out (no Samba)
+}
+
+// startStack starts Temporal, NATS, the simulator and (with Samba) the DC,
+// and prepares the plan and the worker configuration for them.
+func (d *demo) startStack(ctx context.Context, users int) (stop func(), err error) {
+	p, io := d.p, d.io
+	approvers := make([]string, 0, len(p.Spec.Approvers))
+	for _, ap := range p.Spec.Approvers {
+		approvers = append(approvers, ap.ID)
+	}
+	st, err := StartStack(ctx, StackOptions{Dir: d.dir, SimAddr: "127.0.0.1:0", Users: users, TimeScale: 3600,
+		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, Logger: d.logger})
+	if err != nil {
+		return nil, err
+	}
+	d.st = st
+	fmt.Fprintf(io.Out, "  Temporal  %s (embedded, SQLite in memory)\n  NATS      %s (embedded, JetStream)\n  Graph     %s (tenant simulator, %d users, 1 s = 1 simulated hour)\n",
+		st.Temporal.HostPort(), st.NATSURL(), st.SimURL, users)
+	if st.DC != nil {
+		fmt.Fprintf(io.Out, "  AD DS     %s (Samba AD DC, realm EXAMPLE.TEST)\n", st.DC.URL())
+		if err := demoDirectory(ctx, st, p); err != nil {
+			st.Stop()
+			return nil, err
+		}
+	} else if p.Spec.Directory != nil {
+		d.missing = append(d.missing, "ad-permissions", "password-age", "directory-preflight", "writeback")
+		fmt.Fprintf(io.Out, "  AD DS     NOT RUNNING: %s\n            the directory and writeback steps are left out of this run\n", st.DCMissing)
+		p.Spec.Directory = nil
+		p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackNone}
+	}
+	os.Setenv(envSimToken, st.Sim.Token())
+	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
+	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
+	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	st.Identity(cfg)
+	st.Codec(cfg)
+	st.LabDirectory(cfg, envADPassword)
+	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
+	d.cfg = cfg
+	return st.Stop, nil
+}
+
+// startWorkers runs the worker in this process and the writeback agent as
+// its own, as on a sync server.
+func (d *demo) startWorkers(ctx context.Context) (stop func(), err error) {
+	wctx, stopWorker := context.WithCancel(ctx)
+	ready := make(chan struct{})
+	werr := make(chan error, 1)
+	go func() {
+		werr <- worker.Run(wctx, d.cfg, worker.Options{Logger: d.logger, Ready: func() { close(ready) }})
+	}()
+	stops := []func(){func() { stopWorker(); <-werr }}
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		stop()
+		return nil, errInterrupted
+	case err := <-werr:
+		werr <- err // for the wait in stop
+		stop()
+		return nil, fmt.Errorf("worker did not start: %v (see %s)", err, d.log.Name())
+	case <-time.After(30 * time.Second):
+		stop()
+		return nil, fmt.Errorf("worker did not start in 30s (see %s)", d.log.Name())
+	}
+	fmt.Fprintf(d.io.Out, "  worker    task queue %s (in-process)\n", workflows.TaskQueue)
+	if q := d.p.Spec.Writeback.AgentQueue; q != "" && d.p.Spec.Writeback.Mode != plan.WritebackNone {
+		account := ""
+		if d.p.Spec.Directory != nil {
+			account = LabConnectorAccount
+		}
+		stopAgent, err := startAgent(ctx, d.dir, d.st.Temporal.HostPort(), q, account, d.st.CodecEnv())
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		stops = append(stops, stopAgent)
+		fmt.Fprintf(d.io.Out, "  agent     task queue %s (separate process, simulated sync server)\n", q)
+	}
+	return stop, nil
+}
+
+// startRollout starts the plan over NATS as the operator's user, as
+// `ssprflow rollout start` does: the starter is authenticated for the
+// self-approval rule.
+func (d *demo) startRollout(ctx context.Context) (string, error) {
+	raw, err := yaml.Marshal(d.p)
+	if err != nil {
+		return "", err
+	}
+	os.Setenv("SSPRFLOW_DEMO_PW_OPERATOR", d.st.Passwords[demoOperator])
+	opNATS := config.NATS{URL: d.st.NATSURL(), User: demoOperator, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_OPERATOR"}}
+	id, err := cli.StartOverNATS(ctx, opNATS, demoOperator, d.p, "examples/pilot.yaml", raw)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(d.io.Out, "rollout %s started over NATS by %q\n", id, demoOperator)
+	return id, nil
+}
+
+// printManual tells a person how to answer the gates with the CLI.
+func (d *demo) printManual(id string) {
+	out, st := d.io.Out, d.st
+	fmt.Fprintf(out, "\nGates wait for you. In another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
+	fmt.Fprintf(out, "  export %s=%s   # this run's payload key, for 'ssprflow rollout status'\n", config.EnvCodecKeys, st.CodecKeys())
+	for _, ap := range d.p.Spec.Approvers {
+		fmt.Fprintf(out, "  SSPRFLOW_NATS_PASSWORD=%s bin/ssprflow approve %s --user %s --gate <gate> --comment ok\n", st.Passwords[ap.ID], id, ap.ID)
+	}
+	fmt.Fprintln(out)
 }
 
 // demoPlan loads the plan and shortens its waits for a demo.
@@ -270,7 +333,7 @@ func approverBot(ctx context.Context, io IO, st *Stack, p *plan.Rollout) {
 				}
 				nf := config.NATS{URL: st.NATSURL(), User: ap, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_" + strings.ToUpper(ap)}}
 				os.Setenv("SSPRFLOW_DEMO_PW_"+strings.ToUpper(ap), st.Passwords[ap])
-				v, err := Decide(ctx, nf, p.TenantToken(), p.Metadata.Name, ap,
+				v, err := cli.Decide(ctx, nf, p.TenantToken(), p.Metadata.Name, ap,
 					approval.Decision{Gate: req.Gate, Verdict: "approve", Comment: comment, RequestID: req.ID}, 30*time.Second)
 				switch {
 				case err != nil:
@@ -284,70 +347,4 @@ func approverBot(ctx context.Context, io IO, st *Stack, p *plan.Rollout) {
 			}
 		}
 	}
-}
-
-// followRollout prints each step and gate as its state changes — a line per
-// transition with elapsed time — and returns the final state.
-func followRollout(ctx context.Context, io IO, tc client.Client, id string) (workflows.State, error) {
-	t0 := time.Now()
-	prev := map[string]string{}
-	var st workflows.State
-	for {
-		var err error
-		st, err = QueryState(ctx, tc, id)
-		if err != nil && ctx.Err() != nil {
-			return st, ctx.Err()
-		}
-		if err == nil {
-			// A gate that closed did so before the next stage's steps ran,
-			// and one that opened did so after the last stage's steps: print
-			// them on that side of this poll's step lines.
-			printGates := func(closed bool) {
-				for _, g := range st.Gates {
-					key := "gate/" + g.Name
-					val := string(g.Status) + fmt.Sprint(len(g.Decisions)) + fmt.Sprintf("%.0f", g.Coverage)
-					if g.Status.Closed() != closed || prev[key] == val || g.Status == workflows.GatePending {
-						continue
-					}
-					extra := ""
-					if g.MinCoverage > 0 && g.Coverage > 0 {
-						extra = fmt.Sprintf("registration %.0f%% (needs %.0f%%)", g.Coverage, g.MinCoverage)
-					}
-					if g.Quorum > 0 {
-						extra += fmt.Sprintf(" approvals %d/%d", approvedCount(g), g.Quorum)
-					}
-					fmt.Fprintf(io.Out, "  %6s  ◆ gate %-15s %-17s %s\n", round(time.Since(t0)), g.Name, g.Status, extra)
-					prev[key] = val
-				}
-			}
-			printGates(true)
-			for _, s := range st.Steps {
-				key := s.Stage + "/" + s.Name
-				if prev[key] != string(s.Status) {
-					if s.Status != workflows.StepPending {
-						fmt.Fprintf(io.Out, "  %6s  %s %-10s %-20s %-11s %s\n", round(time.Since(t0)), stepMark[s.Status], s.Stage, s.Name, s.Status, clip(firstNonEmpty(s.Error, s.Detail), 90))
-					}
-					prev[key] = string(s.Status)
-				}
-			}
-			printGates(false)
-			if ended(st.Status) {
-				return st, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
