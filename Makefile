@@ -21,10 +21,14 @@ FUZZ_TARGETS := \
 
 all: build
 
-## build: the CLI and the worker into bin/
+DEV := ./internal/localstack/cmd/ssprflow-dev
+
+## build: the three binaries into bin/ — ssprflow (operators and approvers),
+## ssprflow-worker (worker, writeback agent, AD tools), ssprflow-dev (local stack)
 build:
 	$(GO) build -o bin/ssprflow ./starter
 	$(GO) build -o bin/ssprflow-worker ./worker
+	$(GO) build -o bin/ssprflow-dev $(DEV)
 
 ## deps: system packages (Samba AD DC for directory tests and the demo); idempotent
 deps:
@@ -32,18 +36,20 @@ deps:
 
 ## demo: a whole rollout on a local stack, with its report
 demo: deps
+	$(GO) build -o bin/ssprflow-dev $(DEV)
 	$(GO) build -o bin/ssprflow ./starter
-	./bin/ssprflow demo
+	./bin/ssprflow-dev demo
 
 ## test: lint, the Windows build of the agent, unit and integration tests with -race
 test: deps lint windows
 	$(GO) test -race -count=1 -timeout 60m ./...
 
-## lint: gofmt and go vet
+## lint: gofmt and go vet. vet runs with -race so that it compiles the same
+## (race-instrumented) packages the tests use: one cold compile, not two.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet -race ./...
 
 ## windows: the worker (and its writeback agent) cross-compiles for Windows
 windows:

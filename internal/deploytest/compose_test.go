@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/internal/config"
-	"github.com/ssprflow/ssprflow/internal/worker"
 )
 
 type composeFile struct {
@@ -176,7 +177,7 @@ func TestWorkerExampleConfig(t *testing.T) {
 	t.Setenv("SSPRFLOW_NATS_PASSWORD", "unused-by-this-server")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := worker.DialNATS(ctx, nc, "deploytest")
+	conn, _, err := dial.NATS(ctx, nc, "deploytest")
 	if err != nil {
 		t.Fatalf("worker.DialNATS with the example's TLS: %v", err)
 	}

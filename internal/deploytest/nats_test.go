@@ -3,7 +3,6 @@ package deploytest
 import (
 	"bytes"
 	"crypto/tls"
-	"github.com/ssprflow/ssprflow/internal/natsproc"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssprflow/ssprflow/internal/natsproc"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/localstack"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
-	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/plan"
@@ -30,7 +31,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 	n := b.N
 	bench := devstack.NATSUser{Name: "bench", Password: "bench-password",
 		Publish: []string{approval.Prefix + ".*.*.approval.decision.>", "$JS.API.>"}}
-	e := newEnvWith(b, cli.StackOptions{ExtraUsers: []devstack.NATSUser{bench}})
+	e := newEnvWith(b, localstack.StackOptions{ExtraUsers: []devstack.NATSUser{bench}})
 	// Each decision subject's last token is an approver's NATS user; the
 	// worker knows each as a person of the same id.
 	for i := 0; i < 2*n+1; i++ {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
@@ -20,7 +22,6 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -63,7 +64,7 @@ func TestHistoryHoldsNoUPNInClearText(t *testing.T) {
 		}
 	}
 
-	codec, err := worker.PayloadCodec(e.cfg.Temporal)
+	codec, err := dial.PayloadCodec(e.cfg.Temporal)
 	if err != nil {
 		t.Fatal(err)
 	}

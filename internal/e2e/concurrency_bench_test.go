@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+	"github.com/ssprflow/ssprflow/internal/localstack"
+
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -19,7 +22,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ssprflow/ssprflow/examples"
-	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
@@ -44,15 +46,15 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
-	st, err := cli.StartStack(ctx, cli.StackOptions{Dir: b.TempDir(), SimAddr: "127.0.0.1:0", Users: 50, TimeScale: 3600, Logger: quiet})
+	st, err := localstack.StartStack(ctx, localstack.StackOptions{Dir: b.TempDir(), SimAddr: "127.0.0.1:0", Users: 50, TimeScale: 3600, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(st.Stop)
-	b.Setenv(envWorkerPW, st.Passwords[cli.WorkerUser])
+	b.Setenv(envWorkerPW, st.Passwords[localstack.WorkerUser])
 	cfg := &config.Config{
 		Temporal: config.Temporal{Address: st.Temporal.HostPort(), Namespace: "default"},
-		NATS:     config.NATS{URL: st.NATSURL(), User: cli.WorkerUser, Password: config.Secret{Env: envWorkerPW}},
+		NATS:     config.NATS{URL: st.NATSURL(), User: localstack.WorkerUser, Password: config.Secret{Env: envWorkerPW}},
 	}
 	st.Identity(cfg)
 	st.Codec(cfg)
@@ -86,7 +88,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	}()
 	b.Cleanup(func() { cancel(); <-done })
 	<-ready
-	tc, err := worker.DialTemporal(ctx, cfg.Temporal, quiet, nil)
+	tc, err := dial.Temporal(ctx, cfg.Temporal, quiet, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	warm.Spec.Directory, warm.Spec.Writeback = nil, plan.Writeback{Mode: plan.WritebackNone}
 	warm.Spec.Stages[0].Gate, warm.Spec.DefaultGate = nil, nil
 	warm.Spec.Stages[0].Group.Name = "SSPR-Warmup"
-	id, err := worker.StartRollout(ctx, tc, warm, "bench", "", nil, workflows.TaskQueue)
+	id, err := workflows.StartRollout(ctx, tc, warm, "bench", "", nil, workflows.TaskQueue)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 
 	b.ResetTimer()
 	rollouts := runConcurrently(ctx, b, n, func(i int) (client.WorkflowRun, error) {
-		id, err := worker.StartRollout(ctx, tc, plans[i], "bench", "", nil, workflows.TaskQueue)
+		id, err := workflows.StartRollout(ctx, tc, plans[i], "bench", "", nil, workflows.TaskQueue)
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+	"github.com/ssprflow/ssprflow/internal/localstack"
+
 	"github.com/nats-io/nats.go"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
@@ -56,7 +59,7 @@ const (
 
 type env struct {
 	t     testing.TB
-	stack *cli.Stack
+	stack *localstack.Stack
 	cfg   *config.Config
 	tc    client.Client
 	dir   string
@@ -73,10 +76,10 @@ func requireSamba(t testing.TB) {
 }
 
 func newEnv(t testing.TB, approvers ...string) *env {
-	return newEnvWith(t, cli.StackOptions{Approvers: approvers})
+	return newEnvWith(t, localstack.StackOptions{Approvers: approvers})
 }
 
-func newEnvWith(t testing.TB, o cli.StackOptions) *env {
+func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test")
@@ -90,22 +93,22 @@ func newEnvWith(t testing.TB, o cli.StackOptions) *env {
 		o.Operators = append(o.Operators, "operator") // e.start's user
 	}
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := cli.StartStack(ctx, o)
+	st, err := localstack.StartStack(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Stop)
 	t.Setenv(envToken, st.Sim.Token())
 	t.Setenv(envToken+"_PORTAL", st.Sim.PortalToken())
-	t.Setenv(envWorkerPW, st.Passwords[cli.WorkerUser])
+	t.Setenv(envWorkerPW, st.Passwords[localstack.WorkerUser])
 	t.Setenv(envADPassword, st.DC.AdminPassword)
-	cfg := cli.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL())
 	st.LabDirectory(cfg, envADPassword)
 	st.Identity(cfg)
 	st.Codec(cfg)
 	t.Setenv(config.EnvCodecKeys, st.CodecKeys()) // for the CLI commands the tests run in process
-	cfg.NATS.User, cfg.NATS.Password = cli.WorkerUser, config.Secret{Env: envWorkerPW}
-	tc, err := worker.DialTemporal(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	cfg.NATS.User, cfg.NATS.Password = localstack.WorkerUser, config.Secret{Env: envWorkerPW}
+	tc, err := dial.Temporal(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +133,7 @@ func (e *env) plan(mutate func(*plan.Rollout)) *plan.Rollout {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p.Spec.Directory.Profile = cli.LabProfile // the worker's profile of this stack's DC
+	p.Spec.Directory.Profile = localstack.LabProfile // the worker's profile of this stack's DC
 	p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackNone}
 	p.Spec.Stages[0].Gate = &plan.Gate{Soak: plan.Duration(time.Second), Approvals: 0, Timeout: plan.Duration(time.Hour)}
 	if mutate != nil {
@@ -334,7 +337,7 @@ func (e *env) decide(who, verdict string) approval.Verdict {
 }
 
 func (e *env) events(p *plan.Rollout) []approval.Event {
-	nc, js, err := worker.DialNATS(context.Background(), e.cfg.NATS, "e2e-events")
+	nc, js, err := dial.NATS(context.Background(), e.cfg.NATS, "e2e-events")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -371,8 +374,8 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 	p := e.plan(nil)
 	id := e.start(p)
 	e.wait(id, 2*time.Minute, func(st workflows.State) bool {
-		return stepStatus(st, "pilot", workflows.StepMembers) == workflows.StepRunning ||
-			stepStatus(st, "pilot", workflows.StepMethods) == workflows.StepRunning
+		return st.StepStatus("pilot", workflows.StepMembers) == workflows.StepRunning ||
+			st.StepStatus("pilot", workflows.StepMethods) == workflows.StepRunning
 	})
 	if err := syscall.Kill(-first.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -426,17 +429,10 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 	}
 }
 
-func stepStatus(st workflows.State, stage, name string) workflows.StepStatus {
-	for _, s := range st.Steps {
-		if s.Stage == stage && s.Name == name {
-			return s.Status
-		}
-	}
-	return ""
-}
-
-// TestPlanDiffRolloutNoDiff: `ssprflow plan diff` against the simulator lists
-// what the plan changes; after the rollout, the same diff shows nothing.
+// TestPlanDiffRolloutNoDiff: `ssprflow plan diff` asks the worker (over NATS,
+// as an operator; the CLI holds no tenant credential) what the plan changes
+// in the simulated tenant: exit 3 and the changes before the rollout, exit 0
+// and "no change" after it.
 func TestPlanDiffRolloutNoDiff(t *testing.T) {
 	e := newEnv(t)
 	e.runWorker()
@@ -449,15 +445,17 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	diff := func() string {
+	t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
+	diff := func(want int) string {
 		var out, errb bytes.Buffer
-		code := cli.Main(context.Background(), []string{"plan", "diff", file, "--sim", e.stack.SimURL, "--token-env", envToken}, &out, &errb)
-		if code != 0 {
-			t.Fatalf("plan diff exit %d: %s%s", code, out.String(), errb.String())
+		code := cli.Main(context.Background(), []string{"plan", "diff", file, "--nats", e.stack.NATSURL(), "--user", "operator",
+			"--password-env", "SSPRFLOW_E2E_PW_operator"}, &out, &errb)
+		if code != want {
+			t.Fatalf("plan diff exit %d, want %d: %s%s", code, want, out.String(), errb.String())
 		}
 		return out.String()
 	}
-	before := diff()
+	before := diff(3)
 	for _, want := range []string{"scope", "helpdesk.contact", "policy.softwareOath", "would change"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("diff before the rollout lacks %q:\n%s", want, before)
@@ -468,7 +466,7 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 	if st.Status != workflows.StatusSucceeded {
 		t.Fatalf("rollout %s: %s", st.Status, st.LastError)
 	}
-	if after := diff(); !strings.Contains(after, "no change") {
+	if after := diff(0); !strings.Contains(after, "no change") {
 		t.Errorf("diff after the rollout:\n%s", after)
 	}
 
@@ -488,7 +486,7 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 		{append([]string{"rollout", "status", id}, temporal...), []string{"SUCCEEDED", "sspr-group", "verified"}},
 		{append([]string{"rollout", "list", "--tenant", "contoso.onmicrosoft.com"}, temporal...), []string{id, "succeeded"}},
 		{append([]string{"report", id}, temporal...), []string{"Result: SUCCEEDED", "Changes made", "Registration coverage"}},
-		{[]string{"events", id, "--nats", e.stack.NATSURL(), "--user", cli.WorkerUser, "--password-env", envWorkerPW},
+		{[]string{"events", id, "--nats", e.stack.NATSURL(), "--user", localstack.WorkerUser, "--password-env", envWorkerPW},
 			[]string{"step.verified", "rollout.succeeded"}},
 	} {
 		out := run(tc.args...)
@@ -539,7 +537,7 @@ func TestADCommands(t *testing.T) {
 // nobody can start a rollout in someone else's name.
 func TestStartOverNATSAuthenticatesTheStarter(t *testing.T) {
 	// carol both operates and approves: one NATS user with both roles.
-	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice", "carol"}, Operators: []string{"mallory", "carol"}})
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "carol"}, Operators: []string{"mallory", "carol"}})
 	e.runWorker()
 	p := e.plan(func(p *plan.Rollout) {
 		p.Spec.Directory = nil
@@ -555,7 +553,7 @@ func TestStartOverNATSAuthenticatesTheStarter(t *testing.T) {
 		return config.NATS{URL: e.stack.NATSURL(), User: who, Password: config.Secret{Env: "SSPRFLOW_E2E_PW_" + who}}
 	}
 	// mallory may start rollouts, but only as mallory.
-	conn, _, err := worker.DialNATS(context.Background(), natsAs("mallory"), "e2e", nats.CustomInboxPrefix(approval.InboxPrefix("mallory")))
+	conn, _, err := dial.NATS(context.Background(), natsAs("mallory"), "e2e", nats.CustomInboxPrefix(approval.InboxPrefix("mallory")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ssprflow/ssprflow/internal/plan"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -73,7 +74,7 @@ func TestRecordHistories(t *testing.T) {
 	e.saveHistory(id, "attested-pause-resume.json")
 }
 
-func (e *env) operate(id, action string) error {
+func (e *env) operate(id string, action workflows.Action) error {
 	h, err := e.tc.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateOperate, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []interface{}{workflows.OperatorAction{Action: action, By: "e2e"}},
@@ -96,7 +97,7 @@ func (e *env) saveHistory(id, name string) {
 		hist.Events = append(hist.Events, ev)
 	}
 	// Recorded in clear text, so the replay test needs no key.
-	codec, err := worker.PayloadCodec(e.cfg.Temporal)
+	codec, err := dial.PayloadCodec(e.cfg.Temporal)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssprflow/ssprflow/internal/dial"
+	"github.com/ssprflow/ssprflow/internal/localstack"
+
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
@@ -15,7 +18,6 @@ import (
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/plan"
-	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -49,7 +51,7 @@ func TestOldDecisionsDoNotReachANewRun(t *testing.T) {
 	// An administrator's NATS user, to delete the bridge's consumer (the
 	// worker's own user may not).
 	admin := devstack.NATSUser{Name: "nats-admin", Password: "nats-admin-password"}
-	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice", "bob"}, ExtraUsers: []devstack.NATSUser{admin}})
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "bob"}, ExtraUsers: []devstack.NATSUser{admin}})
 	e.runWorker()
 	p := e.gatedPlan("alice", "bob")
 	id := e.start(p)
@@ -64,7 +66,7 @@ func TestOldDecisionsDoNotReachANewRun(t *testing.T) {
 	e.start(p) // run 2, same workflow id
 	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
 	t.Setenv("SSPRFLOW_E2E_ADMIN_PW", admin.Password)
-	nc, js, err := worker.DialNATS(context.Background(), config.NATS{URL: e.stack.NATSURL(), User: admin.Name, Password: config.Secret{Env: "SSPRFLOW_E2E_ADMIN_PW"}}, "e2e-admin")
+	nc, js, err := dial.NATS(context.Background(), config.NATS{URL: e.stack.NATSURL(), User: admin.Name, Password: config.Secret{Env: "SSPRFLOW_E2E_ADMIN_PW"}}, "e2e-admin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestTemporalAccessAloneCannotApproveOrVerify(t *testing.T) {
 // their own rollout. The worker maps both users to the one person, and
 // self-approval is the worker's policy, not the plan's.
 func TestOnePersonWithTwoUsersCannotApproveTheirOwnRollout(t *testing.T) {
-	e := newEnvWith(t, cli.StackOptions{Approvers: []string{"alice", "carol-approver"}, Operators: []string{"carol-ops"}})
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "carol-approver"}, Operators: []string{"carol-ops"}})
 	var people []config.Person
 	for _, p := range e.cfg.People {
 		if p.ID != "carol-approver" && p.ID != "carol-ops" {
