@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
 // Config is a worker configuration file.
@@ -131,13 +134,26 @@ func Load(path string) (*Config, error) {
 	return Parse(path, b)
 }
 
-// Parse decodes configuration bytes; name is used in errors.
+// Parse decodes configuration bytes; name is used in errors. Malformed YAML
+// and unknown keys come back as *yamldoc.Error values (every unknown key at
+// once, with the nearest known one), naming name and the line.
 func Parse(name string, b []byte) (*Config, error) {
+	root, err := yamldoc.Parse(name, b)
+	if err != nil {
+		return nil, err
+	}
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if root != nil {
+		if err := yamldoc.CheckKeys(name, root, reflect.TypeFor[Config]()); err != nil {
+			return nil, err
+		}
+		// Strict still: CheckKeys leaves aliases and merge keys to the
+		// decoder.
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

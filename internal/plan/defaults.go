@@ -30,7 +30,9 @@ func DefaultMethods() []Method { return []Method{MethodEmail, MethodMobilePhone}
 //
 // Writeback mode defaults to connect (Entra Connect, as in the walkthrough)
 // when a directory is given and to none otherwise. A gate's zero timeout
-// means 72h, and its zero metric timeout means the gate's timeout.
+// means 72h, and its zero metric timeout means the gate's timeout. Methods
+// default only when nil (omitted); an empty list stays empty, and Validate
+// refuses it.
 func (r *Rollout) WithDefaults() *Rollout {
 	c := r.clone()
 	s := &c.Spec
@@ -40,7 +42,9 @@ func (r *Rollout) WithDefaults() *Rollout {
 	if s.MethodsRequired == 0 {
 		s.MethodsRequired = DefaultMethodsRequired
 	}
-	if len(s.Methods) == 0 {
+	if s.Methods == nil {
+		// Only an omitted list: an empty one written out is a mistake
+		// that validation reports, not a request for the default.
 		s.Methods = DefaultMethods()
 	}
 	setBool(&s.Registration.RequireOnSignIn, DefaultRequireOnSignIn)

@@ -1,8 +1,9 @@
 package plan
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
 // Problem is one thing wrong with a plan, located so an editor can jump to it.
@@ -20,35 +21,22 @@ type Problem struct {
 	Message string `json:"message"`
 	// Fix says how to put it right.
 	Fix string `json:"fix,omitempty"`
+	// Warning marks a setting that is valid but risky (see Check): the plan
+	// still loads.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // String formats p as "file:line:col: field: message (fix: fix)", leaving out
-// the parts p does not have.
+// the parts p does not have; a warning has "warning: " before the field.
 func (p Problem) String() string {
-	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-			if p.Column > 0 {
-				fmt.Fprintf(&b, ":%d", p.Column)
-			}
-		}
-		b.WriteString(": ")
-	} else if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
-	}
+	msg := p.Message
 	if p.Field != "" {
-		b.WriteString(p.Field)
-		b.WriteString(": ")
+		msg = p.Field + ": " + msg
 	}
-	b.WriteString(p.Message)
-	if p.Fix != "" {
-		b.WriteString(" (fix: ")
-		b.WriteString(p.Fix)
-		b.WriteString(")")
+	if p.Warning {
+		msg = "warning: " + msg
 	}
-	return b.String()
+	return yamldoc.Format(p.File, p.Line, p.Column, msg, p.Fix)
 }
 
 // ValidationError reports every problem found in a plan at once, so an

@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// FuzzLoad feeds arbitrary bytes to Load: it must never panic, every error
-// must be a *ValidationError with a located, fixable problem (a syntax error
-// unwrapping to the parser's error prefixed with the file name), and every
+// FuzzLoad feeds arbitrary bytes to Check (Load and the warnings): it must
+// never panic, every error must be a *ValidationError with a located,
+// fixable problem (a syntax error unwrapping to the parser's error prefixed
+// with the file name), every warning must be located and fixable, and every
 // accepted plan must validate again and survive a JSON round trip.
 func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob("../../examples/*.yaml")
@@ -34,7 +35,12 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("spec: {stages: [{name: all, all: true}], defaultGate: {soak: 7d}}\n"))
 	const name = "fuzz.yaml"
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := Load(name, data)
+		r, warns, err := Check(name, data)
+		for _, w := range warns {
+			if !w.Warning || w.File != name || w.Field == "" || w.Line == 0 || w.Message == "" || w.Fix == "" {
+				t.Fatalf("incomplete warning %+v", w)
+			}
+		}
 		if err != nil {
 			var ve *ValidationError
 			if !errors.As(err, &ve) {

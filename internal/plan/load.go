@@ -1,19 +1,18 @@
 package plan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
 // LoadFile reads, validates and defaults the plan at path. Problems in the
@@ -21,11 +20,8 @@ import (
 // unreadable file the error wraps the *fs.PathError (errors.Is(err,
 // fs.ErrNotExist) works).
 func LoadFile(path string) (*Rollout, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read plan: %w", err)
-	}
-	return Load(path, data)
+	r, _, err := CheckFile(path)
+	return r, err
 }
 
 // Load parses data as a plan document, reports every problem at once, and
@@ -34,57 +30,44 @@ func LoadFile(path string) (*Rollout, error) {
 // when the YAML itself is malformed, it unwraps to the parser's error
 // prefixed with name.
 func Load(name string, data []byte) (*Rollout, error) {
-	d := &decoder{file: name, pos: map[string]pos{}, keyPos: map[string]pos{}, bad: map[string]bool{}}
-	root, err := parseDocument(data)
+	r, _, err := Check(name, data)
+	return r, err
+}
+
+// CheckFile is LoadFile that also returns the plan's warnings (see Check).
+func CheckFile(path string) (*Rollout, []Problem, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, d.syntaxError(err)
+		return nil, nil, fmt.Errorf("read plan: %w", err)
+	}
+	return Check(path, data)
+}
+
+// Check is Load that also returns the plan's warnings: settings that are
+// valid but that an identity engineer would question before a rollout, each
+// a Problem with Warning set, sorted by position. Warnings are given for a
+// valid plan only; while it has errors, those come first.
+func Check(name string, data []byte) (*Rollout, []Problem, error) {
+	d := &decoder{file: name, pos: map[string]pos{}, keyPos: map[string]pos{}, bad: map[string]bool{}}
+	root, err := yamldoc.Parse(name, data)
+	if err != nil {
+		return nil, nil, d.syntaxError(err)
 	}
 	if root == nil {
 		d.problem("", pos{1, 1}, "the plan is empty", "start from examples/pilot.yaml: apiVersion: ssprflow/v1, kind: Rollout, metadata and spec")
-		return nil, newValidationError(d.problems, nil)
+		return nil, nil, newValidationError(d.problems, nil)
 	}
 	var r Rollout
 	d.decode(root, reflect.ValueOf(&r).Elem(), "")
 	// Validate the defaulted plan: an omitted field takes the portal's value,
 	// and the rules must hold for what will actually be applied.
 	v := validator{file: name, pos: d.pos, keyPos: d.keyPos, bad: d.bad, problems: d.problems, loaded: true}
-	v.check(r.WithDefaults())
+	r2 := r.WithDefaults()
+	v.check(r2)
 	if len(v.problems) > 0 {
-		return nil, newValidationError(v.problems, nil)
+		return nil, nil, newValidationError(v.problems, nil)
 	}
-	return r.WithDefaults(), nil
-}
-
-// parseDocument returns the plan's root node, nil for an empty document. A
-// second document is refused rather than silently ignored.
-func parseDocument(data []byte) (root *yaml.Node, err error) {
-	// The parser is third-party code fed untrusted bytes; a panic in it must
-	// not take the caller (a worker, the CLI) down with it.
-	defer func() {
-		if p := recover(); p != nil {
-			root, err = nil, fmt.Errorf("yaml: parser failed: %v", p)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
-		return nil, err
-	default:
-		return nil, fmt.Errorf("yaml: line %d: a plan file holds one document; remove the second \"---\" and what follows", extra.Line)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, nil
-	}
-	return doc.Content[0], nil
+	return r2, v.warnings(r2), nil
 }
 
 // pos is a 1-based position in the YAML source.
@@ -105,17 +88,17 @@ type decoder struct {
 	bad map[string]bool
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
+// syntaxError reports YAML that does not parse. The cause is the parser's
+// own error prefixed with the file name.
 func (d *decoder) syntaxError(err error) *ValidationError {
-	p := Problem{File: d.file, Message: err.Error(),
-		Fix: "correct the YAML syntax: indent with spaces, and quote values that contain \": \" or start with a special character"}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		p.Message = m[2]
+	p := Problem{File: d.file, Message: "invalid YAML: " + err.Error(), Fix: yamldoc.GenericFix}
+	cause := err
+	var e *yamldoc.Error
+	if errors.As(err, &e) {
+		p.Line, p.Message, p.Fix = e.Line, e.Message, e.Fix
+		cause = e.Err
 	}
-	p.Message = "invalid YAML: " + strings.TrimPrefix(p.Message, "yaml: ")
-	return newValidationError([]Problem{p}, fmt.Errorf("%s: %w", d.file, err))
+	return newValidationError([]Problem{p}, fmt.Errorf("%s: %w", d.file, cause))
 }
 
 func (d *decoder) problem(path string, at pos, msg, fix string) {
@@ -223,7 +206,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.problem(path, at, "must be a mapping of fields, got "+describe(n), "write its fields indented on the lines below the key")
 		return
 	}
-	fields := yamlFields(v.Type())
+	fields := yamldoc.Fields(v.Type())
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -237,9 +220,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.problem(fp, nodePos(k), r.msg, r.fix)
 			continue
 		}
+		if v.Type() == groupRefType && groupIDKeys[k.Value] {
+			d.problem(fp, nodePos(k), fmt.Sprintf("a group is named, not given by id: ssprflow finds the SSPR group by its display name, and %s is not a group setting", k.Value),
+				"write group: {name: DISPLAY-NAME} with the group's display name as Entra ID > Groups shows it; add create: false if the group must already exist")
+			// The missing name is this mistake, not a second one.
+			d.bad[joinPath(path, "name")] = true
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if !ok {
-			d.unknownField(fp, k, fields)
+			d.unknownField(fp, k, v.Type())
 			continue
 		}
 		if seen[k.Value] {
@@ -248,9 +238,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = true
 		d.keyPos[fp] = nodePos(k)
-		d.decode(val, v.Field(idx), fp)
+		d.decode(val, v.FieldByIndex(idx), fp)
 	}
 }
+
+var groupRefType = reflect.TypeFor[GroupRef]()
+
+// groupIDKeys are the ways people write a group's object id. Graph finds
+// the group by displayName only (and creates one by that name), so an id
+// has nowhere to go; "unknown field" would point at spec.approvers[].id.
+var groupIDKeys = map[string]bool{"id": true, "objectId": true, "groupId": true}
 
 // refusal is why a field is refused, and what to do instead.
 type refusal struct{ msg, fix string }
@@ -286,20 +283,16 @@ var workerOnlyFields = func() map[string]refusal {
 	return m
 }()
 
-func (d *decoder) unknownField(fp string, k *yaml.Node, fields map[string]int) {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	key := clip(k.Value)
+func (d *decoder) unknownField(fp string, k *yaml.Node, t reflect.Type) {
+	names := yamldoc.Keys(t)
+	key := yamldoc.Clip(k.Value)
 	msg := fmt.Sprintf("unknown field %q", key)
 	fix := "remove it; fields allowed here: " + strings.Join(names, ", ")
 	if homes := fieldHomes()[k.Value]; len(homes) > 0 {
 		// A known field at the wrong level, usually wrong indentation.
 		fix = fmt.Sprintf("move it under %s; check its indentation", strings.Join(homes, " or "))
 		msg += " here"
-	} else if s := suggest(k.Value, names); s != "" {
+	} else if s := yamldoc.Suggest(k.Value, names); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 		fix = fmt.Sprintf("rename %q to %q", key, s)
 		// The misspelt field is most likely the one reported as missing
@@ -307,20 +300,6 @@ func (d *decoder) unknownField(fp string, k *yaml.Node, fields map[string]int) {
 		d.bad[joinPath(parentPath(fp), s)] = true
 	}
 	d.problem(fp, nodePos(k), msg, fix)
-}
-
-// yamlFields maps the YAML keys of struct type t to field indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	m := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
-		}
-		m[name] = i
-	}
-	return m
 }
 
 // describe names a node's type for messages, without quoting long values.
@@ -337,28 +316,14 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "nothing"
 		case "!!str":
-			return "the string " + strconv.Quote(clip(n.Value))
+			return "the string " + strconv.Quote(yamldoc.Clip(n.Value))
 		case "!!bool", "!!int", "!!float":
-			return clip(n.Value)
+			return yamldoc.Clip(n.Value)
 		default:
-			return "a value tagged " + clip(n.ShortTag())
+			return "a value tagged " + yamldoc.Clip(n.ShortTag())
 		}
 	}
 	return "an unexpected node"
-}
-
-// clip shortens a value quoted back in a message so a fuzzed or pasted blob
-// does not flood the terminal.
-func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= max {
-		return s
-	}
-	return string(r[:max]) + "..."
 }
 
 func joinPath(parent, key string) string {
@@ -377,61 +342,19 @@ func parentPath(p string) string {
 	return p[:i]
 }
 
-// suggest returns the candidate closest to s when it is close enough to be a
-// typo, or "".
-func suggest(s string, candidates []string) string {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		if strings.EqualFold(s, c) {
-			return c
-		}
-		limit := 2
-		if len(c) >= 12 {
-			limit = 3
-		}
-		if len(s) > len(c)+limit || len(c) > len(s)+limit {
-			continue // cannot be within limit; skip the quadratic work
-		}
-		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if dist <= limit && (bestDist < 0 || dist < bestDist) {
-			best, bestDist = c, dist
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 100 || len(rb) > 100 {
-		return 1 << 30 // no typo is that long; keep the cost bounded
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
 func newValidationError(ps []Problem, cause error) *ValidationError {
+	sortProblems(ps)
+	return &ValidationError{Problems: ps, cause: cause}
+}
+
+// sortProblems orders ps by position, keeping the order of those at one.
+func sortProblems(ps []Problem) {
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].Line != ps[j].Line {
 			return ps[i].Line < ps[j].Line
 		}
 		return ps[i].Column < ps[j].Column
 	})
-	return &ValidationError{Problems: ps, cause: cause}
 }
 
 // fieldHomes maps each YAML key of the plan to the paths where it is allowed
@@ -450,19 +373,14 @@ var fieldHomes = sync.OnceValue(func() map[string][]string {
 		if t.Kind() != reflect.Struct || depth > 8 {
 			return
 		}
-		fields := yamlFields(t)
-		keys := make([]string, 0, len(fields))
-		for k := range fields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		fields := yamldoc.Fields(t)
+		for _, k := range yamldoc.Keys(t) {
 			home := where
 			if home == "" {
 				home = "the top level"
 			}
 			homes[k] = append(homes[k], home)
-			walk(t.Field(fields[k]).Type, joinPath(where, k), depth+1)
+			walk(t.FieldByIndex(fields[k]).Type, joinPath(where, k), depth+1)
 		}
 	}
 	walk(reflect.TypeOf(Rollout{}), "", 0)

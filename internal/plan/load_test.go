@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -118,18 +119,48 @@ func TestBrokenTestdata(t *testing.T) {
 	}
 }
 
+// TestSyntaxError: malformed YAML is reported at the line at fault, in
+// terms of the document (a tab, an indentation that matches nothing), with
+// the fix; the parser's own error stays available through Unwrap.
 func TestSyntaxError(t *testing.T) {
-	_, err := Load("broken.yaml", []byte("metadata:\n  name: x\n   tenant: y\n"))
-	var ve *ValidationError
-	if !errors.As(err, &ve) || len(ve.Problems) != 1 {
-		t.Fatalf("Load = %v, want one problem", err)
+	tests := []struct {
+		name  string
+		edits []string
+		at    string // the line at fault is the first containing this
+		msg   string // Error() after "case.yaml:LINE: "
+		fix   string
+	}{
+		{"tab indents a key", []string{"  ssprPolicy:\n    mode: manual", "  ssprPolicy:\n\tmode: manual"}, "\tmode: manual",
+			"a tab indents this line; YAML indents with spaces only", "replace the tab with spaces"},
+		{"tab indents a list item", []string{"    - email", "\t- email"}, "\t- email",
+			"a tab indents this line; YAML indents with spaces only", "replace the tab with spaces"},
+		{"indented too far", []string{"  tenant: contoso", "   tenant: contoso"}, "   tenant:",
+			"this line is indented further than the line above, whose key already has a value", "indent it by 2 spaces to line up with the line above"},
+		{"indented too little", []string{"  tenant: contoso", " tenant: contoso"}, " tenant:",
+			"this line is indented by 1 space, which lines up with no block above it", "indent it by 2 spaces to continue the block above, or by 0 spaces to end that block"},
+		{"stage misaligned", []string{"    - name: all", "   - name: all"}, "   - name: all",
+			"this line is indented by 3 spaces, which lines up with no block above it", "indent it by 4 spaces to continue the block above"},
+		{"unquoted colon", []string{"  tenant: contoso.onmicrosoft.com", "  tenant: contoso.onmicrosoft.com\n  description: pilot: five users"}, "description:",
+			`the value of "description" contains ": "`, `put the value in quotes: description: "..."`},
 	}
-	if p := ve.Problems[0]; p.Line != 3 || !strings.HasPrefix(err.Error(), "broken.yaml:3: invalid YAML") {
-		t.Errorf("problem = %+v, Error() = %q", p, err)
-	}
-	cause := errors.Unwrap(err)
-	if cause == nil || !strings.HasPrefix(cause.Error(), "broken.yaml: yaml: ") {
-		t.Errorf("Unwrap = %v, want the YAML error prefixed with the file name", cause)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := edit(t, tt.edits...)
+			_, err := Load("case.yaml", []byte(doc))
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+				t.Fatalf("Load = %v, want one problem", err)
+			}
+			p := ve.Problems[0]
+			want := fmt.Sprintf("case.yaml:%d: %s", lineOf(t, doc, tt.at), tt.msg)
+			if !strings.HasPrefix(err.Error(), want) || !strings.Contains(p.Fix, tt.fix) {
+				t.Errorf("Error() = %q\nwant prefix %q and a fix containing %q", err, want, tt.fix)
+			}
+			cause := errors.Unwrap(err)
+			if cause == nil || !strings.HasPrefix(cause.Error(), "case.yaml: yaml: ") {
+				t.Errorf("Unwrap = %v, want the YAML error prefixed with the file name", cause)
+			}
+		})
 	}
 }
 

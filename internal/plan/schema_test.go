@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
 type jsonSchema = map[string]any
@@ -73,14 +75,14 @@ func TestSchemaCoversTypes(t *testing.T) {
 			return
 		}
 		props := properties(t, root, s, where)
-		fields := yamlFields(typ)
+		fields := yamldoc.Fields(typ)
 		for key, idx := range fields {
 			sub, ok := props[key].(map[string]any)
 			if !ok {
 				t.Errorf("schema lacks %s", joinPath(where, key))
 				continue
 			}
-			walk(typ.Field(idx).Type, sub, joinPath(where, key))
+			walk(typ.FieldByIndex(idx).Type, sub, joinPath(where, key))
 		}
 		for key := range props {
 			if _, ok := fields[key]; !ok {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
 // Validate checks a Rollout built in code (or decoded from JSON) against the
@@ -50,6 +52,7 @@ type validator struct {
 	pos, keyPos map[string]pos
 	bad         map[string]bool
 	problems    []Problem
+	warns       []Problem
 	// loaded is set for plans read from YAML, whose positions show which
 	// sections were written at all.
 	loaded bool
@@ -95,7 +98,7 @@ func (v *validator) where(path string) pos {
 	}
 }
 
-func q(s string) string { return strconv.Quote(clip(s)) }
+func q(s string) string { return strconv.Quote(yamldoc.Clip(s)) }
 
 func (v *validator) check(r *Rollout) {
 	switch r.APIVersion {
@@ -200,17 +203,21 @@ func (v *validator) checkMethods(s *Spec) {
 	if s.MethodsRequired != 1 && s.MethodsRequired != 2 {
 		v.add("spec.methodsRequired", fmt.Sprintf("must be 1 or 2, got %d", s.MethodsRequired), "set methodsRequired to 1 or 2")
 	}
-	names := make([]string, len(AllMethods))
-	for i, m := range AllMethods {
-		names[i] = string(m)
+	if s.Methods != nil && len(s.Methods) == 0 {
+		// WithDefaults fills in only an omitted list; an empty one would
+		// leave users no way to reset.
+		v.add("spec.methods", "the list is empty: users need at least one method to reset their password with",
+			fmt.Sprintf("list at least one method, such as - email, or remove methods to take the portal's default (%s)", strings.Join(methodNames(DefaultMethods()), ", ")))
+		return
 	}
+	names := methodNames(AllMethods)
 	seen := map[Method]bool{}
 	for i, m := range s.Methods {
 		p := fmt.Sprintf("spec.methods[%d]", i)
 		switch {
 		case !slices.Contains(AllMethods, m):
 			fix := "use one of: " + strings.Join(names, ", ")
-			if sg := suggest(string(m), names); sg != "" {
+			if sg := yamldoc.Suggest(string(m), names); sg != "" {
 				fix = fmt.Sprintf("did you mean %q? ", sg) + fix
 			}
 			v.add(p, fmt.Sprintf("unknown method %s", q(string(m))), fix)
@@ -229,6 +236,14 @@ func (v *validator) checkMethods(s *Spec) {
 		v.add("spec.methods", fmt.Sprintf("methodsRequired is 2 but only %d distinct method is enabled", len(seen)),
 			"enable at least two methods, for example email and mobilePhone, or set methodsRequired: 1")
 	}
+}
+
+func methodNames(ms []Method) []string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = string(m)
+	}
+	return names
 }
 
 func (v *validator) checkHelpdesk(h *Helpdesk) {

@@ -88,6 +88,8 @@ func TestRules(t *testing.T) {
 		field string // want a problem at this field...
 		at    string // ...on the first line containing this marker
 		msg   string // ...whose message contains this
+		fix   string // ...and whose fix contains this, when set
+		only  bool   // ...and no other problem
 	}{
 		{name: "apiVersion wrong", edits: []string{"ssprflow/v1", "ssprflow/v2"}, field: "apiVersion", at: "apiVersion:", msg: `must be "ssprflow/v1"`},
 		{name: "apiVersion missing", edits: []string{"apiVersion: ssprflow/v1\n", ""}, field: "apiVersion", at: "kind:", msg: "missing"},
@@ -104,6 +106,9 @@ func TestRules(t *testing.T) {
 		{name: "duplicate method", edits: []string{"- mobilePhone", "- email"}, field: "spec.methods[1]", at: "    - email\n    - email", msg: "twice"},
 		{name: "mobileAppNotification with 1", edits: []string{"- mobilePhone", "- mobileAppNotification"}, field: "spec.methods[1]", at: "mobileAppNotification", msg: "mobileAppNotification needs methodsRequired: 2"},
 		{name: "2 required, 1 method", edits: []string{"methodsRequired: 1", "methodsRequired: 2", "    - mobilePhone\n", ""}, field: "spec.methods", at: "  methods:", msg: "only 1"},
+		{name: "methods empty", edits: []string{"  methods:\n    - email\n    - mobilePhone\n", "  methods: []\n"}, field: "spec.methods", at: "methods: []", msg: "the list is empty",
+			fix: "list at least one method, such as - email, or remove methods to take the portal's default (email, mobilePhone)", only: true},
+		{name: "methods empty, two required", edits: []string{"methodsRequired: 1", "methodsRequired: 2", "  methods:\n    - email\n    - mobilePhone\n", "  methods: []\n"}, field: "spec.methods", at: "methods: []", msg: "the list is empty", only: true},
 		{name: "reconfirm too high", edits: []string{"reconfirmDays: 180", "reconfirmDays: 731"}, field: "spec.registration.reconfirmDays", at: "reconfirmDays", msg: "0 and 730"},
 		{name: "reconfirm negative", edits: []string{"reconfirmDays: 180", "reconfirmDays: -1"}, field: "spec.registration.reconfirmDays", at: "reconfirmDays", msg: "got -1"},
 		{name: "helpdesk both", edits: []string{"url: https://support.contoso.com", "url: https://support.contoso.com\n    email: help@contoso.com"}, field: "spec.helpdesk", at: "helpdesk:", msg: "not both"},
@@ -120,6 +125,10 @@ func TestRules(t *testing.T) {
 		{name: "duplicate stage", doc: strings.Replace(wavePlan, "name: wave-1", "name: pilot", 1), field: "spec.stages[1].name", at: "timeout: 1h\n    - name: pilot", msg: "duplicate stage name"},
 		{name: "first stage without group", edits: []string{"      group:\n        name: SSPR-Pilot\n", ""}, field: "spec.stages[0].group", at: "- name: pilot", msg: "Selected"},
 		{name: "group on later stage", doc: strings.Replace(wavePlan, "members: [bob", "group: {name: G2}\n      members: [bob", 1), field: "spec.stages[1].group", at: "G2", msg: "only the first stage"},
+		{name: "group by id", edits: []string{"        name: SSPR-Pilot\n", "        id: 1f8e0c6a-3d0b-4c5e-9a51-2b6f7e0d9c34\n"}, field: "spec.stages[0].group.id", at: "id: 1f8e", msg: "a group is named, not given by id",
+			fix: "write group: {name: DISPLAY-NAME} with the group's display name", only: true},
+		{name: "group by objectId", edits: []string{"      group:\n        name: SSPR-Pilot\n", "      group: {objectId: 1f8e0c6a-3d0b-4c5e-9a51-2b6f7e0d9c34}\n"}, field: "spec.stages[0].group.objectId", at: "objectId", msg: "objectId is not a group setting",
+			fix: "group: {name: DISPLAY-NAME}", only: true},
 		{name: "group without name", edits: []string{"        name: SSPR-Pilot\n", "        create: false\n"}, field: "spec.stages[0].group.name", at: "group:", msg: "missing"},
 		{name: "final not all", edits: []string{"    - name: all\n      all: true\n", "    - name: wave-1\n      members: [bob@contoso.onmicrosoft.com]\n"}, field: "spec.stages[1]", at: "- name: wave-1", msg: "final stage"},
 		{name: "all not final", doc: strings.Replace(wavePlan, "members: [bob@contoso.onmicrosoft.com]", "all: true", 1), field: "spec.stages[1].all", at: "- name: wave-1\n      all: true", msg: "only the final stage"},
@@ -142,6 +151,7 @@ func TestRules(t *testing.T) {
 		{name: "failure policy", edits: []string{"failurePolicy: rollback-all", "failurePolicy: retry"}, field: "spec.failurePolicy", at: "failurePolicy", msg: "rollback-stage"},
 		{name: "missing members policy", edits: []string{"missingMembers: stop", "missingMembers: skip"}, field: "spec.missingMembers", at: "missingMembers", msg: "continue"},
 		{name: "unknown field with suggestion", edits: []string{"  failurePolicy:", "  failurePolicyy: pause\n  failurePolicy:"}, field: "spec.failurePolicyy", at: "failurePolicyy", msg: `did you mean "failurePolicy"?`},
+		{name: "unknown field differing in case", edits: []string{"minRegistrationPercent: 60", "minregistrationpercent: 60"}, field: "spec.stages[0].gate.minregistrationpercent", at: "minregistrationpercent", msg: `did you mean "minRegistrationPercent"?`, only: true},
 		{name: "unknown field without suggestion", edits: []string{"  failurePolicy:", "  colour: blue\n  failurePolicy:"}, field: "spec.colour", at: "colour", msg: `unknown field "colour"`},
 		{name: "misplaced field", edits: []string{"kind: Rollout\n", "kind: Rollout\nfailurePolicy: pause\n"}, field: "failurePolicy", at: "failurePolicy: pause", msg: `unknown field "failurePolicy" here`},
 		{name: "spec missing", doc: "apiVersion: ssprflow/v1\nkind: Rollout\nmetadata: {name: a, tenant: b.com}\n", field: "spec", at: "apiVersion", msg: "missing"},
@@ -179,6 +189,12 @@ func TestRules(t *testing.T) {
 				if p.Fix == "" || p.File != "case.yaml" || p.Column == 0 {
 					t.Errorf("problem lacks fix, file or column: %+v", p)
 				}
+				if !strings.Contains(p.Fix, tt.fix) {
+					t.Errorf("fix %q does not contain %q", p.Fix, tt.fix)
+				}
+				if tt.only && len(ve.Problems) != 1 {
+					t.Errorf("got %d problems, want only this one:\n%s", len(ve.Problems), err)
+				}
 				return
 			}
 			t.Fatalf("no problem at %s; got:\n%s", tt.field, err)
@@ -203,6 +219,7 @@ func TestValidVariants(t *testing.T) {
 		{"tenant guid", []string{"tenant: contoso.onmicrosoft.com", "tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47"}},
 		{"empty values are omitted", []string{"  missingMembers: stop", "  missingMembers:\n  defaultGate:"}},
 		{"numeric name", []string{"name: sspr-test", "name: 2026"}},
+		{"methods key without a value takes the default", []string{"  methods:\n    - email\n    - mobilePhone\n", "  methods:\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
