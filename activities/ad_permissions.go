@@ -14,6 +14,8 @@ type PlanGrantResult struct {
 	Connector Account             `json:"connector"`
 	ACEs      map[string][]string `json:"aces"` // DN -> hex ACEs not present yet
 	Order     []string            `json:"order"`
+	// Warnings are the scopes' warnings (AdminSDHolder).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PlanGrant computes the ACEs missing on each scope DN (read-only), so the
@@ -33,7 +35,8 @@ func (a *Activities) PlanGrant(ctx context.Context, in DirectoryPreflightInput) 
 	if err != nil {
 		return res, classify(err)
 	}
-	for _, dn := range scopes {
+	res.Warnings = scopes.Warnings
+	for _, dn := range scopes.DNs {
 		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
 		if err != nil {
 			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))

@@ -24,8 +24,9 @@ type Directory interface {
 	// Connector resolves the plan's connector account.
 	Connector(ctx context.Context) (Account, error)
 	// Scopes returns the DNs the rights go on (the plan's scope, or the
-	// domain root, plus AdminSDHolder when the plan asks for it).
-	Scopes(ctx context.Context) ([]string, error)
+	// domain root, plus AdminSDHolder when the plan asks for it) and what
+	// that choice risks.
+	Scopes(ctx context.Context) (Scopes, error)
 	// MissingACEs returns the writeback ACEs not yet on dn, as bytes.
 	MissingACEs(ctx context.Context, dn string, connectorSID string) ([][]byte, error)
 	// Grant adds exactly these ACEs to dn (ACEs already present are not
@@ -39,6 +40,14 @@ type Directory interface {
 	PasswordAge(ctx context.Context, groups []string) (PasswordAge, error)
 	// Close releases the connection.
 	Close() error
+}
+
+// Scopes are the DNs the writeback rights go on.
+type Scopes struct {
+	DNs []string `json:"dns"`
+	// Warnings name risky choices, e.g. granting on AdminSDHolder, which
+	// hands the rights over every protected (admin) account.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Account is a resolved AD account.

@@ -14,11 +14,13 @@ type DirectoryPreflightInput struct {
 
 // DirectoryPreflightResult is what the directory looks like before the rollout.
 type DirectoryPreflightResult struct {
-	Connector   Account           `json:"connector"`
-	Scopes      []string          `json:"scopes"`
-	MissingACEs int               `json:"missingAces"`
-	Coverage    DirectoryCoverage `json:"coverage"`
-	PasswordAge PasswordAge       `json:"passwordAge"`
+	Connector Account  `json:"connector"`
+	Scopes    []string `json:"scopes"`
+	// ScopeWarnings are the scopes' warnings (AdminSDHolder).
+	ScopeWarnings []string          `json:"scopeWarnings,omitempty"`
+	MissingACEs   int               `json:"missingAces"`
+	Coverage      DirectoryCoverage `json:"coverage"`
+	PasswordAge   PasswordAge       `json:"passwordAge"`
 }
 
 // DirectoryPreflight binds, resolves the connector account, counts the
@@ -33,9 +35,11 @@ func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflig
 	if res.Connector, err = d.Connector(ctx); err != nil {
 		return res, classify(fmt.Errorf("resolve the connector account of directory profile %q: %w", in.Plan.Spec.Directory.Profile, err))
 	}
-	if res.Scopes, err = d.Scopes(ctx); err != nil {
+	scopes, err := d.Scopes(ctx)
+	if err != nil {
 		return res, classify(err)
 	}
+	res.Scopes, res.ScopeWarnings = scopes.DNs, scopes.Warnings
 	for _, dn := range res.Scopes {
 		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
 		if err != nil {

@@ -13,6 +13,6 @@ import (
 
 func main() {
 	cmdline.Exec(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		return worker.Main(ctx, args, stderr)
+		return worker.Main(ctx, args, stdout, stderr)
 	})
 }

@@ -148,6 +148,8 @@ type memDirectory struct {
 	mu     sync.Mutex
 	dacl   map[string][]string
 	minAge bool // true: a non-zero minimum password age is in force
+	// adminSDHolder: the plan grants on AdminSDHolder too (a risky scope).
+	adminSDHolder bool
 	// minAgeAfter > 0: the first minAgeAfter reads see 0, later ones 1 day
 	// (someone changes the GPO after preflight).
 	minAgeAfter int
@@ -165,8 +167,22 @@ func (d *memDirectory) Connector(ctx context.Context) (activities.Account, error
 	return activities.Account{Name: `EXAMPLE\MSOL_ssprflow`, DN: "CN=MSOL_ssprflow,CN=Users,DC=example,DC=test", SID: "S-1-5-21-1-2-3-1105"}, nil
 }
 
-func (d *memDirectory) Scopes(ctx context.Context) ([]string, error) {
-	return []string{"DC=example,DC=test"}, nil
+// setAdminSDHolder takes the plan's choice, as the real adapter does.
+func (d *memDirectory) setAdminSDHolder(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.adminSDHolder = on
+}
+
+func (d *memDirectory) Scopes(ctx context.Context) (activities.Scopes, error) {
+	s := activities.Scopes{DNs: []string{"DC=example,DC=test"}}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.adminSDHolder {
+		s.DNs = append(s.DNs, "CN=AdminSDHolder,CN=System,DC=example,DC=test")
+		s.Warnings = append(s.Warnings, "granting on CN=AdminSDHolder gives the connector the rights over every protected account")
+	}
+	return s, nil
 }
 
 var wantACEs = []string{"reset-password", "write-lockoutTime", "write-pwdLastSet"}

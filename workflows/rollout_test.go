@@ -46,9 +46,12 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	}
 	h.before = h.tenant.snapshot()
 	acts := &activities.Activities{
-		Tenants:   func(ctxx contextT, tenant string, mode plan.PolicyMode) (entra.Tenant, error) { return h.tenant, nil },
-		Directory: func(ctxx contextT, d *plan.Directory) (activities.Directory, error) { return h.dir, nil },
-		Events:    h.events,
+		Tenants: func(ctxx contextT, tenant string, mode plan.PolicyMode) (entra.Tenant, error) { return h.tenant, nil },
+		Directory: func(ctxx contextT, d *plan.Directory) (activities.Directory, error) {
+			h.dir.setAdminSDHolder(d.AdminSDHolder)
+			return h.dir, nil
+		},
+		Events: h.events,
 	}
 	h.env.RegisterActivity(acts)
 	h.register()

@@ -34,10 +34,16 @@ func (r *rollout) grant(ctx workflow.Context, o op) (StepStatus, string, error) 
 		}
 		added += len(aces)
 	}
-	if added == 0 {
-		return StepUnchanged, fmt.Sprintf("connector %s already holds the writeback rights on %d scope(s)", pg.Connector.Name, len(pg.Order)), nil
+	// The scopes' warnings (AdminSDHolder) go into the step's detail, so the
+	// event and the report carry them too.
+	warn := ""
+	if len(pg.Warnings) > 0 {
+		warn = "; warning: " + strings.Join(pg.Warnings, "; ")
 	}
-	return StepApplied, fmt.Sprintf("granted %d ACE(s) to %s (%s) on %s", added, pg.Connector.Name, pg.Connector.SID, strings.Join(pg.Order, "; ")), nil
+	if added == 0 {
+		return StepUnchanged, fmt.Sprintf("connector %s already holds the writeback rights on %d scope(s)%s", pg.Connector.Name, len(pg.Order), warn), nil
+	}
+	return StepApplied, fmt.Sprintf("granted %d ACE(s) to %s (%s) on %s%s", added, pg.Connector.Name, pg.Connector.SID, strings.Join(pg.Order, "; "), warn), nil
 }
 
 // undoACEs removes one copy of each ACE the step added on one DN; an

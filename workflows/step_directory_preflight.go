@@ -23,6 +23,7 @@ func (r *rollout) directoryPreflight(ctx workflow.Context, _ op) (StepStatus, st
 	pf.Connector, pf.ConnectorSID = res.Connector.Name, res.Connector.SID
 	pf.MissingACEs = res.MissingACEs
 	pf.Protected, pf.AdminCount = res.Coverage.Protected, res.Coverage.AdminCount
+	pf.Warnings = append(pf.Warnings, res.ScopeWarnings...)
 	pf.Notes = append(pf.Notes, res.Coverage.Remediation...)
 	if !res.PasswordAge.OK {
 		if req := r.plan.Spec.Directory.RequireMinPasswordAgeZero; req == nil || *req {

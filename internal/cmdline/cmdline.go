@@ -18,6 +18,10 @@ import (
 	"syscall"
 )
 
+// Version is the build's version, the same for every ssprflow binary; set
+// at build time with -ldflags "-X github.com/ssprflow/ssprflow/internal/cmdline.Version=v1.2.3".
+var Version = "dev"
+
 // IO are the streams a command writes to.
 type IO struct {
 	Out io.Writer

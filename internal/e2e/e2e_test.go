@@ -43,10 +43,10 @@ import (
 // a worker process and start another.
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv("SSPRFLOW_E2E_WORKER_CONFIG"); cfg != "" {
-		os.Exit(worker.Main(context.Background(), []string{"--config", cfg, "--log-level", "warn"}, os.Stderr))
+		os.Exit(worker.Main(context.Background(), []string{"--config", cfg, "--log-level", "warn"}, os.Stdout, os.Stderr))
 	}
-	if len(os.Args) > 1 && os.Args[1] == "worker" { // the writeback agent
-		os.Exit(worker.Main(context.Background(), os.Args[2:], os.Stderr))
+	if len(os.Args) > 1 && os.Args[1] == "agent" { // the writeback agent on its simulated sync server
+		os.Exit(localstack.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -498,36 +498,52 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 	}
 }
 
-// TestADCommands: `ssprflow ad check|grant|revoke` against the DC: check
-// fails (exit 1) before the grant, passes after it; grant twice adds
-// nothing; revoke restores the DACL byte for byte.
+// TestADCommands: `ssprflow-worker ad check|grant|revoke` against the DC,
+// through the worker configuration's directory profile: check fails (exit
+// 1) before the grant, passes after it; grant twice adds nothing; revoke
+// restores the DACL byte for byte; AdminSDHolder is warned about.
 func TestADCommands(t *testing.T) {
 	e := newEnv(t)
 	before := e.dacl(e.stack.DC.BaseDN)
-	flags := []string{"--url", e.stack.DC.URL(), "--ca-file", e.stack.DC.CAFile, "--bind-user", e.stack.DC.AdminUser,
-		"--bind-password-env", envADPassword, "--connector", `EXAMPLE\MSOL_ssprflow`}
-	run := func(want int, args ...string) string {
-		var out, errb bytes.Buffer
-		if code := cli.Main(context.Background(), append(args, flags...), &out, &errb); code != want {
-			t.Fatalf("ssprflow %s: exit %d, want %d: %s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String()
+	cfgFile := filepath.Join(e.dir, "worker-ad.yaml")
+	b, err := yaml.Marshal(e.cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if out := run(1, "ad", "check"); !strings.Contains(out, "3 ACE(s) missing") || !strings.Contains(out, "minimum password age: 0") {
+	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) (string, string) {
+		var out, errb bytes.Buffer
+		args = append(args, "--config", cfgFile, "--directory", localstack.LabProfile)
+		if code := worker.Main(context.Background(), args, &out, &errb); code != want {
+			t.Fatalf("ssprflow-worker %s: exit %d, want %d: %s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	if out, _ := run(1, "ad", "check"); !strings.Contains(out, "3 ACE(s) missing") || !strings.Contains(out, "minimum password age: 0") {
 		t.Errorf("check before grant:\n%s", out)
 	}
-	if out := run(0, "ad", "grant"); !strings.Contains(out, "3 ACE(s) added") {
+	if out, _ := run(0, "ad", "grant"); !strings.Contains(out, "3 ACE(s) added") {
 		t.Errorf("grant:\n%s", out)
 	}
-	if out := run(0, "ad", "grant"); !strings.Contains(out, "0 ACE(s) added") {
+	if out, _ := run(0, "ad", "grant"); !strings.Contains(out, "0 ACE(s) added") {
 		t.Errorf("second grant:\n%s", out)
 	}
-	if out := run(0, "ad", "check", "--output", "json"); !strings.Contains(out, `"ok": true`) {
+	if out, _ := run(0, "ad", "check", "--output", "json"); !strings.Contains(out, `"ok": true`) {
 		t.Errorf("check after grant:\n%s", out)
+	}
+	if out, errOut := run(1, "ad", "check", "--admin-sdholder"); !strings.Contains(out, "CN=AdminSDHolder") || !strings.Contains(errOut, "warning:") {
+		t.Errorf("check with --admin-sdholder names neither the target nor the warning:\n%s\n%s", out, errOut)
 	}
 	run(0, "ad", "revoke")
 	if !bytes.Equal(e.dacl(e.stack.DC.BaseDN), before) {
 		t.Error("DACL not restored byte for byte by revoke")
+	}
+	// A profile the configuration lacks is a usage error before any bind.
+	var out, errb bytes.Buffer
+	if code := worker.Main(context.Background(), []string{"ad", "check", "--config", cfgFile, "--directory", "nope"}, &out, &errb); code != 2 {
+		t.Errorf("unknown profile: exit %d, want 2: %s", code, errb.String())
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 )
 
 // TestMain lets the test binary act as the ssprflow CLI: the demo starts
-// its writeback agent by re-running its own executable with "worker", and
+// its writeback agent by re-running its own executable with "agent", and
 // these tests run "demo" as a child process to interrupt it like Ctrl-C.
 func TestMain(m *testing.M) {
 	if os.Getenv("SSPRFLOW_TEST_AS_CLI") == "1" {
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())

@@ -146,7 +146,7 @@ func randomSecret() string {
 }
 
 // startAgent runs the writeback agent as its own process (this binary's
-// hidden "worker" command), in its own process group so Ctrl-C cleanup can
+// hidden "agent" command), in its own process group so Ctrl-C cleanup can
 // kill it with everything it started. It inherits none of the stack's
 // secrets (see agentEnv); extraEnv (KEY=VALUE) is what it needs beyond its
 // flags.
@@ -159,8 +159,8 @@ func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string, e
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "worker", "--agent", "writeback", "--task-queue", queue,
-		"--temporal", temporal, "--runner", "simulated", "--state-file", filepath.Join(dir, "sync-server.json"))
+	cmd := exec.Command(exe, "agent", "--task-queue", queue,
+		"--temporal", temporal, "--state-file", filepath.Join(dir, "sync-server.json"))
 	if syncAccount != "" {
 		cmd.Args = append(cmd.Args, "--sync-account", syncAccount)
 	}

@@ -75,9 +75,9 @@ func codecServer(c *config.CodecServer, codec *payloadcrypt.Codec, logger *slog.
 	}, nil
 }
 
-// agentCodec is the agent's codec without --config: a key file, or
+// AgentCodec is the agent's codec without --config: a key file, or
 // $SSPRFLOW_CODEC_KEYS.
-func agentCodec(keysFile string) *config.Codec {
+func AgentCodec(keysFile string) *config.Codec {
 	if keysFile != "" {
 		return config.CodecKeyList(config.Secret{File: keysFile})
 	}

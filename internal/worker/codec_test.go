@@ -40,7 +40,7 @@ func TestPayloadCodecFromConfiguration(t *testing.T) {
 		t.Errorf("RequireCodec without a codec: %v", err)
 	}
 	t.Setenv(config.EnvCodecKeys, "a1:"+testCodecKey)
-	c, err = dial.PayloadCodec(config.Temporal{Codec: agentCodec("")})
+	c, err = dial.PayloadCodec(config.Temporal{Codec: AgentCodec("")})
 	if err != nil || c.Current() != "a1" {
 		t.Errorf("agent from $%s: %v, %v", config.EnvCodecKeys, c, err)
 	}

@@ -30,20 +30,30 @@ func DirectoryDialer(cfg *config.Config, logger *slog.Logger) activities.Directo
 		logger = slog.Default()
 	}
 	return func(ctx context.Context, d *plan.Directory) (activities.Directory, error) {
-		prof, err := cfg.DirectoryProfile(d.Profile)
+		dir, err := openDirectory(ctx, cfg, d, logger)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "DirectoryUnavailable", nil)
+			return nil, err // not a typed nil in the interface
 		}
-		ac, err := profileConfig(prof, logger)
-		if err != nil {
-			return nil, err
-		}
-		c, err := ad.Dial(ctx, ac)
-		if err != nil {
-			return nil, fmt.Errorf("directory profile %s: %w", prof.Profile, err)
-		}
-		return &directory{c: c, plan: d, profile: prof}, nil
+		return dir, nil
 	}
+}
+
+// openDirectory binds to the DC of d's profile: the one session the
+// activities and `ssprflow-worker ad` share.
+func openDirectory(ctx context.Context, cfg *config.Config, d *plan.Directory, logger *slog.Logger) (*directory, error) {
+	prof, err := cfg.DirectoryProfile(d.Profile)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "DirectoryUnavailable", nil)
+	}
+	ac, err := profileConfig(prof, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ad.Dial(ctx, ac)
+	if err != nil {
+		return nil, fmt.Errorf("directory profile %s: %w", prof.Profile, err)
+	}
+	return &directory{c: c, plan: d, profile: prof}, nil
 }
 
 // profileConfig resolves a profile into the dial settings: the bind
@@ -102,17 +112,25 @@ func (d *directory) Connector(ctx context.Context) (activities.Account, error) {
 	return activities.Account{Name: d.profile.ConnectorAccount, DN: a.DN, SID: a.SID.String()}, nil
 }
 
-func (d *directory) Scopes(ctx context.Context) ([]string, error) {
-	dns, _ := ad.Targets(d.c.BaseDN(), d.plan.Scope, d.plan.AdminSDHolder)
-	return dns, nil
+func (d *directory) Scopes(ctx context.Context) (activities.Scopes, error) {
+	dns, warnings := ad.Targets(d.c.BaseDN(), d.plan.Scope, d.plan.AdminSDHolder)
+	return activities.Scopes{DNs: dns, Warnings: warnings}, nil
 }
 
-func (d *directory) MissingACEs(ctx context.Context, dn, _ string) ([][]byte, error) {
+// writebackACEs are the ACEs the plan's rights give the connector account.
+func (d *directory) writebackACEs(ctx context.Context) ([][]byte, error) {
 	a, err := d.account(ctx)
 	if err != nil {
 		return nil, err
 	}
-	aces := ad.WritebackACEs(a.SID, ad.Rights{ChangePassword: d.plan.ChangePassword, UnexpirePassword: d.plan.UnexpirePassword})
+	return ad.WritebackACEs(a.SID, ad.Rights{ChangePassword: d.plan.ChangePassword, UnexpirePassword: d.plan.UnexpirePassword}), nil
+}
+
+func (d *directory) MissingACEs(ctx context.Context, dn, _ string) ([][]byte, error) {
+	aces, err := d.writebackACEs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return d.c.Check(ctx, dn, aces)
 }
 
@@ -128,7 +146,7 @@ func (d *directory) Revoke(ctx context.Context, dn string, aces [][]byte) (int, 
 
 func (d *directory) Coverage(ctx context.Context) (activities.DirectoryCoverage, error) {
 	scopes, _ := d.Scopes(ctx)
-	rep, err := d.c.Coverage(ctx, scopes)
+	rep, err := d.c.Coverage(ctx, scopes.DNs)
 	if err != nil {
 		return activities.DirectoryCoverage{}, err
 	}

@@ -10,26 +10,35 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 	"github.com/ssprflow/ssprflow/internal/dial"
 
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/writeback"
-	"github.com/ssprflow/ssprflow/internal/writebacksim"
 )
 
 // Main is ssprflow-worker: the main worker (workflows and activities, the
-// approval bridge), or with --agent writeback the agent that runs on a sync
-// server and serves only the writeback activities on its own task queue.
-func Main(ctx context.Context, args []string, stderr io.Writer) int {
+// approval bridge), with --agent writeback the agent that runs on a sync
+// server and serves only the writeback activities on its own task queue,
+// or `ssprflow-worker ad ...`, the directory step by hand.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "ad" || args[0] == "--version" || args[0] == "-version") {
+		root := &cmdline.Command{Name: "ssprflow-worker", Summary: "the ssprflow worker and its tools", Subs: []*cmdline.Command{adCmd()}}
+		return cmdline.Program{Root: root, Version: cmdline.Version}.Main(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("ssprflow-worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", os.Getenv("SSPRFLOW_CONFIG"), "worker configuration file ($SSPRFLOW_CONFIG)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ssprflow-worker --config worker.yaml        run the worker")
+		fmt.Fprintln(stderr, "       ssprflow-worker --agent writeback ...       run the writeback agent on a sync server")
+		fmt.Fprintln(stderr, "       ssprflow-worker ad check|grant|revoke ...   the directory step by hand")
+		fmt.Fprintln(stderr, "       ssprflow-worker --version")
+		fs.PrintDefaults()
+	}
+	cfgPath := fs.String("config", envConfig(), "worker configuration file ($SSPRFLOW_CONFIG)")
 	agent := fs.String("agent", "", "run as an agent: 'writeback' on an Entra Connect or Cloud Sync server")
 	queue := fs.String("task-queue", "", "the agent's task queue (the plan's writeback.agentQueue)")
 	mode := fs.String("mode", "connect", "agent sync engine: connect (Entra Connect) or cloudsync (Cloud Sync)")
-	runner := fs.String("runner", "powershell", "agent runner: powershell, or simulated (a simulated sync server, for local demos)")
-	stateFile := fs.String("state-file", "", "simulated sync server state file")
-	syncAccount := fs.String("sync-account", "", "simulated sync server: the AD DS connector account it uses")
 	credEnv := fs.String("cloudsync-credential-env", "SSPRFLOW_CLOUDSYNC_USER,SSPRFLOW_CLOUDSYNC_PASSWORD", "Cloud Sync: env vars holding the tenant admin user and password")
 	credFile := fs.String("cloudsync-credential-file", "", "Cloud Sync: file with the tenant admin user and password")
 	temporalAddr := fs.String("temporal", os.Getenv("SSPRFLOW_TEMPORAL"), "agent without --config: Temporal frontend host:port")
@@ -61,15 +70,27 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 			}
 			return Run(ctx, cfg, Options{Logger: logger})
 		case "writeback":
-			tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace, Codec: agentCodec(*codecKeys)}
+			tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace, Codec: AgentCodec(*codecKeys)}
 			if cfg != nil {
 				tc = cfg.Temporal
 			}
 			if tc.Address == "" {
 				return errors.New("the agent needs Temporal: --config FILE or --temporal HOST:PORT")
 			}
-			return runAgent(ctx, tc, logger, agentFlags{queue: *queue, mode: *mode, runner: *runner,
-				stateFile: *stateFile, syncAccount: *syncAccount, credEnv: *credEnv, credFile: *credFile})
+			if *mode != "connect" && *mode != "cloudsync" {
+				return fmt.Errorf("--mode %q: connect (Entra Connect) or cloudsync (Cloud Sync)", *mode)
+			}
+			opts := writeback.AgentOptions{TaskQueue: *queue, Logger: logger, Mode: writeback.ModeEntraConnect,
+				Runner: writeback.PowerShell{Path: writeback.DefaultPowerShellPath()}}
+			if *mode == "cloudsync" {
+				opts.Mode = writeback.ModeCloudSync
+				if *credFile != "" {
+					opts.CloudSyncCredential = writeback.CredentialFromFile(*credFile)
+				} else if u, p, ok := strings.Cut(*credEnv, ","); ok {
+					opts.CloudSyncCredential = writeback.CredentialFromEnv(u, p)
+				}
+			}
+			return RunAgent(ctx, tc, opts)
 		}
 		return fmt.Errorf("unknown agent %q: the only agent is 'writeback'", *agent)
 	}
@@ -86,47 +107,24 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-type agentFlags struct {
-	queue, mode, runner, stateFile, syncAccount, credEnv, credFile string
-}
-
-func runAgent(ctx context.Context, tc config.Temporal, logger *slog.Logger, f agentFlags) error {
+// RunAgent runs the writeback agent with opts (its runner, queue and
+// sync engine) against Temporal until ctx ends. The local stack runs it with
+// a simulated sync server (internal/writebacksim), which this binary does
+// not link.
+func RunAgent(ctx context.Context, tc config.Temporal, opts writeback.AgentOptions) error {
 	if err := RequireCodec(tc); err != nil {
 		return err
 	}
-	warnIfDisabled(tc, logger)
-	c, err := dial.Temporal(ctx, tc, logger, nil)
+	warnIfDisabled(tc, opts.Logger)
+	c, err := dial.Temporal(ctx, tc, opts.Logger, nil)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	opts := writeback.AgentOptions{TaskQueue: f.queue, Logger: logger, Mode: writeback.ModeEntraConnect}
-	if f.mode == "cloudsync" {
-		opts.Mode = writeback.ModeCloudSync
-		if f.credFile != "" {
-			opts.CloudSyncCredential = writeback.CredentialFromFile(f.credFile)
-		} else if u, p, ok := strings.Cut(f.credEnv, ","); ok {
-			opts.CloudSyncCredential = writeback.CredentialFromEnv(u, p)
-		}
-	}
-	switch f.runner {
-	case "powershell":
-		opts.Runner = writeback.PowerShell{Path: writeback.DefaultPowerShellPath()}
-	case "simulated":
-		sim, err := writebacksim.Open(f.stateFile)
-		if err != nil {
-			return err
-		}
-		if f.syncAccount != "" {
-			sim.SetConnectorAccount(f.syncAccount)
-		}
-		logger.Warn("writeback agent uses a SIMULATED sync server: nothing on a real Entra Connect server is changed")
-		opts.Runner = sim.WithLogger(logger)
-	default:
-		return fmt.Errorf("unknown runner %q: powershell or simulated", f.runner)
-	}
 	return writeback.RunAgent(ctx, c, opts)
 }
+
+func envConfig() string { return os.Getenv("SSPRFLOW_CONFIG") }
 
 func parseLevel(s string) slog.Level {
 	var l slog.Level
