@@ -39,7 +39,7 @@ type connFlags struct {
 	// Temporal (nil when the command does not use Temporal)
 	temporal, namespace *string
 
-	loaded *clientFile
+	file *clientFile // read by load, after the flags are parsed
 }
 
 // clientFile is what the CLI reads from a configuration file; other
@@ -81,20 +81,18 @@ func (c *connFlags) pick(flagName, envName, fromFile, def string) string {
 	return def
 }
 
-// file reads --config once; no --config gives an empty file.
-func (c *connFlags) file() (*clientFile, error) {
-	if c.loaded != nil {
-		return c.loaded, nil
-	}
+// load reads --config ($SSPRFLOW_CONFIG) once the flags are parsed; no
+// file gives empty sections. The settings below read what it loaded.
+func (c *connFlags) load() error {
 	path := c.pick("config", "SSPRFLOW_CONFIG", "", "")
 	f := &clientFile{}
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, cmdline.Usage("--config: %v", err)
+			return cmdline.Usage("--config: %v", err)
 		}
 		if err := yaml.Unmarshal(b, f); err != nil {
-			return nil, cmdline.Failed(fmt.Errorf("%s: %w", path, err))
+			return cmdline.Failed(fmt.Errorf("%s: %w", path, err))
 		}
 		dir := filepath.Dir(path)
 		rel := func(p *string) { // relative paths are relative to the file
@@ -111,29 +109,21 @@ func (c *connFlags) file() (*clientFile, error) {
 		}
 		rel(&f.NATS.CredsFile)
 	}
-	c.loaded = f
-	return f, nil
+	c.file = f
+	return nil
 }
 
 // userID is who you are on NATS ("" when not said).
-func (c *connFlags) userID() (string, error) {
-	f, err := c.file()
-	if err != nil {
-		return "", err
-	}
-	return c.pick("user", "SSPRFLOW_NATS_USER", f.NATS.User, ""), nil
+func (c *connFlags) userID() string {
+	return c.pick("user", "SSPRFLOW_NATS_USER", c.file.NATS.User, "")
 }
 
 // natsConfig is the NATS connection the settings describe.
-func (c *connFlags) natsConfig() (config.NATS, error) {
-	f, err := c.file()
-	if err != nil {
-		return config.NATS{}, err
-	}
-	n := f.NATS
-	n.URL = c.pick("nats", "SSPRFLOW_NATS_URL", f.NATS.URL, defaultNATS)
-	n.User = c.pick("user", "SSPRFLOW_NATS_USER", f.NATS.User, "")
-	n.CredsFile = c.pick("creds", "SSPRFLOW_NATS_CREDS", f.NATS.CredsFile, "")
+func (c *connFlags) natsConfig() config.NATS {
+	n := c.file.NATS
+	n.URL = c.pick("nats", "SSPRFLOW_NATS_URL", n.URL, defaultNATS)
+	n.User = c.userID()
+	n.CredsFile = c.pick("creds", "SSPRFLOW_NATS_CREDS", n.CredsFile, "")
 	pwEnv := c.pick("password-env", "", "", "SSPRFLOW_NATS_PASSWORD")
 	if n.Password.IsZero() || c.isSet("password-env") {
 		n.Password = config.Secret{Env: pwEnv}
@@ -145,7 +135,7 @@ func (c *connFlags) natsConfig() (config.NATS, error) {
 		n.TLS = &config.TLS{CAFile: filepath.Join(certs, "ca.pem"),
 			CertFile: filepath.Join(certs, "nats.pem"), KeyFile: filepath.Join(certs, "nats-key.pem")}
 	}
-	return n, nil
+	return n
 }
 
 func (c *connFlags) isSet(name string) bool {
@@ -154,54 +144,51 @@ func (c *connFlags) isSet(name string) bool {
 	return set
 }
 
-// requireUser returns your NATS user or a usage error saying how to give it.
-func (c *connFlags) requireUser() (string, error) {
-	u, err := c.userID()
-	if err != nil {
-		return "", err
-	}
-	if u == "" {
-		return "", cmdline.Usage("say who you are on NATS: --user ID (password in $SSPRFLOW_NATS_PASSWORD), $SSPRFLOW_NATS_USER, or nats.user in --config")
-	}
-	return u, nil
-}
-
 // temporalConfig is the Temporal connection the settings describe, with
 // the payload keys of the file or $SSPRFLOW_CODEC_KEYS.
-func (c *connFlags) temporalConfig() (config.Temporal, error) {
-	f, err := c.file()
-	if err != nil {
-		return config.Temporal{}, err
-	}
-	t := f.Temporal
-	t.Address = c.pick("temporal", "SSPRFLOW_TEMPORAL", f.Temporal.Address, defaultTemporal)
-	t.Namespace = c.pick("namespace", "SSPRFLOW_NAMESPACE", f.Temporal.Namespace, defaultNamespace)
+func (c *connFlags) temporalConfig() config.Temporal {
+	t := c.file.Temporal
+	t.Address = c.pick("temporal", "SSPRFLOW_TEMPORAL", t.Address, defaultTemporal)
+	t.Namespace = c.pick("namespace", "SSPRFLOW_NAMESPACE", t.Namespace, defaultNamespace)
 	if _, ok := os.LookupEnv(config.EnvCodecKeys); ok && t.Codec == nil {
 		// Histories are encrypted; without keys the client reads only
 		// what is not, and says which key it lacks.
 		t.Codec = config.CodecKeyList(config.Secret{Env: config.EnvCodecKeys})
 	}
-	return t, nil
+	return t
 }
 
 func (c *connFlags) dialTemporal(ctx context.Context) (client.Client, error) {
-	t, err := c.temporalConfig()
-	if err != nil {
-		return nil, err
-	}
-	return dial.Temporal(ctx, t, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	return dial.Temporal(ctx, c.temporalConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
 // checkOutput validates --output before anything is contacted.
 func checkOutput(v string) error { return cmdline.OneOf("output", v, "text", "json") }
 
-// dialNATS connects as user, with the user's own inbox prefix (the only
-// inbox the server lets them read); user "" connects without one.
-func (c *connFlags) dialNATS(ctx context.Context, user string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := c.natsConfig()
-	if err != nil {
-		return nil, nil, err
+// natsSession is a connection to NATS as one user.
+type natsSession struct {
+	*nats.Conn
+	js   jetstream.JetStream
+	user string // "" when a .creds file, or nothing, says who
+}
+
+// dialNATS connects as your NATS user. Unless requireUser, a user need
+// not be named: reading the audit trail does not need to know who reads.
+func (c *connFlags) dialNATS(ctx context.Context, requireUser bool) (*natsSession, error) {
+	user := c.userID()
+	if user == "" && requireUser {
+		return nil, cmdline.Usage("say who you are on NATS: --user ID (password in $SSPRFLOW_NATS_PASSWORD), $SSPRFLOW_NATS_USER, or nats.user in --config")
 	}
+	conn, js, err := dialAs(ctx, c.natsConfig(), user)
+	if err != nil {
+		return nil, err
+	}
+	return &natsSession{Conn: conn, js: js, user: user}, nil
+}
+
+// dialAs connects to nc as user, with the user's own inbox prefix (the
+// only inbox the server lets them read); user "" connects without one.
+func dialAs(ctx context.Context, nc config.NATS, user string) (*nats.Conn, jetstream.JetStream, error) {
 	var opts []nats.Option
 	name := "ssprflow-cli"
 	if user != "" {

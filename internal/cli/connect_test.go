@@ -54,14 +54,10 @@ tenants: [{tenant: ignored.example}]
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			n, err := cf.natsConfig()
-			if err != nil {
+			if err := cf.load(); err != nil {
 				t.Fatal(err)
 			}
-			tc, err := cf.temporalConfig()
-			if err != nil {
-				t.Fatal(err)
-			}
+			n, tc := cf.natsConfig(), cf.temporalConfig()
 			ca := ""
 			if n.TLS != nil {
 				ca = n.TLS.CAFile

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
@@ -14,26 +13,22 @@ import (
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-func planCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "plan", Summary: "check a rollout plan, and preview what it would change", Subs: []*cmdline.Command{
-		{Name: "validate", Summary: "report every problem in a plan file (exit 0 valid, 1 invalid)", Run: runPlanValidate},
-		{Name: "diff", Summary: "read-only preflight: the SSPR settings the plan would change in the tenant", Run: runPlanDiff},
-		{Name: "schema", Summary: "print the plan's JSON Schema (for editors)", Run: func(ctx context.Context, io IO, args []string) error {
-			_, err := io.Out.Write(plan.Schema())
-			return err
-		}},
-	}}
+func runPlanSchema(ctx context.Context, io IO, args []string) error {
+	_, err := io.Out.Write(plan.Schema())
+	return err
 }
 
 type validateResult struct {
 	File     string         `json:"file"`
 	Valid    bool           `json:"valid"`
 	Problems []plan.Problem `json:"problems,omitempty"`
+	// Warnings are risky but valid settings; they leave Valid true.
+	Warnings []plan.Problem `json:"warnings,omitempty"`
 	Error    string         `json:"error,omitempty"`
 }
 
 func runPlanValidate(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "plan validate", "FILE...", "Validate rollout plans: unknown fields, wrong types, out-of-range values, unsafe settings.")
+	fs := newFlags(io, "plan validate", "FILE...", "Validate rollout plans: unknown fields, wrong types, out-of-range values, unsafe settings.\nRisky but valid settings are printed as warnings and still exit 0.")
 	out := cmdline.OutputFlag(fs)
 	files, err := cmdline.Parse(fs, args)
 	if err != nil {
@@ -46,7 +41,9 @@ func runPlanValidate(ctx context.Context, io IO, args []string) error {
 	bad := false
 	for _, f := range files {
 		res := validateResult{File: f, Valid: true}
-		if _, err := plan.LoadFile(f); err != nil {
+		_, warnings, err := plan.CheckFile(f)
+		res.Warnings = warnings
+		if err != nil {
 			res.Valid, bad = false, true
 			var ve *plan.ValidationError
 			if errors.As(err, &ve) {
@@ -63,7 +60,12 @@ func runPlanValidate(ctx context.Context, io IO, args []string) error {
 		}
 	} else {
 		for _, r := range results {
+			for _, w := range r.Warnings {
+				fmt.Fprintln(io.Out, w.String())
+			}
 			switch {
+			case r.Valid && len(r.Warnings) > 0:
+				fmt.Fprintf(io.Out, "%s: valid, %d warning(s)\n", r.File, len(r.Warnings))
 			case r.Valid:
 				fmt.Fprintf(io.Out, "%s: valid\n", r.File)
 			case r.Error != "":
@@ -83,48 +85,32 @@ func runPlanValidate(ctx context.Context, io IO, args []string) error {
 }
 
 func runPlanDiff(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "plan diff", "FILE",
+	c := newCommand(io, "plan diff", "FILE",
 		"Preview what a plan would change. A worker reads the tenant with its own credentials (nothing is changed)\n"+
-			"and answers over NATS; you ask as your NATS user, an operator. Exit 0: no change, 3: changes, 1: error.")
-	cf := addConnFlags(fs, true, false)
-	out := cmdline.OutputFlag(fs)
-	files, err := cmdline.Parse(fs, args)
+			"and answers over NATS; you ask as your NATS user, an operator. Exit 0: no change, 3: changes, 1: error.", natsFlags|outputFlag)
+	file, err := c.parseFile(args)
 	if err != nil {
 		return err
 	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return cmdline.Usage("plan diff needs exactly one plan file")
-	}
-	user, err := cf.requireUser()
+	p, raw, err := readPlan(file)
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(files[0])
+	nc, err := c.conn.dialNATS(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	reply, err := approval.RequestDiff(ctx, nc.Conn, p.TenantToken(), p.Metadata.Name, nc.user, approval.DiffRequest{Plan: raw, File: file}, 60*time.Second)
 	if err != nil {
 		return cmdline.Failed(err)
 	}
-	p, err := plan.Load(files[0], raw)
-	if err != nil {
-		return cmdline.Failed(err)
-	}
-	conn, _, err := cf.dialNATS(ctx, user)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	reply, err := approval.RequestDiff(ctx, conn, p.TenantToken(), p.Metadata.Name, user, approval.DiffRequest{Plan: raw, File: files[0]}, 60*time.Second)
-	if err != nil {
-		return cmdline.Failed(err)
-	}
-	if *out == "json" {
+	if c.json() {
 		if err := cmdline.PrintJSON(io.Out, reply); err != nil {
 			return err
 		}
 	} else {
-		renderDiff(io.Out, files[0], reply)
+		renderDiff(io.Out, file, reply)
 	}
 	if len(reply.Changes) > 0 {
 		return &cmdline.ExitError{Code: 3} // like diff(1): "there are differences"

@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/cmdline"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -225,6 +227,18 @@ func RenderReport(w io.Writer, st workflows.State) {
 	if st.LastError != "" {
 		fmt.Fprintf(w, "\nCause: %s\n", safeText(st.LastError))
 	}
+}
+
+// printEvent writes one event as JSON or as one line for people. The line
+// shows the type and data through safeText: events carry text from plans,
+// approvers and remote systems, and raw JSON may hold bidi controls and C1
+// characters that encoding/json leaves unescaped.
+func printEvent(w io.Writer, e approval.Event, asJSON bool) error {
+	if asJSON {
+		return cmdline.PrintJSON(w, e)
+	}
+	_, err := fmt.Fprintf(w, "%s  %-28s %s\n", e.Time.Local().Format("2006-01-02 15:04:05"), safeText(strings.TrimPrefix(e.Type, "io.ssprflow.")), clip(string(e.Data), 150))
+	return err
 }
 
 func changeSummary(c workflows.Change) string {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/user"
@@ -11,9 +10,7 @@ import (
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/cmdline"
-	"github.com/ssprflow/ssprflow/internal/dial"
 
-	"github.com/nats-io/nats.go"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -27,16 +24,6 @@ import (
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func rolloutCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "rollout", Summary: "start, watch, list and stop rollouts", Subs: []*cmdline.Command{
-		{Name: "start", Summary: "start a rollout from a plan file", Run: runRolloutStart},
-		{Name: "status", Summary: "show a rollout's stages, steps and gates (--watch to follow)", Run: runRolloutStatus},
-		{Name: "list", Summary: "list rollouts (filter by --tenant, --state)", Run: runRolloutList},
-		{Name: "cancel", Summary: "cancel a rollout; it undoes its changes per the plan's failure policy", Run: runRolloutCancel},
-		{Name: "resume", Summary: "answer a paused rollout: --action retry|rollback|abort", Run: runRolloutResume},
-	}}
-}
-
 func currentUser() string {
 	if v := os.Getenv("SSPRFLOW_USER"); v != "" {
 		return v
@@ -48,61 +35,38 @@ func currentUser() string {
 }
 
 func runRolloutStart(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout start", "FILE",
+	c := newCommand(io, "rollout start", "FILE",
 		"Validate a plan and start its rollout (one per tenant plan at a time). The request goes over NATS as your NATS user,\n"+
-			"which makes you the rollout's authenticated starter: you cannot approve it unless the plan allows self-approval.")
-	cf := addConnFlags(fs, true, true)
-	direct := fs.Bool("direct", false, "start on Temporal directly (administrators); the starter is then --started-by, not authenticated")
-	by := fs.String("started-by", currentUser(), "with --direct: who starts the rollout ($SSPRFLOW_USER)")
-	queue := fs.String("task-queue", workflows.TaskQueue, "with --direct: task queue of the ssprflow worker")
-	out := cmdline.OutputFlag(fs)
-	files, err := cmdline.Parse(fs, args)
+			"which makes you the rollout's authenticated starter: you cannot approve it unless the plan allows self-approval.", natsFlags|temporalFlags|outputFlag)
+	direct := c.fs.Bool("direct", false, "start on Temporal directly (administrators); the starter is then --started-by, not authenticated")
+	by := c.fs.String("started-by", currentUser(), "with --direct: who starts the rollout ($SSPRFLOW_USER)")
+	queue := c.fs.String("task-queue", workflows.TaskQueue, "with --direct: task queue of the ssprflow worker")
+	file, err := c.parseFile(args)
 	if err != nil {
 		return err
 	}
-	if err := checkOutput(*out); err != nil {
+	operator := c.conn.userID()
+	if !*direct && operator == "" {
+		return cmdline.Usage("say who you are on NATS: --user (with $SSPRFLOW_NATS_PASSWORD), $SSPRFLOW_NATS_USER or nats.user in --config; or --direct with Temporal access")
+	}
+	p, raw, err := readPlan(file)
+	if err != nil {
 		return err
-	}
-	if len(files) != 1 {
-		return cmdline.Usage("rollout start needs exactly one plan file")
-	}
-	operator := ""
-	if !*direct {
-		if operator, err = cf.userID(); err != nil {
-			return err
-		}
-		if operator == "" {
-			return cmdline.Usage("say who you are on NATS: --user (with $SSPRFLOW_NATS_PASSWORD), $SSPRFLOW_NATS_USER or nats.user in --config; or --direct with Temporal access")
-		}
-	}
-	raw, err := os.ReadFile(files[0])
-	if err != nil {
-		return cmdline.Failed(err)
-	}
-	p, err := plan.Load(files[0], raw)
-	if err != nil {
-		return &cmdline.ExitError{Code: 1, Msg: err.Error()}
 	}
 	var id string
 	if *direct {
-		c, err := cf.dialTemporal(ctx)
+		tc, err := c.conn.dialTemporal(ctx)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		if id, err = workflows.StartRollout(ctx, c, p, *by, "", nil, *queue); err != nil {
+		defer tc.Close()
+		if id, err = workflows.StartRollout(ctx, tc, p, *by, "", nil, *queue); err != nil {
 			return err
 		}
-	} else {
-		nc, err := cf.natsConfig()
-		if err != nil {
-			return err
-		}
-		if id, err = StartOverNATS(ctx, nc, operator, p, files[0], raw); err != nil {
-			return err
-		}
+	} else if id, err = StartOverNATS(ctx, c.conn.natsConfig(), operator, p, file, raw); err != nil {
+		return err
 	}
-	if *out == "json" {
+	if c.json() {
 		return cmdline.PrintJSON(io.Out, map[string]string{"workflowId": id})
 	}
 	fmt.Fprintf(io.Out, "started rollout %s\nfollow it:  ssprflow rollout status %s --watch\n", id, id)
@@ -202,62 +166,21 @@ func leftBehind(st workflows.State) []string {
 	return out
 }
 
-// oneRollout parses flags and the single ROLLOUT argument, and dials
-// Temporal. The caller closes the client.
-// oneRollout parses a command that names one rollout, runs the usage
-// checks, and only then connects to Temporal.
-func oneRollout(ctx context.Context, fs *flag.FlagSet, cf *connFlags, args []string, cmd string, out *string, checks ...func() error) (string, client.Client, error) {
-	pos, err := cmdline.Parse(fs, args)
-	if err != nil {
-		return "", nil, err
-	}
-	if out != nil {
-		checks = append(checks, func() error { return checkOutput(*out) })
-	}
-	for _, check := range checks {
-		if err := check(); err != nil {
-			return "", nil, err
-		}
-	}
-	if len(pos) != 1 {
-		return "", nil, cmdline.Usage("%s needs a rollout id (sspr/<tenant>/<plan>)", cmd)
-	}
-	id, err := rolloutID(pos[0])
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := cf.dialTemporal(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	return id, c, nil
-}
-
-func rolloutID(arg string) (string, error) {
-	t, r, ok := workflows.ParseWorkflowID(arg)
-	if !ok {
-		return "", cmdline.Usage("%q is not a rollout id: use sspr/<tenant>/<plan> (as printed by 'rollout start' and 'rollout list')", arg)
-	}
-	return workflows.WorkflowID(t, r), nil
-}
-
 func runRolloutStatus(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout status", "ROLLOUT", "Show where a rollout is: stage, each step's state, gates and approvals, what changed.")
-	cf := addConnFlags(fs, false, true)
-	watch := fs.Bool("watch", false, "refresh until the rollout ends")
-	out := cmdline.OutputFlag(fs)
-	id, c, err := oneRollout(ctx, fs, cf, args, "rollout status", out)
+	c := newCommand(io, "rollout status", "ROLLOUT", "Show where a rollout is: stage, each step's state, gates and approvals, what changed.", temporalFlags|outputFlag)
+	watch := c.fs.Bool("watch", false, "refresh until the rollout ends")
+	id, tc, err := c.rolloutOnTemporal(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer tc.Close()
 	last := ""
 	for {
-		st, err := QueryState(ctx, c, id)
+		st, err := QueryState(ctx, tc, id)
 		if err != nil {
 			return err
 		}
-		if *out == "json" {
+		if c.json() {
 			if !*watch || st.Status.Ended() {
 				return cmdline.PrintJSON(io.Out, st)
 			}
@@ -287,27 +210,22 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 }
 
 func runRolloutList(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout list", "", "List rollouts, newest first.")
-	cf := addConnFlags(fs, false, true)
-	tenant := fs.String("tenant", "", "only this tenant")
-	state := fs.String("state", "", "only rollouts in this state ("+strings.Join(statuses, ", ")+")")
-	out := cmdline.OutputFlag(fs)
-	if _, err := cmdline.Parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	if *state != "" {
-		if err := cmdline.OneOf("state", *state, statuses...); err != nil {
-			return err
+	c := newCommand(io, "rollout list", "", "List rollouts, newest first.", temporalFlags|outputFlag)
+	tenant := c.fs.String("tenant", "", "only this tenant")
+	state := c.fs.String("state", "", "only rollouts in this state ("+strings.Join(statuses, ", ")+")")
+	if _, err := c.parse(args, func() error {
+		if *state == "" {
+			return nil
 		}
+		return cmdline.OneOf("state", *state, statuses...)
+	}); err != nil {
+		return err
 	}
-	c, err := cf.dialTemporal(ctx)
+	tc, err := c.conn.dialTemporal(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer tc.Close()
 	q := []string{"WorkflowType = 'RolloutWorkflow'"}
 	if *tenant != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SATenant, strings.ReplaceAll(*tenant, "'", "")))
@@ -315,7 +233,7 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 	if *state != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SAState, strings.ReplaceAll(*state, "'", "")))
 	}
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: strings.Join(q, " AND ")})
+	resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: strings.Join(q, " AND ")})
 	if err != nil {
 		return fmt.Errorf("list rollouts: %w", err)
 	}
@@ -343,7 +261,7 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 		r.State = listState(r.State, e.GetStatus())
 		rows = append(rows, r)
 	}
-	if *out == "json" {
+	if c.json() {
 		return cmdline.PrintJSON(io.Out, rows)
 	}
 	if len(rows) == 0 {
@@ -374,14 +292,13 @@ func listState(sa string, es enums.WorkflowExecutionStatus) string {
 }
 
 func runRolloutCancel(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout cancel", "ROLLOUT", "Cancel a rollout. It compensates (undoes its changes) per the plan's failure policy before it ends.")
-	cf := addConnFlags(fs, false, true)
-	id, c, err := oneRollout(ctx, fs, cf, args, "rollout cancel", nil)
+	c := newCommand(io, "rollout cancel", "ROLLOUT", "Cancel a rollout. It compensates (undoes its changes) per the plan's failure policy before it ends.", temporalFlags)
+	id, tc, err := c.rolloutOnTemporal(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+	defer tc.Close()
+	if err := tc.CancelWorkflow(ctx, id, ""); err != nil {
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
 	fmt.Fprintf(io.Out, "cancel requested for %s; it is undoing its changes — follow with 'ssprflow rollout status %s --watch'\n", id, id)
@@ -389,10 +306,9 @@ func runRolloutCancel(ctx context.Context, io IO, args []string) error {
 }
 
 func runRolloutResume(ctx context.Context, io IO, args []string) error {
-	fs := newFlags(io, "rollout resume", "ROLLOUT --action retry|rollback|abort", "Answer a rollout paused by its failure policy.")
-	cf := addConnFlags(fs, false, true)
-	action := fs.String("action", "", "retry (run the failed step or gate again), rollback (undo everything), abort (stop, leave changes)")
-	id, c, err := oneRollout(ctx, fs, cf, args, "rollout resume", nil, func() error {
+	c := newCommand(io, "rollout resume", "ROLLOUT --action retry|rollback|abort", "Answer a rollout paused by its failure policy.", temporalFlags)
+	action := c.fs.String("action", "", "retry (run the failed step or gate again), rollback (undo everything), abort (stop, leave changes)")
+	id, tc, err := c.rolloutOnTemporal(ctx, args, func() error {
 		if *action == "" {
 			return cmdline.Usage("rollout resume needs --action retry|rollback|abort")
 		}
@@ -401,8 +317,8 @@ func runRolloutResume(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	defer tc.Close()
+	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateOperate, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []interface{}{workflows.OperatorAction{Action: workflows.Action(*action), By: currentUser()}},
 	})
@@ -423,7 +339,7 @@ var statuses = []string{string(workflows.StatusRunning), string(workflows.Status
 
 // StartOverNATS asks a worker to start the plan's rollout as operator.
 func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte) (string, error) {
-	conn, _, err := dial.NATS(ctx, nc, "ssprflow-cli-"+operator, nats.CustomInboxPrefix(approval.InboxPrefix(operator)))
+	conn, _, err := dialAs(ctx, nc, operator)
 	if err != nil {
 		return "", err
 	}

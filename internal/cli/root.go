@@ -8,7 +8,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/ssprflow/ssprflow/internal/cmdline"
@@ -17,22 +16,31 @@ import (
 // IO are the streams a command writes to.
 type IO = cmdline.IO
 
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
-var Version = "dev"
-
+// root is the command tree: every command, each run by a function in its
+// own file.
 func root() *cmdline.Command {
 	return &cmdline.Command{
 		Name:    "ssprflow",
 		Summary: "roll out Entra ID self-service password reset with password writeback, safely",
 		Subs: []*cmdline.Command{
-			planCmd(),
-			rolloutCmd(),
-			decisionCmd("approve"),
-			decisionCmd("reject"),
-			pendingCmd(),
-			eventsCmd(),
-			reportCmd(),
-			versionCmd(),
+			{Name: "plan", Summary: "check a rollout plan, and preview what it would change", Subs: []*cmdline.Command{
+				{Name: "validate", Summary: "report every problem in a plan file (exit 0 valid, 1 invalid)", Run: runPlanValidate},
+				{Name: "diff", Summary: "read-only preflight: the SSPR settings the plan would change in the tenant", Run: runPlanDiff},
+				{Name: "schema", Summary: "print the plan's JSON Schema (for editors)", Run: runPlanSchema},
+			}},
+			{Name: "rollout", Summary: "start, watch, list and stop rollouts", Subs: []*cmdline.Command{
+				{Name: "start", Summary: "start a rollout from a plan file", Run: runRolloutStart},
+				{Name: "status", Summary: "show a rollout's stages, steps and gates (--watch to follow)", Run: runRolloutStatus},
+				{Name: "list", Summary: "list rollouts (filter by --tenant, --state)", Run: runRolloutList},
+				{Name: "cancel", Summary: "cancel a rollout; it undoes its changes per the plan's failure policy", Run: runRolloutCancel},
+				{Name: "resume", Summary: "answer a paused rollout: --action retry|rollback|abort", Run: runRolloutResume},
+			}},
+			{Name: "approve", Summary: "approve a gate (or confirm a manual task is done) over NATS", Run: runDecision("approve")},
+			{Name: "reject", Summary: "reject a gate; the rollout applies its failure policy", Run: runDecision("reject")},
+			{Name: "pending", Summary: "list what a rollout waits for (gates and manual tasks) and whether you may decide", Run: runPending},
+			{Name: "events", Summary: "print a rollout's audit trail from NATS (--follow to stream)", Run: runEvents},
+			{Name: "report", Summary: "the report of a rollout: changes, verification, approvals, coverage", Run: runReport},
+			{Name: "version", Summary: "print the version", Run: runVersion},
 		},
 		Footer: `Start here:
   make demo                              the whole rollout on a local stack (bin/ssprflow-dev demo)
@@ -49,16 +57,14 @@ worker or client configuration), which beats the built-in default.
 	}
 }
 
-func versionCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "version", Summary: "print the version", Run: func(ctx context.Context, io IO, args []string) error {
-		_, err := io.Out.Write([]byte(cmdline.VersionLine("ssprflow", Version) + "\n"))
-		return err
-	}}
+func runVersion(ctx context.Context, io IO, args []string) error {
+	_, err := io.Out.Write([]byte(cmdline.VersionLine("ssprflow", cmdline.Version) + "\n"))
+	return err
 }
 
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return cmdline.Program{Root: root(), Version: Version, Sanitize: safeLines}.Main(ctx, args, stdout, stderr)
+	return cmdline.Program{Root: root(), Version: cmdline.Version, Sanitize: safeLines}.Main(ctx, args, stdout, stderr)
 }
 
 // safeLines is safeText line by line: errors (a plan's problems) may span
@@ -75,12 +81,4 @@ func safeLines(s string) string {
 // newFlags makes a flag set whose usage names the command and its arguments.
 func newFlags(io IO, name, args, summary string) *flag.FlagSet {
 	return cmdline.NewFlags(io, "ssprflow", name, args, summary)
-}
-
-// env returns the environment variable or a default.
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

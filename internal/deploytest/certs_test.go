@@ -112,46 +112,61 @@ func keyPair(t *testing.T, dir, name string) tls.Certificate {
 	return c
 }
 
+// The CAs peers trust, in certs.sh's output, and the two uses of a
+// certificate.
+const (
+	serverCA         = "ca/server-ca.pem"
+	temporalClientCA = "ca/temporal-client-ca.pem"
+	natsClientCA     = "ca/nats-client-ca.pem"
+
+	serverUse = x509.ExtKeyUsageServerAuth
+	clientUse = x509.ExtKeyUsageClientAuth
+)
+
+// verifyUse reads the certificate cert and verifies it against the CA ca
+// for usage and, for a server, under name (both paths relative to d).
+func verifyUse(t *testing.T, d, cert, ca string, usage x509.ExtKeyUsage, name string) (*x509.Certificate, error) {
+	t.Helper()
+	c := readCert(t, filepath.Join(d, cert))
+	_, err := c.Verify(x509.VerifyOptions{Roots: pool(t, filepath.Join(d, ca)), KeyUsages: []x509.ExtKeyUsage{usage}, DNSName: name})
+	return c, err
+}
+
 // TestCertsForTheirUse: every certificate verifies against the CA its peer
 // trusts, for its use and under its names.
 func TestCertsForTheirUse(t *testing.T) {
 	d := certsDir(t)
-	server := filepath.Join(d, "ca", "server-ca.pem")
-	temporalClients := filepath.Join(d, "ca", "temporal-client-ca.pem")
-	natsClients := filepath.Join(d, "ca", "nats-client-ca.pem")
-	srv, cli := x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth
 	tests := []struct {
 		cert, ca string
 		usage    x509.ExtKeyUsage
 		name     string // DNS name or IP a client dials (servers)
 		cn       string
 	}{
-		{"nats/server.pem", server, srv, "nats", "nats-server"},
-		{"nats/server.pem", server, srv, "127.0.0.1", "nats-server"},
-		{"temporal/frontend.pem", server, srv, "temporal", "temporal-frontend"},
-		{"temporal/frontend.pem", server, srv, "temporal.corp.example", "temporal-frontend"},
-		{"temporal/internode.pem", server, srv, "temporal-internode", "temporal-internode"},
-		{"temporal/internode.pem", server, cli, "", "temporal-internode"},
-		{"temporal-ui/temporal.pem", temporalClients, cli, "", "temporal-ui"},
-		{"worker/temporal.pem", temporalClients, cli, "", "ssprflow-worker"},
-		{"worker/nats.pem", natsClients, cli, "", "ssprflow-worker"},
-		{"agent/temporal.pem", temporalClients, cli, "", "ssprflow-writeback-agent"},
-		{"people/ops1/nats.pem", natsClients, cli, "", "ops1"},
-		{"people/ops1/temporal.pem", temporalClients, cli, "", "ops1"},
-		{"people/alice/nats.pem", natsClients, cli, "", "alice"},
+		{"nats/server.pem", serverCA, serverUse, "nats", "nats-server"},
+		{"nats/server.pem", serverCA, serverUse, "127.0.0.1", "nats-server"},
+		{"temporal/frontend.pem", serverCA, serverUse, "temporal", "temporal-frontend"},
+		{"temporal/frontend.pem", serverCA, serverUse, "temporal.corp.example", "temporal-frontend"},
+		{"temporal/internode.pem", serverCA, serverUse, "temporal-internode", "temporal-internode"},
+		{"temporal/internode.pem", serverCA, clientUse, "", "temporal-internode"},
+		{"temporal-ui/temporal.pem", temporalClientCA, clientUse, "", "temporal-ui"},
+		{"worker/temporal.pem", temporalClientCA, clientUse, "", "ssprflow-worker"},
+		{"worker/nats.pem", natsClientCA, clientUse, "", "ssprflow-worker"},
+		{"agent/temporal.pem", temporalClientCA, clientUse, "", "ssprflow-writeback-agent"},
+		{"people/ops1/nats.pem", natsClientCA, clientUse, "", "ops1"},
+		{"people/ops1/temporal.pem", temporalClientCA, clientUse, "", "ops1"},
+		{"people/alice/nats.pem", natsClientCA, clientUse, "", "alice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cert+"/"+tt.name, func(t *testing.T) {
-			c := readCert(t, filepath.Join(d, tt.cert))
+			c, err := verifyUse(t, d, tt.cert, tt.ca, tt.usage, tt.name)
+			if err != nil {
+				t.Errorf("does not verify for its use: %v", err)
+			}
 			if c.Subject.CommonName != tt.cn {
 				t.Errorf("CN %q, want %q", c.Subject.CommonName, tt.cn)
 			}
 			if c.IsCA {
 				t.Error("an end-entity certificate is a CA")
-			}
-			opts := x509.VerifyOptions{Roots: pool(t, tt.ca), KeyUsages: []x509.ExtKeyUsage{tt.usage}, DNSName: tt.name}
-			if _, err := c.Verify(opts); err != nil {
-				t.Errorf("does not verify for its use: %v", err)
 			}
 		})
 	}
@@ -160,38 +175,32 @@ func TestCertsForTheirUse(t *testing.T) {
 // TestCertsOnlyForTheirUse: no certificate opens a door it is not for.
 func TestCertsOnlyForTheirUse(t *testing.T) {
 	d := certsDir(t)
-	server := filepath.Join(d, "ca", "server-ca.pem")
-	temporalClients := filepath.Join(d, "ca", "temporal-client-ca.pem")
-	natsClients := filepath.Join(d, "ca", "nats-client-ca.pem")
-	srv, cli := x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth
 	tests := []struct {
 		why, cert, ca string
 		usage         x509.ExtKeyUsage
 		name          string
 	}{
-		{"the agent cannot serve", "agent/temporal.pem", temporalClients, srv, ""},
-		{"the agent cannot reach NATS", "agent/temporal.pem", natsClients, cli, ""},
-		{"an approver cannot reach Temporal", "people/alice/nats.pem", temporalClients, cli, ""},
-		{"the worker's NATS certificate is not a Temporal one", "worker/nats.pem", temporalClients, cli, ""},
-		{"a worker cannot pose as the NATS server", "worker/nats.pem", server, srv, "nats"},
+		{"the agent cannot serve", "agent/temporal.pem", temporalClientCA, serverUse, ""},
+		{"the agent cannot reach NATS", "agent/temporal.pem", natsClientCA, clientUse, ""},
+		{"an approver cannot reach Temporal", "people/alice/nats.pem", temporalClientCA, clientUse, ""},
+		{"the worker's NATS certificate is not a Temporal one", "worker/nats.pem", temporalClientCA, clientUse, ""},
+		{"a worker cannot pose as the NATS server", "worker/nats.pem", serverCA, serverUse, "nats"},
 		// The frontend admits server-ca's certificates as clients (the system
 		// worker's internode one): the server certificates must not pass.
-		{"the NATS server certificate is no client", "nats/server.pem", server, cli, ""},
-		{"the frontend certificate is no client", "temporal/frontend.pem", server, cli, ""},
-		{"the NATS certificate is not Temporal's", "nats/server.pem", server, srv, "temporal"},
-		{"no wildcard names", "temporal/frontend.pem", server, srv, "evil.example"},
+		{"the NATS server certificate is no client", "nats/server.pem", serverCA, clientUse, ""},
+		{"the frontend certificate is no client", "temporal/frontend.pem", serverCA, clientUse, ""},
+		{"the NATS certificate is not Temporal's", "nats/server.pem", serverCA, serverUse, "temporal"},
+		{"no wildcard names", "temporal/frontend.pem", serverCA, serverUse, "evil.example"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.why, func(t *testing.T) {
-			c := readCert(t, filepath.Join(d, tt.cert))
-			opts := x509.VerifyOptions{Roots: pool(t, tt.ca), KeyUsages: []x509.ExtKeyUsage{tt.usage}, DNSName: tt.name}
-			if _, err := c.Verify(opts); err == nil {
+			if _, err := verifyUse(t, d, tt.cert, tt.ca, tt.usage, tt.name); err == nil {
 				t.Errorf("%s verifies against %s for %v %q", tt.cert, filepath.Base(tt.ca), tt.usage, tt.name)
 			}
 		})
 	}
 	agent := readCert(t, filepath.Join(d, "agent", "temporal.pem"))
-	if !slices.Equal(agent.ExtKeyUsage, []x509.ExtKeyUsage{cli}) || len(agent.DNSNames)+len(agent.IPAddresses) != 0 {
+	if !slices.Equal(agent.ExtKeyUsage, []x509.ExtKeyUsage{clientUse}) || len(agent.DNSNames)+len(agent.IPAddresses) != 0 {
 		t.Errorf("agent certificate: EKU %v, names %v %v; want client use only, no names", agent.ExtKeyUsage, agent.DNSNames, agent.IPAddresses)
 	}
 	entries, err := os.ReadDir(filepath.Join(d, "agent"))

@@ -77,26 +77,30 @@ func TestNATSServerRequiresClientCert(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := []nats.Option{nats.Timeout(5 * time.Second), nats.NoReconnect()}
-			u := url
 			if tt.plain {
-				u = "nats://" + strings.TrimPrefix(url, "tls://")
-			} else {
-				opts = append(opts, nats.Secure(&tls.Config{RootCAs: roots, Certificates: tt.certs, MinVersion: tls.VersionTLS12}))
+				checkConnect(t, "nats://"+strings.TrimPrefix(url, "tls://"), tt.ok)
+				return
 			}
-			nc, err := nats.Connect(u, opts...)
-			if err == nil {
-				// A refused certificate can surface only at the first round trip (TLS 1.3).
-				err = nc.Flush()
-				defer nc.Close()
-			}
-			if tt.ok && err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if !tt.ok && err == nil {
-				t.Fatal("connected")
-			}
+			checkConnect(t, url, tt.ok, nats.Secure(&tls.Config{RootCAs: roots, Certificates: tt.certs, MinVersion: tls.VersionTLS12}))
 		})
+	}
+}
+
+// checkConnect connects to url with opts and fails the test unless the
+// server admits (ok) or refuses the client.
+func checkConnect(t *testing.T, url string, ok bool, opts ...nats.Option) {
+	t.Helper()
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Timeout(5 * time.Second), nats.NoReconnect()}, opts...)...)
+	if err == nil {
+		// A refused certificate can surface only at the first round trip (TLS 1.3).
+		err = nc.Flush()
+		nc.Close()
+	}
+	if ok && err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if !ok && err == nil {
+		t.Fatal("connected")
 	}
 }
 
@@ -160,19 +164,8 @@ func TestShippedNATSConfWithTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, err := nats.Connect(url, nats.Timeout(5*time.Second), nats.NoReconnect(),
-				nats.UserInfo("ssprflow-worker", tt.password),
+			checkConnect(t, url, tt.ok, nats.UserInfo("ssprflow-worker", tt.password),
 				nats.Secure(&tls.Config{RootCAs: roots, Certificates: tt.certs, MinVersion: tls.VersionTLS12}))
-			if err == nil {
-				err = nc.Flush()
-				defer nc.Close()
-			}
-			if tt.ok && err != nil {
-				t.Fatalf("refused: %v", err)
-			}
-			if !tt.ok && err == nil {
-				t.Fatal("connected")
-			}
 		})
 	}
 }

@@ -64,15 +64,9 @@ func TestHistoryHoldsNoUPNInClearText(t *testing.T) {
 		}
 	}
 
-	codec, err := dial.PayloadCodec(e.cfg.Temporal)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var decoded []string
 	for _, h := range runs {
-		if err := codec.DecodeMessage(context.Background(), h); err != nil {
-			t.Fatalf("decode the history with the worker's codec: %v", err)
-		}
+		decodeHistory(t, e.cfg.Temporal, h)
 		decoded = append(decoded, clearText(t, h, needles[:1])...)
 	}
 	if len(decoded) == 0 {
@@ -108,15 +102,7 @@ func wholeHistory(t *testing.T, c client.Client, id string) []*historypb.History
 	var runs []*historypb.History
 	runID := ""
 	for range 100 {
-		h := &historypb.History{}
-		it := c.GetWorkflowHistory(context.Background(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
+		h := runHistory(t, c, id, runID)
 		if len(h.Events) == 0 {
 			t.Fatalf("run %q of %s has no events", runID, id)
 		}
@@ -128,6 +114,34 @@ func wholeHistory(t *testing.T, c client.Client, id string) []*historypb.History
 	}
 	t.Fatalf("%s continued as new more than 100 times", id)
 	return nil
+}
+
+// runHistory fetches every event of one run of id ("" for the latest).
+func runHistory(t testing.TB, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h
+}
+
+// decodeHistory decrypts h's payloads in place with the worker's codec
+// (the payload keys of cfg).
+func decodeHistory(t testing.TB, cfg config.Temporal, h *historypb.History) {
+	t.Helper()
+	codec, err := dial.PayloadCodec(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := codec.DecodeMessage(context.Background(), h); err != nil {
+		t.Fatalf("decode the history with the worker's codec: %v", err)
+	}
 }
 
 // clearText lists where any needle occurs in a history, case-insensitively,

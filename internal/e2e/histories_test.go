@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssprflow/ssprflow/internal/dial"
-
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -87,24 +83,10 @@ func (e *env) operate(id string, action workflows.Action) error {
 
 func (e *env) saveHistory(id, name string) {
 	e.t.Helper()
-	var hist historypb.History
-	it := e.tc.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
+	hist := runHistory(e.t, e.tc, id, "")
 	// Recorded in clear text, so the replay test needs no key.
-	codec, err := dial.PayloadCodec(e.cfg.Temporal)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := codec.DecodeMessage(context.Background(), &hist); err != nil {
-		e.t.Fatal(err)
-	}
-	b, err := protojson.MarshalOptions{Indent: " "}.Marshal(&hist)
+	decodeHistory(e.t, e.cfg.Temporal, hist)
+	b, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -10,22 +10,25 @@ import (
 	"flag"
 	"io"
 
-	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/cmdline"
 )
 
 // IO are the streams a command writes to.
 type IO = cmdline.IO
 
+// root is the command tree: every command, each run by a function in its
+// own file.
 func root() *cmdline.Command {
 	return &cmdline.Command{
 		Name:    "ssprflow-dev",
 		Summary: "the local stack: a whole rollout in a minute, or the stack kept up for the ssprflow CLI",
 		Subs: []*cmdline.Command{
-			demoCmd(),
-			devCmd(),
-			simCmd(),
-			workerCmd(),
+			{Name: "demo", Summary: "run a whole rollout on a local stack (Temporal, NATS, tenant simulator, Samba DC)", Run: runDemo},
+			{Name: "dev", Summary: "run the local stack and a worker on fixed ports until Ctrl-C", Run: runDev},
+			{Name: "sim", Summary: "the Graph-compatible tenant simulator", Subs: []*cmdline.Command{
+				{Name: "serve", Summary: "serve a simulated tenant over HTTP (Graph v1.0 and the portal's PasswordReset API)", Run: runSimServe},
+			}},
+			{Name: "agent", Summary: "run the writeback agent on a simulated sync server", Hidden: true, Run: runAgent},
 		},
 		Footer: `Start here:
   ssprflow-dev demo            a whole rollout (pilot, gate, all) with its report, in about a minute
@@ -37,7 +40,7 @@ func root() *cmdline.Command {
 
 // Main runs ssprflow-dev and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return cmdline.Program{Root: root(), Version: cli.Version}.Main(ctx, args, stdout, stderr)
+	return cmdline.Program{Root: root(), Version: cmdline.Version}.Main(ctx, args, stdout, stderr)
 }
 
 func newFlags(io IO, name, args, summary string) *flag.FlagSet {

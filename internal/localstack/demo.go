@@ -26,10 +26,6 @@ import (
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-func demoCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "demo", Summary: "run a whole rollout on a local stack (Temporal, NATS, tenant simulator, Samba DC)", Run: runDemo}
-}
-
 // Environment the demo's in-process worker reads its secrets from.
 const (
 	envSimToken   = "SSPRFLOW_SIM_TOKEN"

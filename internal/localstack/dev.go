@@ -15,10 +15,6 @@ import (
 	"github.com/ssprflow/ssprflow/internal/worker"
 )
 
-func devCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "dev", Summary: "run the local stack and a worker on fixed ports until Ctrl-C", Run: runDev}
-}
-
 func runDev(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "dev", "[--db FILE]", "Run Temporal, NATS, the tenant simulator, a Samba DC (when installed), a worker and a writeback agent locally, for trying ssprflow by hand.")
 	tport := fs.Int("temporal-port", 7233, "Temporal frontend port")

@@ -10,12 +10,6 @@ import (
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 )
 
-func simCmd() *cmdline.Command {
-	return &cmdline.Command{Name: "sim", Summary: "the Graph-compatible tenant simulator", Subs: []*cmdline.Command{
-		{Name: "serve", Summary: "serve a simulated tenant over HTTP (Graph v1.0 and the portal's PasswordReset API)", Run: runSimServe},
-	}}
-}
-
 func runSimServe(ctx context.Context, io IO, args []string) error {
 	fs := newFlags(io, "sim serve", "[--addr HOST:PORT]", "Serve a simulated Entra tenant until interrupted. Prints the base URL and bearer tokens.")
 	addr := fs.String("addr", "127.0.0.1:8787", "listen address")

@@ -21,7 +21,7 @@ const (
 // TestHandlerOverHTTP drives the codec endpoint as the Temporal Web UI
 // does, over a real listener.
 func TestHandlerOverHTTP(t *testing.T) {
-	c := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
+	c := oneKey(t)
 	srv := httptest.NewServer(c.Handler(HandlerOptions{Token: token, AllowedOrigins: []string{uiOrigin + "/"}}))
 	t.Cleanup(srv.Close)
 	sealed, err := c.Encode([]*commonpb.Payload{plain(upn)})

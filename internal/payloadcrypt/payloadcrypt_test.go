@@ -28,12 +28,15 @@ func mustNew(t testing.TB, current string, keys map[string][]byte) *Codec {
 	return c
 }
 
+// oneKey is a codec that holds one key, k1, and encrypts with it.
+func oneKey(t testing.TB) *Codec { return mustNew(t, "k1", map[string][]byte{"k1": key(1)}) }
+
 func plain(s string) *commonpb.Payload {
 	return &commonpb.Payload{Metadata: map[string][]byte{MetadataEncoding: []byte("json/plain")}, Data: []byte(`"` + s + `"`)}
 }
 
 func TestRoundTripHidesThePlaintext(t *testing.T) {
-	c := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
+	c := oneKey(t)
 	in := []*commonpb.Payload{plain(upn), plain(""), {Data: []byte{}}}
 	enc, err := c.Encode(in)
 	if err != nil {
@@ -64,7 +67,7 @@ func TestRoundTripHidesThePlaintext(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
-	old := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
+	old := oneKey(t)
 	sealedK1, err := old.Encode([]*commonpb.Payload{plain("before rotation")})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +135,7 @@ func TestDecodeRefuses(t *testing.T) {
 }
 
 func TestDecodePassesPlainPayloadsThrough(t *testing.T) {
-	c := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
+	c := oneKey(t)
 	in := []*commonpb.Payload{plain(upn), {Metadata: map[string][]byte{MetadataEncoding: []byte("binary/null")}}, nil}
 	out, err := c.Decode(in)
 	if err != nil {
@@ -146,7 +149,7 @@ func TestDecodePassesPlainPayloadsThrough(t *testing.T) {
 }
 
 func TestNoKeys(t *testing.T) {
-	sealed, _ := mustNew(t, "k1", map[string][]byte{"k1": key(1)}).Encode([]*commonpb.Payload{plain(upn)})
+	sealed, _ := oneKey(t).Encode([]*commonpb.Payload{plain(upn)})
 	c := NoKeys()
 	if _, err := c.Encode([]*commonpb.Payload{plain(upn)}); !errors.Is(err, ErrNoKeys) {
 		t.Errorf("Encode without keys: %v", err)
@@ -189,7 +192,7 @@ type member struct{ UPN string }
 // Apply's converters (values, and failures with their messages) holds no
 // UPN, and reads back.
 func TestClientConvertersEncryptValuesAndFailures(t *testing.T) {
-	c := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
+	c := oneKey(t)
 	dc := c.DataConverter()
 	p, err := dc.ToPayload(member{UPN: upn})
 	if err != nil {
@@ -221,9 +224,8 @@ func TestClientConvertersEncryptValuesAndFailures(t *testing.T) {
 }
 
 func TestDecodeMessage(t *testing.T) {
-	c := mustNew(t, "k1", map[string][]byte{"k1": key(1)})
-	dc := c.DataConverter()
-	in, err := dc.ToPayloads(member{UPN: upn})
+	c := oneKey(t)
+	in, err := c.DataConverter().ToPayloads(member{UPN: upn})
 	if err != nil {
 		t.Fatal(err)
 	}

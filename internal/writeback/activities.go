@@ -87,6 +87,23 @@ func (a *Activities) fail(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// onEngine runs the half of an activity for the sync engine the agent
+// manages, once the mode the rollout asked for is checked against it, and
+// makes its error an activity error (see fail).
+func onEngine[In, R any](ctx context.Context, a *Activities, op string, requested Mode, in In, cloudSync, entraConnect func(context.Context, In) (R, error)) (R, error) {
+	m, err := a.mode(requested)
+	if err != nil {
+		var zero R
+		return zero, a.fail(op, err)
+	}
+	run := entraConnect
+	if m == ModeCloudSync {
+		run = cloudSync
+	}
+	res, err := run(ctx, in)
+	return res, a.fail(op, err)
+}
+
 // connectors lists the Entra Connect server's connectors and picks the AAD
 // one.
 func (a *Activities) connectors(ctx context.Context) ([]Connector, Connector, error) {
@@ -104,17 +121,13 @@ func (a *Activities) connectors(ctx context.Context) ([]Connector, Connector, er
 // engine's AD DS connector account is the one the AD step granted rights to
 // (a mismatch fails with ErrTypeAccountMismatch before anything changes).
 func (a *Activities) EnableWriteback(ctx context.Context, in EnableInput) (EnableResult, error) {
-	const op = "enable writeback"
-	m, err := a.mode(in.Mode)
-	if err != nil {
-		return EnableResult{}, a.fail(op, err)
-	}
-	if m == ModeCloudSync {
-		return a.enableCloudSync(ctx, in)
-	}
+	return onEngine(ctx, a, "enable writeback", in.Mode, in, a.enableCloudSync, a.enableEntraConnect)
+}
+
+func (a *Activities) enableEntraConnect(ctx context.Context, in EnableInput) (EnableResult, error) {
 	conns, aad, err := a.connectors(ctx)
 	if err != nil {
-		return EnableResult{}, a.fail(op, err)
+		return EnableResult{}, err
 	}
 	res := EnableResult{Connector: aad.Name}
 	accounts := ADConnectorAccounts(conns)
@@ -130,14 +143,14 @@ func (a *Activities) EnableWriteback(ctx context.Context, in EnableInput) (Enabl
 			}
 		}
 		if matched == "" {
-			return res, a.fail(op, &AccountMismatchError{Expected: in.ExpectedConnectorAccount, Actual: accounts})
+			return res, &AccountMismatchError{Expected: in.ExpectedConnectorAccount, Actual: accounts}
 		}
 		res.SyncConnectorAccount = matched
 	}
 	activity.RecordHeartbeat(ctx, "read")
 	prev, err := GetPasswordWriteback(ctx, a.Runner, aad.Name)
 	if err != nil {
-		return res, a.fail(op, err)
+		return res, err
 	}
 	res.PreviousEnabled = prev
 	if prev {
@@ -146,10 +159,10 @@ func (a *Activities) EnableWriteback(ctx context.Context, in EnableInput) (Enabl
 	}
 	now, err := SetPasswordWriteback(ctx, a.Runner, aad.Name, true)
 	if err != nil {
-		return res, a.fail(op, err)
+		return res, err
 	}
 	if !now {
-		return res, a.fail(op, fmt.Errorf("connector %q still reports writeback disabled after Set-ADSyncAADPasswordResetConfiguration -Enable $true", aad.Name))
+		return res, fmt.Errorf("connector %q still reports writeback disabled after Set-ADSyncAADPasswordResetConfiguration -Enable $true", aad.Name)
 	}
 	res.Changed = true
 	a.logger().Info("writeback: enabled", "connector", aad.Name, "syncAccount", res.SyncConnectorAccount)
@@ -171,7 +184,6 @@ func (a *Activities) cloudSyncCredential(ctx context.Context) (string, string, e
 }
 
 func (a *Activities) enableCloudSync(ctx context.Context, in EnableInput) (EnableResult, error) {
-	const op = "enable writeback (cloud sync)"
 	if in.ExpectedConnectorAccount != "" {
 		// Cloud Sync's agent uses a gMSA chosen at install; there is no
 		// connector account to read back here.
@@ -179,7 +191,7 @@ func (a *Activities) enableCloudSync(ctx context.Context, in EnableInput) (Enabl
 	}
 	prev, known, err := CloudSyncWriteback(ctx, a.Runner)
 	if err != nil {
-		return EnableResult{}, a.fail(op, err)
+		return EnableResult{}, err
 	}
 	res := EnableResult{PreviousEnabled: prev, PreviousUnknown: !known}
 	if known && prev {
@@ -188,10 +200,10 @@ func (a *Activities) enableCloudSync(ctx context.Context, in EnableInput) (Enabl
 	}
 	user, pass, err := a.cloudSyncCredential(ctx)
 	if err != nil {
-		return res, a.fail(op, err)
+		return res, err
 	}
 	if err := SetCloudSyncWriteback(ctx, a.Runner, true, user, pass); err != nil {
-		return res, a.fail(op, err)
+		return res, err
 	}
 	res.Changed = true
 	if !known {
@@ -205,49 +217,45 @@ func (a *Activities) enableCloudSync(ctx context.Context, in EnableInput) (Enabl
 // RestoreWriteback puts writeback back to PreviousEnabled (compensation). It
 // reads first and changes nothing when the state already matches.
 func (a *Activities) RestoreWriteback(ctx context.Context, in RestoreInput) (RestoreResult, error) {
-	const op = "restore writeback"
-	m, err := a.mode(in.Mode)
+	return onEngine(ctx, a, "restore writeback", in.Mode, in, a.restoreCloudSync, a.restoreEntraConnect)
+}
+
+func (a *Activities) restoreCloudSync(ctx context.Context, in RestoreInput) (RestoreResult, error) {
+	st, err := a.statusCloudSync(ctx, StatusInput{})
 	if err != nil {
-		return RestoreResult{}, a.fail(op, err)
+		return RestoreResult{}, err
 	}
-	if m == ModeCloudSync {
-		cur, known, err := CloudSyncWriteback(ctx, a.Runner)
-		if err != nil {
-			return RestoreResult{}, a.fail(op, err)
-		}
-		if known && cur == in.PreviousEnabled {
-			return RestoreResult{Enabled: cur}, nil
-		}
-		user, pass, err := a.cloudSyncCredential(ctx)
-		if err != nil {
-			return RestoreResult{}, a.fail(op, err)
-		}
-		if err := SetCloudSyncWriteback(ctx, a.Runner, in.PreviousEnabled, user, pass); err != nil {
-			return RestoreResult{}, a.fail(op, err)
-		}
-		a.logger().Info("writeback: cloud sync writeback restored", "enabled", in.PreviousEnabled)
-		return RestoreResult{Changed: true, Enabled: in.PreviousEnabled}, nil
+	if !st.Unknown && st.Enabled == in.PreviousEnabled {
+		return RestoreResult{Enabled: st.Enabled}, nil
 	}
-	_, aad, err := a.connectors(ctx)
+	user, pass, err := a.cloudSyncCredential(ctx)
 	if err != nil {
-		return RestoreResult{}, a.fail(op, err)
+		return RestoreResult{}, err
 	}
-	cur, err := GetPasswordWriteback(ctx, a.Runner, aad.Name)
+	if err := SetCloudSyncWriteback(ctx, a.Runner, in.PreviousEnabled, user, pass); err != nil {
+		return RestoreResult{}, err
+	}
+	a.logger().Info("writeback: cloud sync writeback restored", "enabled", in.PreviousEnabled)
+	return RestoreResult{Changed: true, Enabled: in.PreviousEnabled}, nil
+}
+
+func (a *Activities) restoreEntraConnect(ctx context.Context, in RestoreInput) (RestoreResult, error) {
+	st, err := a.statusEntraConnect(ctx, StatusInput{})
 	if err != nil {
-		return RestoreResult{Connector: aad.Name}, a.fail(op, err)
+		return RestoreResult{}, err
 	}
-	if cur == in.PreviousEnabled {
-		return RestoreResult{Enabled: cur, Connector: aad.Name}, nil
+	if st.Enabled == in.PreviousEnabled {
+		return RestoreResult{Enabled: st.Enabled, Connector: st.Connector}, nil
 	}
-	now, err := SetPasswordWriteback(ctx, a.Runner, aad.Name, in.PreviousEnabled)
+	now, err := SetPasswordWriteback(ctx, a.Runner, st.Connector, in.PreviousEnabled)
 	if err != nil {
-		return RestoreResult{Enabled: cur, Connector: aad.Name}, a.fail(op, err)
+		return RestoreResult{Enabled: st.Enabled, Connector: st.Connector}, err
 	}
 	if now != in.PreviousEnabled {
-		return RestoreResult{Enabled: now, Connector: aad.Name}, a.fail(op, fmt.Errorf("connector %q reports writeback %t after setting it to %t", aad.Name, now, in.PreviousEnabled))
+		return RestoreResult{Enabled: now, Connector: st.Connector}, fmt.Errorf("connector %q reports writeback %t after setting it to %t", st.Connector, now, in.PreviousEnabled)
 	}
-	a.logger().Info("writeback: restored", "connector", aad.Name, "enabled", now)
-	return RestoreResult{Changed: true, Enabled: now, Connector: aad.Name}, nil
+	a.logger().Info("writeback: restored", "connector", st.Connector, "enabled", now)
+	return RestoreResult{Changed: true, Enabled: now, Connector: st.Connector}, nil
 }
 
 // VerifyWriteback reads the Application log for PasswordResetService events

@@ -30,25 +30,25 @@ type StatusResult struct {
 
 // StatusWriteback reads whether password writeback is enabled (read-only).
 func (a *Activities) StatusWriteback(ctx context.Context, in StatusInput) (StatusResult, error) {
-	const op = "read writeback state"
-	m, err := a.mode(in.Mode)
+	return onEngine(ctx, a, "read writeback state", in.Mode, in, a.statusCloudSync, a.statusEntraConnect)
+}
+
+func (a *Activities) statusCloudSync(ctx context.Context, _ StatusInput) (StatusResult, error) {
+	enabled, known, err := CloudSyncWriteback(ctx, a.Runner)
 	if err != nil {
-		return StatusResult{}, a.fail(op, err)
+		return StatusResult{}, err
 	}
-	if m == ModeCloudSync {
-		enabled, known, err := CloudSyncWriteback(ctx, a.Runner)
-		if err != nil {
-			return StatusResult{}, a.fail(op, err)
-		}
-		return StatusResult{Enabled: enabled, Unknown: !known}, nil
-	}
+	return StatusResult{Enabled: enabled, Unknown: !known}, nil
+}
+
+func (a *Activities) statusEntraConnect(ctx context.Context, _ StatusInput) (StatusResult, error) {
 	conns, aad, err := a.connectors(ctx)
 	if err != nil {
-		return StatusResult{}, a.fail(op, err)
+		return StatusResult{}, err
 	}
 	enabled, err := GetPasswordWriteback(ctx, a.Runner, aad.Name)
 	if err != nil {
-		return StatusResult{}, a.fail(op, err)
+		return StatusResult{}, err
 	}
 	return StatusResult{Enabled: enabled, Connector: aad.Name, SyncConnectorAccounts: ADConnectorAccounts(conns)}, nil
 }
