@@ -37,7 +37,7 @@ func (a *Activities) PlanGrant(ctx context.Context, in DirectoryPreflightInput) 
 	}
 	res.Warnings = scopes.Warnings
 	for _, dn := range scopes.DNs {
-		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
+		missing, err := d.MissingACEs(ctx, dn)
 		if err != nil {
 			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))
 		}

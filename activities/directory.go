@@ -28,7 +28,7 @@ type Directory interface {
 	// that choice risks.
 	Scopes(ctx context.Context) (Scopes, error)
 	// MissingACEs returns the writeback ACEs not yet on dn, as bytes.
-	MissingACEs(ctx context.Context, dn string, connectorSID string) ([][]byte, error)
+	MissingACEs(ctx context.Context, dn string) ([][]byte, error)
 	// Grant adds exactly these ACEs to dn (ACEs already present are not
 	// added again) and returns how many it added.
 	Grant(ctx context.Context, dn string, aces [][]byte) (int, error)
@@ -36,8 +36,9 @@ type Directory interface {
 	Revoke(ctx context.Context, dn string, aces [][]byte) (int, error)
 	// Coverage counts objects that will never inherit the rights.
 	Coverage(ctx context.Context) (DirectoryCoverage, error)
-	// PasswordAge reports every effective minimum password age that is not 0.
-	PasswordAge(ctx context.Context, groups []string) (PasswordAge, error)
+	// PasswordAge reports every effective minimum password age that is not 0
+	// (the domain's, every GPO's GptTmpl.inf, every PSO's).
+	PasswordAge(ctx context.Context) (PasswordAge, error)
 	// Close releases the connection.
 	Close() error
 }

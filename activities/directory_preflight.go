@@ -41,7 +41,7 @@ func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflig
 	}
 	res.Scopes, res.ScopeWarnings = scopes.DNs, scopes.Warnings
 	for _, dn := range res.Scopes {
-		missing, err := d.MissingACEs(ctx, dn, res.Connector.SID)
+		missing, err := d.MissingACEs(ctx, dn)
 		if err != nil {
 			return res, classify(fmt.Errorf("read DACL of %s: %w", dn, err))
 		}
@@ -50,7 +50,7 @@ func (a *Activities) DirectoryPreflight(ctx context.Context, in DirectoryPreflig
 	if res.Coverage, err = d.Coverage(ctx); err != nil {
 		return res, classify(fmt.Errorf("scan coverage: %w", err))
 	}
-	if res.PasswordAge, err = d.PasswordAge(ctx, nil); err != nil {
+	if res.PasswordAge, err = d.PasswordAge(ctx); err != nil {
 		return res, classify(fmt.Errorf("read password policies: %w", err))
 	}
 	return res, nil

@@ -9,10 +9,12 @@ import (
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
-// PasswordAgeInput names the groups in scope.
+// PasswordAgeInput is the rollout's plan. Every PSO is checked, not only
+// those of the rollout's groups: those groups live in Entra, and a PSO on
+// any synced group can block writeback for its members. (Histories recorded
+// before carry a "groups" field, which nothing reads.)
 type PasswordAgeInput struct {
-	Plan   plan.Rollout `json:"plan"`
-	Groups []string     `json:"groups,omitempty"`
+	Plan plan.Rollout `json:"plan"`
 }
 
 // VerifyPasswordAge fails, permanently and with the remediation, when any
@@ -24,7 +26,7 @@ func (a *Activities) VerifyPasswordAge(ctx context.Context, in PasswordAgeInput)
 		return PasswordAge{}, err
 	}
 	defer d.Close()
-	pa, err := d.PasswordAge(ctx, in.Groups)
+	pa, err := d.PasswordAge(ctx)
 	if err != nil {
 		return pa, classify(fmt.Errorf("read password policies: %w", err))
 	}

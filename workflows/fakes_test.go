@@ -187,7 +187,7 @@ func (d *memDirectory) Scopes(ctx context.Context) (activities.Scopes, error) {
 
 var wantACEs = []string{"reset-password", "write-lockoutTime", "write-pwdLastSet"}
 
-func (d *memDirectory) MissingACEs(ctx context.Context, dn, sid string) ([][]byte, error) {
+func (d *memDirectory) MissingACEs(ctx context.Context, dn string) ([][]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out [][]byte
@@ -234,7 +234,7 @@ func (d *memDirectory) Coverage(ctx context.Context) (activities.DirectoryCovera
 	return activities.DirectoryCoverage{Protected: 1, AdminCount: 2}, nil
 }
 
-func (d *memDirectory) PasswordAge(ctx context.Context, groups []string) (activities.PasswordAge, error) {
+func (d *memDirectory) PasswordAge(ctx context.Context) (activities.PasswordAge, error) {
 	d.mu.Lock()
 	d.ageReads++
 	late := d.minAgeAfter > 0 && d.ageReads > d.minAgeAfter

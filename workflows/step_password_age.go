@@ -14,7 +14,7 @@ import (
 func (r *rollout) passwordAge(ctx workflow.Context, _ op) (StepStatus, string, error) {
 	var pa activities.PasswordAge
 	err := workflow.ExecuteActivity(directoryCtx(ctx), a.VerifyPasswordAge,
-		activities.PasswordAgeInput{Plan: r.plan, Groups: r.groupNames()}).Get(ctx, &pa)
+		activities.PasswordAgeInput{Plan: r.plan}).Get(ctx, &pa)
 	if err != nil {
 		return "", "", err
 	}
@@ -29,11 +29,4 @@ func (r *rollout) passwordAge(ctx workflow.Context, _ op) (StepStatus, string, e
 		detail += "; warning: " + strings.Join(pa.Warnings, "; ")
 	}
 	return StepVerified, detail, nil
-}
-
-func (r *rollout) groupNames() []string {
-	if r.st.GroupName != "" {
-		return []string{r.st.GroupName}
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package ad
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 )
 
@@ -211,33 +210,6 @@ func parseACEList(aces [][]byte) ([]ACE, error) {
 			return nil, fmt.Errorf("ACE %d: %w: %d trailing bytes", i, ErrMalformed, len(b)-n)
 		}
 		out[i] = a
-	}
-	return out, nil
-}
-
-// indexACE finds the first ACE byte-equal to want.
-// HexACEs encodes ACEs for a durable record (workflow history, events):
-// record them before Grant so that compensation can revoke after a crash.
-func HexACEs(aces [][]byte) []string {
-	out := make([]string, len(aces))
-	for i, a := range aces {
-		out[i] = hex.EncodeToString(a)
-	}
-	return out
-}
-
-// ParseHexACEs decodes what HexACEs produced and checks each is one ACE.
-func ParseHexACEs(s []string) ([][]byte, error) {
-	out := make([][]byte, len(s))
-	for i, h := range s {
-		b, err := hex.DecodeString(h)
-		if err != nil {
-			return nil, fmt.Errorf("ACE %d: %w: %v", i, ErrMalformed, err)
-		}
-		out[i] = b
-	}
-	if _, err := parseACEList(out); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package ad
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"testing"
 )
 
@@ -20,19 +19,5 @@ func TestUnknownACETypeRoundTrips(t *testing.T) {
 	a, n, err = ParseACE(cb)
 	if err != nil || n != len(cb) || string(a.Extra) != "artx" || !bytes.Equal(a.Bytes(), cb) {
 		t.Fatalf("callback ACE: %v %x", err, a.Bytes())
-	}
-}
-
-func TestHexACEs(t *testing.T) {
-	aces := WritebackACEs(MustSID("S-1-5-21-1-2-3-1103"), Rights{ChangePassword: true})
-	back, err := ParseHexACEs(HexACEs(aces))
-	if err != nil || len(back) != 4 || !bytes.Equal(back[3], aces[3]) {
-		t.Errorf("hex round trip: %v", err)
-	}
-	if _, err := ParseHexACEs([]string{"zz"}); !errors.Is(err, ErrMalformed) {
-		t.Errorf("bad hex: %v", err)
-	}
-	if _, err := ParseHexACEs([]string{HexACEs(aces)[0] + "00"}); !errors.Is(err, ErrMalformed) {
-		t.Errorf("trailing bytes: %v", err)
 	}
 }

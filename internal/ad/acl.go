@@ -146,6 +146,7 @@ func RemoveACEs(dacl *ACL, aces [][]byte) int {
 	return n
 }
 
+// indexACE finds the first ACE byte-equal to want.
 func indexACE(list []ACE, want []byte) int {
 	for i, a := range list {
 		if bytes.Equal(a.Bytes(), want) {

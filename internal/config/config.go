@@ -103,9 +103,15 @@ type Secret struct {
 	File string `yaml:"file,omitempty"`
 }
 
-// Resolve reads the secret. An empty reference resolves to "".
+// Resolve reads the secret: the environment variable's value, or the
+// file's content without its trailing line break. An empty reference
+// resolves to "" (an optional secret); see Require. This is the one
+// resolver: the Graph credential, the directory bind, NATS, Temporal and the
+// codec keys all read their secrets through it, with the same rules.
 func (s Secret) Resolve() (string, error) {
 	switch {
+	case s.Env != "" && s.File != "":
+		return "", errors.New("set env or file, not both")
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
@@ -120,6 +126,24 @@ func (s Secret) Resolve() (string, error) {
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
 	return "", nil
+}
+
+// Require resolves a secret that must be there: an empty reference, an
+// empty variable or an empty file is an error.
+func (s Secret) Require() (string, error) {
+	if s.IsZero() {
+		return "", errors.New("no env or file given")
+	}
+	v, err := s.Resolve()
+	switch {
+	case err != nil:
+		return "", err
+	case v != "":
+		return v, nil
+	case s.Env != "":
+		return "", fmt.Errorf("environment variable %s is empty", s.Env)
+	}
+	return "", errors.New("the secret file is empty")
 }
 
 // IsZero reports an empty reference.

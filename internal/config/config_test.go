@@ -52,16 +52,55 @@ func TestTenantForAndSecrets(t *testing.T) {
 	if _, err := (&Config{}).TenantFor("b"); err == nil || !strings.Contains(err.Error(), "no credentials") {
 		t.Errorf("missing tenant: %v", err)
 	}
+}
+
+// TestSecret: the one secret resolver's rules, for optional (Resolve) and
+// required (Require) secrets.
+func TestSecret(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_SECRET", "s3cret")
-	if v, err := (Secret{Env: "SSPRFLOW_TEST_SECRET"}).Resolve(); v != "s3cret" || err != nil {
-		t.Errorf("env secret %q %v", v, err)
+	t.Setenv("SSPRFLOW_TEST_EMPTY", "")
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	f := filepath.Join(t.TempDir(), "s")
-	_ = os.WriteFile(f, []byte("from-file\n"), 0o600)
-	if v, err := (Secret{File: f}).Resolve(); v != "from-file" || err != nil {
-		t.Errorf("file secret %q %v", v, err)
-	}
-	if _, err := (Secret{Env: "SSPRFLOW_UNSET_VAR"}).Resolve(); err == nil {
-		t.Error("unset env var resolved")
+	crlf, empty := file("crlf", "from-file\r\n"), file("empty", "\n")
+	for _, tc := range []struct {
+		name       string
+		s          Secret
+		want       string
+		resolveErr string
+		requireErr string
+	}{
+		{name: "env", s: Secret{Env: "SSPRFLOW_TEST_SECRET"}, want: "s3cret"},
+		{name: "file without its line break", s: Secret{File: crlf}, want: "from-file"},
+		{name: "unset env", s: Secret{Env: "SSPRFLOW_UNSET_VAR"}, resolveErr: "SSPRFLOW_UNSET_VAR is not set", requireErr: "SSPRFLOW_UNSET_VAR is not set"},
+		{name: "missing file", s: Secret{File: filepath.Join(dir, "nope")}, resolveErr: "read secret file", requireErr: "read secret file"},
+		{name: "both", s: Secret{Env: "SSPRFLOW_TEST_SECRET", File: crlf}, resolveErr: "not both", requireErr: "not both"},
+		{name: "empty reference", s: Secret{}, requireErr: "no env or file given"},
+		{name: "empty env", s: Secret{Env: "SSPRFLOW_TEST_EMPTY"}, requireErr: "SSPRFLOW_TEST_EMPTY is empty"},
+		{name: "empty file", s: Secret{File: empty}, requireErr: "the secret file is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			check := func(what string, v string, err error, wantErr string) {
+				t.Helper()
+				if wantErr == "" {
+					if err != nil || v != tc.want {
+						t.Errorf("%s = %q, %v; want %q", what, v, err, tc.want)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), wantErr) {
+					t.Errorf("%s error %v, want %q", what, err, wantErr)
+				}
+			}
+			v, err := tc.s.Resolve()
+			check("Resolve", v, err, tc.resolveErr)
+			v, err = tc.s.Require()
+			check("Require", v, err, tc.requireErr)
+		})
 	}
 }

@@ -177,7 +177,7 @@ func (d *directory) check(ctx context.Context) (adCheckResult, error) {
 	scopes, _ := d.Scopes(ctx)
 	res := adCheckResult{Profile: d.profile.Profile, Connector: acct.Name, SID: acct.SID, Warnings: scopes.Warnings, OK: true}
 	for _, dn := range scopes.DNs {
-		missing, err := d.MissingACEs(ctx, dn, acct.SID)
+		missing, err := d.MissingACEs(ctx, dn)
 		if err != nil {
 			return res, fmt.Errorf("read DACL of %s: %w", dn, err)
 		}

@@ -65,10 +65,7 @@ func profileConfig(prof *config.Directory, logger *slog.Logger) (ad.Config, erro
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("directory profile %s: the %s could not be read (see the worker log)", prof.Profile, what), "DirectoryUnavailable", nil)
 	}
-	pw, err := prof.BindPassword.Resolve()
-	if err == nil && pw == "" {
-		err = errors.New("the secret is empty")
-	}
+	pw, err := prof.BindPassword.Require()
 	if err != nil {
 		return ad.Config{}, unreadable("bind password", err, "env", prof.BindPassword.Env, "file", prof.BindPassword.File)
 	}
@@ -126,7 +123,7 @@ func (d *directory) writebackACEs(ctx context.Context) ([][]byte, error) {
 	return ad.WritebackACEs(a.SID, ad.Rights{ChangePassword: d.plan.ChangePassword, UnexpirePassword: d.plan.UnexpirePassword}), nil
 }
 
-func (d *directory) MissingACEs(ctx context.Context, dn, _ string) ([][]byte, error) {
+func (d *directory) MissingACEs(ctx context.Context, dn string) ([][]byte, error) {
 	aces, err := d.writebackACEs(ctx)
 	if err != nil {
 		return nil, err
@@ -166,7 +163,7 @@ func (d *directory) Coverage(ctx context.Context) (activities.DirectoryCoverage,
 // PasswordAge checks every PSO, not only those of particular groups: the
 // rollout's groups live in Entra, and a PSO on any synced group can block
 // writeback for its members.
-func (d *directory) PasswordAge(ctx context.Context, _ []string) (activities.PasswordAge, error) {
+func (d *directory) PasswordAge(ctx context.Context) (activities.PasswordAge, error) {
 	rep, err := d.c.PasswordAge(ctx)
 	if err != nil {
 		return activities.PasswordAge{}, err

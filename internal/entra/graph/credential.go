@@ -68,7 +68,7 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 		if err := errors.Join(need("TenantID", cfg.TenantID), need("ClientID", cfg.ClientID)); err != nil {
 			return nil, err
 		}
-		secret, err := resolveSecret(cfg.Secret)
+		secret, err := cfg.Secret.Require()
 		if err != nil {
 			return nil, fmt.Errorf("graph: credential %s: client secret: %w", cfg.Kind, err)
 		}
@@ -84,7 +84,7 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 		}
 		var password []byte
 		if cfg.CertificatePassword != (config.Secret{}) {
-			p, err := resolveSecret(cfg.CertificatePassword)
+			p, err := cfg.CertificatePassword.Require()
 			if err != nil {
 				return nil, fmt.Errorf("graph: credential %s: certificate password: %w", cfg.Kind, err)
 			}
@@ -105,7 +105,7 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 		}
 		return azidentity.NewManagedIdentityCredential(opts)
 	case CredentialToken:
-		tok, err := resolveSecret(cfg.Secret)
+		tok, err := cfg.Secret.Require()
 		if err != nil {
 			return nil, fmt.Errorf("graph: credential %s: %w", cfg.Kind, err)
 		}
@@ -170,34 +170,6 @@ func credentialConfigFromEnv(prefix string, lookup func(string) (string, bool)) 
 			"%[1]sUSE_MANAGED_IDENTITY is set", prefix)
 	}
 	return cfg, nil
-}
-
-// resolveSecret reads a secret reference. Values are trimmed of surrounding
-// whitespace (files usually end in a newline).
-func resolveSecret(ref config.Secret) (string, error) {
-	var v string
-	switch {
-	case ref.Env != "" && ref.File != "":
-		return "", errors.New("set env or file, not both")
-	case ref.Env != "":
-		v = os.Getenv(ref.Env)
-		if v == "" {
-			return "", fmt.Errorf("environment variable %s is empty or unset", ref.Env)
-		}
-	case ref.File != "":
-		b, err := os.ReadFile(ref.File)
-		if err != nil {
-			return "", fmt.Errorf("read secret file: %w", err)
-		}
-		v = string(b)
-	default:
-		return "", errors.New("no env or file given")
-	}
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", errors.New("secret is empty")
-	}
-	return v, nil
 }
 
 // StaticToken is a credential that always returns token (for the simulator,

@@ -145,7 +145,7 @@ func TestNewCredential(t *testing.T) {
 	}{
 		{"secret from file", CredentialConfig{Kind: CredentialSecret, TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "c", Secret: config.Secret{File: secret}}, ""},
 		{"secret missing ids", CredentialConfig{Kind: CredentialSecret, Secret: config.Secret{File: secret}}, "TenantID is required"},
-		{"secret unset env", CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: config.Secret{Env: "SSPRFLOW_NOPE"}}, "SSPRFLOW_NOPE is empty or unset"},
+		{"secret unset env", CredentialConfig{Kind: CredentialSecret, TenantID: "t", ClientID: "c", Secret: config.Secret{Env: "SSPRFLOW_NOPE"}}, "SSPRFLOW_NOPE is not set"},
 		{"certificate missing file", CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: filepath.Join(dir, "none.pem")}, "read certificate"},
 		{"certificate garbage", CredentialConfig{Kind: CredentialCertificate, TenantID: "t", ClientID: "c", CertificateFile: secret}, "parse"},
 		{"managed", CredentialConfig{Kind: CredentialManaged}, ""},
