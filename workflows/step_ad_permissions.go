@@ -15,7 +15,8 @@ const ChangeADACEs ChangeKind = "ad-aces"
 
 // grant gives the connector account the writeback rights on each scope DN:
 // it reads the ACEs still missing, records them, then adds exactly those.
-// Activities: activities/ad_permissions.go; adapter: internal/ad.
+// Activities: activities/ad_permissions.go; adapter: internal/worker/directory.go
+// (the Directory port over internal/ad, whose Grant/Check/Revoke are in ad/writeback.go).
 func (r *rollout) grant(ctx workflow.Context, o op) (StepStatus, string, error) {
 	var pg activities.PlanGrantResult
 	if err := workflow.ExecuteActivity(directoryCtx(ctx), a.PlanGrant, activities.DirectoryPreflightInput{Plan: r.plan}).Get(ctx, &pg); err != nil {

@@ -5,6 +5,11 @@ import "time"
 // Activity names, registered by Register. Workflows schedule the activities by
 // these names on the sync server's task queue.
 const (
+	// ActivityStatusWriteback reads the sync engine's writeback state
+	// without changing it. The rollout calls it before EnableWriteback so it
+	// records the state to restore before anything changes: a crash between
+	// the change and its result then cannot make it forget what was there.
+	ActivityStatusWriteback  = "Writeback.StatusWriteback"
 	ActivityEnableWriteback  = "Writeback.EnableWriteback"
 	ActivityRestoreWriteback = "Writeback.RestoreWriteback"
 	ActivityVerifyWriteback  = "Writeback.VerifyWriteback"

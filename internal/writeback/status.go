@@ -4,11 +4,6 @@ import (
 	"context"
 )
 
-// ActivityStatusWriteback reads the sync engine's writeback state without
-// changing it. The rollout calls it before EnableWriteback so it can record
-// the state to restore before anything changes: a crash between the change
-// and its result then cannot make the rollout forget what was there before.
-const ActivityStatusWriteback = "Writeback.StatusWriteback"
 
 // StatusInput is the input of StatusWriteback.
 type StatusInput struct {
