@@ -4,7 +4,6 @@ import (
 	"context"
 )
 
-
 // StatusInput is the input of StatusWriteback.
 type StatusInput struct {
 	Mode Mode
