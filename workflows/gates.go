@@ -52,36 +52,8 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 	}
 
 	if g.MinRegistrationPercent > 0 {
-		gs.Status = GateMetrics
-		// Timeouts count from when each wait starts, not from the gate's
-		// opening, so a long soak does not eat the time people have.
-		deadline := gs.OpenedAt.Add(g.Soak.D() + g.MetricTimeout.D())
-		poll := pollInterval(g.Soak.D())
-		for {
-			gid, scope := r.st.GroupID, r.st.GroupName
-			cov, err := r.readCoverage(ctx, o.stage, gid, scope)
-			if err != nil {
-				gs.Status = GateFailed
-				return fmt.Errorf("gate %s: %w", o.stage, err)
-			}
-			gs.Coverage = cov.Percent
-			if cov.Percent >= g.MinRegistrationPercent {
-				break
-			}
-			now = workflow.Now(ctx)
-			if !now.Before(deadline) {
-				gs.Status, gs.ClosedAt = GateFailed, now
-				r.emit(ctx, approval.KindGateFailed, o.stage, "gate", "failed", "")
-				return fmt.Errorf("gate %s: registration coverage %.1f%% (%d of %d) is below the required %.1f%% at %s",
-					o.stage, cov.Percent, cov.Registered, cov.Total, g.MinRegistrationPercent, deadline.Format(time.RFC3339))
-			}
-			next := now.Add(poll)
-			if next.After(deadline) {
-				next = deadline
-			}
-			if err := r.sleepUntil(ctx, next); err != nil {
-				return err
-			}
+		if err := r.awaitCoverage(ctx, o, g, gs); err != nil {
+			return err
 		}
 	}
 
@@ -97,6 +69,42 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 	timeGateWait(ctx, gs.ClosedAt.Sub(gs.OpenedAt))
 	r.emit(ctx, approval.KindGatePassed, o.stage, "gate", "passed", "")
 	return nil
+}
+
+// awaitCoverage polls registration coverage until it reaches the gate's
+// minimum or the metric timeout, which counts from the end of the soak.
+func (r *rollout) awaitCoverage(ctx workflow.Context, o op, g *plan.Gate, gs *Gate) error {
+	gs.Status = GateMetrics
+	// Timeouts count from when each wait starts, not from the gate's
+	// opening, so a long soak does not eat the time people have.
+	deadline := gs.OpenedAt.Add(g.Soak.D() + g.MetricTimeout.D())
+	poll := pollInterval(g.Soak.D())
+	for {
+		gid, scope := r.st.GroupID, r.st.GroupName
+		cov, err := r.readCoverage(ctx, o.stage, gid, scope)
+		if err != nil {
+			gs.Status = GateFailed
+			return fmt.Errorf("gate %s: %w", o.stage, err)
+		}
+		gs.Coverage = cov.Percent
+		if cov.Percent >= g.MinRegistrationPercent {
+			return nil
+		}
+		now := workflow.Now(ctx)
+		if !now.Before(deadline) {
+			gs.Status, gs.ClosedAt = GateFailed, now
+			r.emit(ctx, approval.KindGateFailed, o.stage, "gate", "failed", "")
+			return fmt.Errorf("gate %s: registration coverage %.1f%% (%d of %d) is below the required %.1f%% at %s",
+				o.stage, cov.Percent, cov.Registered, cov.Total, g.MinRegistrationPercent, deadline.Format(time.RFC3339))
+		}
+		next := now.Add(poll)
+		if next.After(deadline) {
+			next = deadline
+		}
+		if err := r.sleepUntil(ctx, next); err != nil {
+			return err
+		}
+	}
 }
 
 // task turns a change only a person can make into an approval-style task:

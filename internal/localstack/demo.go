@@ -90,26 +90,32 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		bot.Go(func() { approverBot(botCtx, io, d.st, p) })
 		defer func() { stopBot(); bot.Wait() }() // the bot stops writing before the stack stops
 	}
+	return d.followAndReport(ctx, id, start)
+}
+
+// followAndReport prints the rollout's progress until it ends, then its
+// status and report; it fails unless the rollout succeeded.
+func (d *demo) followAndReport(ctx context.Context, id string, start time.Time) error {
 	tc, err := dial.Temporal(ctx, d.cfg.Temporal, d.logger, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	final, err := cli.FollowRollout(ctx, io.Out, tc, id)
+	final, err := cli.FollowRollout(ctx, d.io.Out, tc, id)
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintln(io.Err, "\ninterrupted: stopping the local stack (the rollout dies with it)")
+			fmt.Fprintln(d.io.Err, "\ninterrupted: stopping the local stack (the rollout dies with it)")
 			return errInterrupted
 		}
 		return err
 	}
-	fmt.Fprintln(io.Out)
-	cli.RenderStatus(io.Out, final, time.Now())
-	cli.RenderReport(io.Out, final)
+	fmt.Fprintln(d.io.Out)
+	cli.RenderStatus(d.io.Out, final, time.Now())
+	cli.RenderReport(d.io.Out, final)
 	if len(d.missing) > 0 {
-		fmt.Fprintf(io.Out, "\nLeft out of this run: %s (%s)\n", strings.Join(d.missing, ", "), d.st.DCMissing)
+		fmt.Fprintf(d.io.Out, "\nLeft out of this run: %s (%s)\n", strings.Join(d.missing, ", "), d.st.DCMissing)
 	}
-	fmt.Fprintf(io.Out, "\ndemo finished in %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(d.io.Out, "\ndemo finished in %s\n", time.Since(start).Round(100*time.Millisecond))
 	if final.Status != workflows.StatusSucceeded {
 		return cmdline.Exit(1, "the rollout did not succeed: %s", final.LastError)
 	}
