@@ -7,6 +7,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/localstack"
@@ -595,5 +597,55 @@ func TestStartOverNATSAuthenticatesTheStarter(t *testing.T) {
 	}
 	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusSucceeded {
 		t.Fatalf("status %s: %s", st.Status, st.LastError)
+	}
+}
+
+// TestPasswordAgeStepReadsGptTmpl: with SYSVOL served over SMB, as on a
+// real domain, MinimumPasswordAge = 1 in the Default Domain Policy's
+// GptTmpl.inf (written as Windows writes it: UTF-16LE with a BOM, CRLF)
+// stops the rollout before any change although the domain object's
+// minPwdAge is 0, and names the GPO; with 0 the password-age step verifies
+// and says which source set the effective value.
+func TestPasswordAgeStepReadsGptTmpl(t *testing.T) {
+	e := newEnvWith(t, localstack.StackOptions{SMB: true})
+	e.runWorker()
+	for _, tc := range []struct {
+		days string
+		ok   bool
+	}{{"1", false}, {"0", true}} {
+		tmpl := "[Unicode]\r\nUnicode=yes\r\n[System Access]\r\nMinimumPasswordAge = " + tc.days +
+			"\r\n[Version]\r\nsignature=\"$CHICAGO$\"\r\nRevision=1\r\n"
+		raw := []byte{0xff, 0xfe}
+		for _, u := range utf16.Encode([]rune(tmpl)) {
+			raw = binary.LittleEndian.AppendUint16(raw, u)
+		}
+		if err := e.stack.DC.WriteGptTmpl(ad.DefaultDomainPolicyGUID, raw); err != nil {
+			t.Fatal(err)
+		}
+		before := e.tenantJSON()
+		id := e.start(e.plan(func(p *plan.Rollout) { p.Metadata.Name = "pwdage-" + tc.days }))
+		st := e.wait(id, 2*time.Minute, func(st workflows.State) bool {
+			return st.StepStatus("pilot", workflows.StepPasswordAge) == workflows.StepVerified
+		})
+		if !tc.ok {
+			if st.Status != workflows.StatusFailed || st.StepStatus(workflows.PreflightStage, workflows.StepDirectoryPreflight) != workflows.StepFailed {
+				t.Fatalf("MinimumPasswordAge 1: status %s, directory-preflight %s (%s)", st.Status,
+					st.StepStatus(workflows.PreflightStage, workflows.StepDirectoryPreflight), st.LastError)
+			}
+			if !strings.Contains(st.LastError, `GPO "Default Domain Policy"`) || !strings.Contains(st.LastError, "MinimumPasswordAge = 1") {
+				t.Errorf("the failure does not name the GPO and its setting: %s", st.LastError)
+			}
+			if !bytes.Equal(e.tenantJSON(), before) || len(st.Changes) != 0 {
+				t.Errorf("a rollout stopped by password age changed things: %+v", st.Changes)
+			}
+			continue
+		}
+		i := slices.IndexFunc(st.Steps, func(s workflows.Step) bool { return s.Name == workflows.StepPasswordAge })
+		if i < 0 || st.Steps[i].Status != workflows.StepVerified {
+			t.Fatalf("MinimumPasswordAge 0: status %s, steps %+v (%s)", st.Status, st.Steps, st.LastError)
+		}
+		if d := st.Steps[i].Detail; !strings.Contains(d, "GptTmpl.inf") || !strings.Contains(d, "Default Domain Policy") || strings.Contains(d, "warning") {
+			t.Errorf("password-age detail does not say the GPO set the effective value (or warns): %s", d)
+		}
 	}
 }

@@ -143,7 +143,7 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 		approvers = append(approvers, ap.ID)
 	}
 	st, err := StartStack(ctx, StackOptions{Dir: d.dir, SimAddr: "127.0.0.1:0", Users: users, TimeScale: 3600,
-		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, Logger: d.logger})
+		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, SMB: canServeSMB(), Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}

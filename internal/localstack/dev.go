@@ -46,7 +46,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	logger := slog.New(slog.NewTextHandler(logf, nil))
 	aps := splitList(*approvers)
 	st, err := StartStack(ctx, StackOptions{Dir: dir, TemporalPort: *tport, NATSPort: *nport, SimAddr: *simAddr,
-		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, Logger: logger})
+		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, SMB: canServeSMB(), Logger: logger})
 	if err != nil {
 		return err
 	}

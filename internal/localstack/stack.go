@@ -36,7 +36,10 @@ type StackOptions struct {
 	// ExtraUsers are added to NATS as given (tests and benchmarks).
 	ExtraUsers []devstack.NATSUser
 	Directory  bool // start a Samba AD DC when samba is installed
-	Logger     *slog.Logger
+	// SMB serves the DC's SYSVOL over SMB, so password age reads the GPOs'
+	// GptTmpl.inf as on a real domain (needs root for Samba's namespaces).
+	SMB    bool
+	Logger *slog.Logger
 }
 
 // Stack is the local stack: embedded Temporal and NATS, the tenant
@@ -118,7 +121,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 			if o.Dir != "" {
 				dcDir = filepath.Join(o.Dir, "dc") // so every process of the stack names the work directory
 			}
-			s.DC, err = sambadc.Start(ctx, sambadc.Options{Dir: dcDir})
+			s.DC, err = sambadc.Start(ctx, sambadc.Options{Dir: dcDir, SMB: o.SMB})
 			if err != nil {
 				return s, fmt.Errorf("start Samba AD DC: %w", err)
 			}
@@ -138,6 +141,11 @@ func (s *Stack) Stop() {
 
 // NATSURL is the client URL of the local NATS server.
 func (s *Stack) NATSURL() string { return s.NATS.URL() }
+
+// canServeSMB: Samba serves SYSVOL over SMB in its own mount and PID
+// namespaces, which need root. Without it the DC still runs, and the
+// password-age step warns that it could not read the GPOs' templates.
+func canServeSMB() bool { return os.Geteuid() == 0 }
 
 func randomSecret() string {
 	var b [18]byte
