@@ -31,23 +31,13 @@ var (
 	workerF    = flag.String("worker-user", "", "the worker's NATS user, with -nats-out (default ssprflow-worker)")
 )
 
-func splitIDs(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // TestDeployNATSConf checks that deploy/nats.conf and deploy/nsc-users.sh
 // are what RolePermissions renders for ShippedDeployment; -update rewrites
 // them, -nats-out renders them for other people.
 func TestDeployNATSConf(t *testing.T) {
 	d, dir := ShippedDeployment, filepath.Join("..", "..", "deploy")
 	if *natsOut != "" {
-		d = Deployment{WorkerUser: *workerF, Approvers: splitIDs(*approversF), Operators: splitIDs(*operatorsF)}
+		d = Deployment{WorkerUser: *workerF, Approvers: ParseIDs(*approversF), Operators: ParseIDs(*operatorsF)}
 		dir = *natsOut
 	}
 	conf, err := RenderServerConfig(d)

@@ -23,6 +23,18 @@ type Deployment struct {
 	Includes []string
 }
 
+// ParseIDs reads a comma-separated list of people's ids, as flags give
+// them ("alice, bob"): blanks trimmed, empty entries dropped.
+func ParseIDs(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ShippedDeployment is the example deployment of deploy/nats.conf and
 // deploy/nsc-users.sh.
 var ShippedDeployment = Deployment{Approvers: []string{"alice"}, Operators: []string{"ops1"}, Includes: []string{"nats-tls.conf"}}

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cmdline"
 
 	"github.com/ssprflow/ssprflow/internal/config"
@@ -44,7 +44,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	}
 	defer logf.Close()
 	logger := slog.New(slog.NewTextHandler(logf, nil))
-	aps := splitList(*approvers)
+	aps := approval.ParseIDs(*approvers)
 	st, err := StartStack(ctx, StackOptions{Dir: dir, TemporalPort: *tport, NATSPort: *nport, SimAddr: *simAddr,
 		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, SMB: canServeSMB(), Logger: logger})
 	if err != nil {
@@ -95,14 +95,4 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	<-ctx.Done()
 	fmt.Fprintln(io.Out, "stopping")
 	return nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
 }
