@@ -131,7 +131,7 @@ func (s GateStatus) Closed() bool {
 
 // Gate is a gate's state, or a manual task's (Task true). A gate is keyed
 // by its stage, a task by its stage and step (see gateOf and taskOf); Name,
-// which decisions name, is unique because a task's name holds a "/" and a
+// which decisions name, is unique because a task's name holds a "_" and a
 // stage's cannot.
 type Gate struct {
 	Name  string `json:"name"`

@@ -267,7 +267,13 @@ func (r *recorder) PublishEvent(ctx context.Context, in activities.EventInput) e
 	return nil
 }
 
+// PublishApprovalRequest refuses what the real publisher refuses (a gate or
+// task name that is not one subject token, say), so the workflow's names
+// are checked here too.
 func (r *recorder) PublishApprovalRequest(ctx context.Context, in approval.Request) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests = append(r.requests, in)

@@ -233,15 +233,16 @@ func (r *rollout) taskOf(ctx workflow.Context, stage string, step StepName) *Gat
 	return &r.st.Gates[len(r.st.Gates)-1]
 }
 
-// taskName names a task "stage/step": a stage name cannot hold a "/", so no
-// task shares a gate's name. Runs from before this rule named it
-// "stage-step" (which a stage named "pilot-methods" could share) and keep
-// doing so when replayed.
+// taskName names a task "stage_step": a stage name cannot hold a "_"
+// (plan validation), so no task shares a gate's name, and the name is still
+// one NATS subject token, as approval requests and decisions need. Runs from
+// before this rule named it "stage-step" (which a stage named
+// "pilot-methods" could share) and keep doing so when replayed.
 func (r *rollout) taskName(ctx workflow.Context, stage string, step StepName) string {
 	if workflow.GetVersion(ctx, "task-name", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return stage + "-" + string(step)
 	}
-	return stage + "/" + string(step)
+	return stage + "_" + string(step)
 }
 
 // gateTimeout is how long a gate (or a task in the stage before gate g)

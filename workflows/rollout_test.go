@@ -495,7 +495,7 @@ func TestManualTaskCatchesALie(t *testing.T) {
 	p := testPlan()
 	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
 	// The operator says "done" for the methods task without doing it.
-	h.decide(time.Minute, approve("t1", "alice", "pilot/methods"), false, t)
+	h.decide(time.Minute, approve("t1", "alice", "pilot_methods"), false, t)
 	st, err := h.run(t, p)
 	if err == nil {
 		t.Fatal("a lie was not caught")

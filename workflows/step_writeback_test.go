@@ -127,7 +127,7 @@ func TestManualWritebackRollbackAsksAHuman(t *testing.T) {
 	p := testPlan()
 	p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackConnect}
 	p = *p.WithDefaults()
-	h.decide(time.Minute, approve("w", "alice", "pilot/writeback"), false, t)
+	h.decide(time.Minute, approve("w", "alice", "pilot_writeback"), false, t)
 	h.decide(2*time.Minute, approval.Decision{ID: "r", Approver: "bob", Gate: "pilot", Verdict: "reject"}, false, t)
 	st, _ := h.run(t, p)
 	if s := st.Steps[indexStep(st, "pilot", StepWriteback)]; s.Status != StepNeedsHuman || !strings.Contains(s.Detail, "untick Password writeback") {

@@ -34,7 +34,10 @@ func openSYSVOL(ctx context.Context, host string, cred *smb2.NTLMInitiator) (*sy
 	addr := net.JoinHostPort(host, "445")
 	dctx, cancel := context.WithTimeout(ctx, smbDialTimeout)
 	defer cancel()
-	s, err := (&smb2.Dialer{Initiator: cred}).Dial(dctx, addr)
+	// Signing required: a host in the path must not be able to hand the
+	// worker a template that says 0 when the GPO says 1.
+	d := &smb2.Dialer{Negotiator: smb2.Negotiator{RequireMessageSigning: true}, Initiator: cred}
+	s, err := d.Dial(dctx, addr)
 	if err != nil {
 		return nil, &Error{Op: "open SYSVOL", Retryable: isNetErr(err), Err: fmt.Errorf("SMB session to %s: %w", addr, err),
 			Hint: "the worker needs SMB (port 445) to the DC, and the directory profile's bind identity must be able to read SYSVOL over NTLM"}

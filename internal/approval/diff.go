@@ -49,13 +49,21 @@ type Differ interface {
 	Diff(ctx context.Context, tenant, rollout, operator string, req DiffRequest) (DiffReply, error)
 }
 
+// DiffTimeout bounds the worker's read of the tenant for one diff. Askers
+// wait longer (DiffWait), so a slow tenant reaches them as the worker's
+// deadline error, not as "no worker answered".
+const (
+	DiffTimeout = 60 * time.Second
+	DiffWait    = DiffTimeout + 15*time.Second
+)
+
 // ServeDiffs answers diff requests until ctx ends (queue group; answers go
 // only to the asker's own inbox, see serve).
 func ServeDiffs(ctx context.Context, nc *nats.Conn, d Differ, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return serve(ctx, nc, "diff", 60*time.Second, logger, func(ctx context.Context, r request) any {
+	return serve(ctx, nc, "diff", DiffTimeout, logger, func(ctx context.Context, r request) any {
 		var req DiffRequest
 		err := decodeRequest(r.Data, MaxStartRequest, "diff", &req)
 		var reply DiffReply

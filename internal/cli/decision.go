@@ -22,7 +22,7 @@ func runDecision(verdict string) func(ctx context.Context, io IO, args []string)
 func decide(ctx context.Context, io IO, verdict string, args []string) error {
 	c := newCommand(io, verdict, "ROLLOUT --gate NAME [--comment TEXT]",
 		"Publish your decision on the rollout's approval subject and print the verdict. Your identity is your NATS user.", natsFlags|outputFlag)
-	gate := c.fs.String("gate", "", "the gate (a stage name such as pilot) or manual task (e.g. pilot-scope)")
+	gate := c.fs.String("gate", "", "the gate (a stage name such as pilot) or manual task (stage_step, e.g. pilot_writeback, as 'pending' lists it)")
 	comment := c.fs.String("comment", "", "why (kept in the audit trail)")
 	as := c.fs.String("as", "", "approver id when it differs from --user (e.g. with --creds)")
 	request := c.fs.String("request", "", "the approval request id you are answering (default: the gate's current request, asked of the worker; 'ssprflow pending' lists them); a decision is refused if the gate has since been asked again")

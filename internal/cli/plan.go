@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cmdline"
@@ -101,7 +100,7 @@ func runPlanDiff(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	reply, err := approval.RequestDiff(ctx, nc.Conn, p.TenantToken(), p.Metadata.Name, nc.user, approval.DiffRequest{Plan: raw, File: file}, 60*time.Second)
+	reply, err := approval.RequestDiff(ctx, nc.Conn, p.TenantToken(), p.Metadata.Name, nc.user, approval.DiffRequest{Plan: raw, File: file}, approval.DiffWait)
 	if err != nil {
 		return cmdline.Failed(err)
 	}

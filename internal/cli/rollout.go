@@ -182,7 +182,9 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 		}
 		if c.json() {
 			if !*watch || st.Status.Ended() {
-				return cmdline.PrintJSON(io.Out, st)
+				if err := cmdline.PrintJSON(io.Out, st); err != nil {
+					return err
+				}
 			}
 		} else {
 			var b strings.Builder
@@ -312,7 +314,11 @@ func runRolloutResume(ctx context.Context, io IO, args []string) error {
 		if *action == "" {
 			return cmdline.Usage("rollout resume needs --action retry|rollback|abort")
 		}
-		return cmdline.OneOf("action", *action, string(workflows.ActionRetry), string(workflows.ActionRollback), string(workflows.ActionAbort))
+		allowed := make([]string, len(workflows.Actions))
+		for i, a := range workflows.Actions {
+			allowed[i] = string(a)
+		}
+		return cmdline.OneOf("action", *action, allowed...)
 	})
 	if err != nil {
 		return err

@@ -103,8 +103,9 @@ type Secret struct {
 	File string `yaml:"file,omitempty"`
 }
 
-// Resolve reads the secret: the environment variable's value, or the
-// file's content without its trailing line break. An empty reference
+// Resolve reads the secret: the environment variable's value or the file's
+// content, either without a trailing line break (a Kubernetes secret made
+// from a file puts one in the variable too). An empty reference
 // resolves to "" (an optional secret); see Require. This is the one
 // resolver: the Graph credential, the directory bind, NATS, Temporal and the
 // codec keys all read their secrets through it, with the same rules.
@@ -117,7 +118,7 @@ func (s Secret) Resolve() (string, error) {
 		if !ok {
 			return "", fmt.Errorf("environment variable %s is not set", s.Env)
 		}
-		return v, nil
+		return strings.TrimRight(v, "\r\n"), nil
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {

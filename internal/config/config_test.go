@@ -59,6 +59,7 @@ func TestTenantForAndSecrets(t *testing.T) {
 func TestSecret(t *testing.T) {
 	t.Setenv("SSPRFLOW_TEST_SECRET", "s3cret")
 	t.Setenv("SSPRFLOW_TEST_EMPTY", "")
+	t.Setenv("SSPRFLOW_TEST_NEWLINE", "s3cret\n")
 	dir := t.TempDir()
 	file := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -76,6 +77,7 @@ func TestSecret(t *testing.T) {
 		requireErr string
 	}{
 		{name: "env", s: Secret{Env: "SSPRFLOW_TEST_SECRET"}, want: "s3cret"},
+		{name: "env without its line break", s: Secret{Env: "SSPRFLOW_TEST_NEWLINE"}, want: "s3cret"},
 		{name: "file without its line break", s: Secret{File: crlf}, want: "from-file"},
 		{name: "unset env", s: Secret{Env: "SSPRFLOW_UNSET_VAR"}, resolveErr: "SSPRFLOW_UNSET_VAR is not set", requireErr: "SSPRFLOW_UNSET_VAR is not set"},
 		{name: "missing file", s: Secret{File: filepath.Join(dir, "nope")}, resolveErr: "read secret file", requireErr: "read secret file"},

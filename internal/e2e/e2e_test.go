@@ -649,3 +649,39 @@ func TestPasswordAgeStepReadsGptTmpl(t *testing.T) {
 		}
 	}
 }
+
+// TestManualTaskOverNATS: in manual mode a portal change becomes a task
+// named stage_step, published over the real NATS server as an approval
+// request (a name that is not one subject token would be refused there);
+// an approver's answer to the task reaches the workflow, and a rejected
+// task rolls the rollout back.
+func TestManualTaskOverNATS(t *testing.T) {
+	e := newEnv(t, "alice", "bob")
+	e.runWorker()
+	before := e.tenantJSON()
+	p := e.plan(func(p *plan.Rollout) {
+		p.Spec.Directory = nil
+		p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
+	})
+	id := e.start(p)
+	// Methods are set through Graph even in manual mode; the helpdesk link
+	// is a portal setting, so it is the pilot's first task.
+	const task = "pilot_helpdesk"
+	st := e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, task) == workflows.GateApproval })
+	if gateStatus(st, task) != workflows.GateApproval {
+		t.Fatalf("task %s never waited for people: status %s, gates %+v (%s)", task, st.Status, st.Gates, st.LastError)
+	}
+	t.Setenv("SSPRFLOW_E2E_PW_bob", e.stack.Passwords["bob"])
+	nc := config.NATS{URL: e.stack.NATSURL(), User: "bob", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_bob"}}
+	v, err := cli.Decide(context.Background(), nc, p.TenantToken(), p.Metadata.Name, "bob",
+		approval.Decision{Gate: task, Verdict: "reject", Comment: "not doing this by hand today"}, 30*time.Second)
+	if err != nil || !v.Accepted {
+		t.Fatalf("reject %s: %v %+v", task, err, v)
+	}
+	if st = e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
+		t.Fatalf("status %s after the task was rejected, want rolled-back (%s)", st.Status, st.LastError)
+	}
+	if after := e.tenantJSON(); !bytes.Equal(after, before) {
+		t.Errorf("tenant JSON differs after the rejected task rolled back")
+	}
+}

@@ -78,8 +78,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	}
 	defer stopAgent()
 	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
-	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s SSPRFLOW_SIM_URL=%s\n", st.Temporal.HostPort(), st.NATSURL(), st.SimURL)
-	fmt.Fprintf(io.Out, "  export SSPRFLOW_SIM_TOKEN=%s\n", st.Sim.Token())
+	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL())
 	fmt.Fprintf(io.Out, "  export %s=%s   # payload key: Temporal history is encrypted\n", config.EnvCodecKeys, st.CodecKeys())
 	if st.DC != nil {
 		fmt.Fprintf(io.Out, "  # Samba AD DC at %s, CA %s, %s / $SSPRFLOW_AD_PASSWORD=%s\n", st.DC.URL(), st.DC.CAFile, st.DC.AdminUser, st.DC.AdminPassword)
@@ -90,7 +89,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	for _, ap := range aps {
 		fmt.Fprintf(io.Out, "  # approver %-6s NATS password %s\n", ap, st.Passwords[ap])
 	}
-	fmt.Fprintf(io.Out, "\n  ssprflow plan diff examples/pilot.yaml\n  SSPRFLOW_NATS_PASSWORD=<operator's> ssprflow rollout start examples/pilot.yaml --user operator\n  ssprflow rollout status sspr/contoso_onmicrosoft_com/sspr-pilot --watch\n")
+	fmt.Fprintf(io.Out, "\n  SSPRFLOW_NATS_PASSWORD=<operator's> ssprflow plan diff examples/pilot.yaml --user operator\n  SSPRFLOW_NATS_PASSWORD=<operator's> ssprflow rollout start examples/pilot.yaml --user operator\n  ssprflow rollout status sspr/contoso_onmicrosoft_com/sspr-pilot --watch\n")
 	fmt.Fprintf(io.Out, "  SSPRFLOW_NATS_PASSWORD=<approver's> ssprflow approve sspr/contoso_onmicrosoft_com/sspr-pilot --user alice --gate pilot\n\nCtrl-C stops everything.\n")
 	<-ctx.Done()
 	fmt.Fprintln(io.Out, "stopping")

@@ -50,7 +50,7 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	defer s.Close()
 	fmt.Fprintf(io.Out, "tenant simulator serving\n  base URL      %s  (Graph at %s/v1.0)\n  app token     %s\n  portal token  %s\n  control       %s/_sim/ (audit, state, clock, faults)\n",
 		url, url, s.Token(), s.PortalToken(), url)
-	fmt.Fprintf(io.Out, "\nfor ssprflow plan diff --sim:\n  export SSPRFLOW_SIM_URL=%s SSPRFLOW_SIM_TOKEN=%s SSPRFLOW_SIM_TOKEN_PORTAL=%s\n", url, s.Token(), s.PortalToken())
+	fmt.Fprintf(io.Out, "\na worker configuration's tenant for it:\n  tenants: [{tenant: \"*\", graphURL: %s/v1.0, portalURL: %s,\n    graph: {method: token, token: {env: SSPRFLOW_SIM_TOKEN}}, portal: {method: token, token: {env: SSPRFLOW_SIM_TOKEN_PORTAL}}}]\n  export SSPRFLOW_SIM_TOKEN=%s SSPRFLOW_SIM_TOKEN_PORTAL=%s\n", url, url, s.Token(), s.PortalToken())
 	<-ctx.Done()
 	if *state != "" {
 		if err := s.SaveStateFile(*state); err != nil {

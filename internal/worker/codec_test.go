@@ -2,11 +2,12 @@ package worker
 
 import (
 	"errors"
-	"github.com/ssprflow/ssprflow/internal/dial"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 
 	commonpb "go.temporal.io/api/common/v1"
 

@@ -13,6 +13,7 @@ import (
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/ad"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/errtype"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
@@ -43,7 +44,7 @@ func DirectoryDialer(cfg *config.Config, logger *slog.Logger) activities.Directo
 func openDirectory(ctx context.Context, cfg *config.Config, d *plan.Directory, logger *slog.Logger) (*directory, error) {
 	prof, err := cfg.DirectoryProfile(d.Profile)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "DirectoryUnavailable", nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), string(errtype.DirectoryUnavailable), nil)
 	}
 	ac, err := profileConfig(prof, logger)
 	if err != nil {
@@ -63,7 +64,7 @@ func profileConfig(prof *config.Directory, logger *slog.Logger) (ad.Config, erro
 	unreadable := func(what string, err error, attrs ...any) error {
 		logger.Error("directory profile: "+what+" could not be read", append([]any{"profile", prof.Profile, "err", err}, attrs...)...)
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("directory profile %s: the %s could not be read (see the worker log)", prof.Profile, what), "DirectoryUnavailable", nil)
+			fmt.Sprintf("directory profile %s: the %s could not be read (see the worker log)", prof.Profile, what), string(errtype.DirectoryUnavailable), nil)
 	}
 	pw, err := prof.BindPassword.Require()
 	if err != nil {

@@ -52,6 +52,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	// Usage mistakes exit 2 before anything starts: a stray word (say
+	// "--config w.yaml ad check") must not start a production worker.
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "ssprflow-worker: "+format+" (run 'ssprflow-worker -h')\n", a...)
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usage("unexpected argument %q: flags only, or 'ssprflow-worker ad ...' with ad first", fs.Arg(0))
+	case *agent != "" && *agent != "writeback":
+		return usage("unknown agent %q: the only agent is 'writeback'", *agent)
+	case *mode != "connect" && *mode != "cloudsync":
+		return usage("--mode %q: connect (Entra Connect) or cloudsync (Cloud Sync)", *mode)
+	case *agent == "" && *cfgPath == "":
+		return usage("give the worker a configuration: --config worker.yaml (see deploy/worker.example.yaml)")
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: parseLevel(*level)}))
 	var cfg *config.Config
 	if *cfgPath != "" {
@@ -63,36 +79,27 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg = c
 	}
 	run := func(ctx context.Context) error {
-		switch *agent {
-		case "":
-			if cfg == nil {
-				return errors.New("give the worker a configuration: --config worker.yaml (see deploy/worker.example.yaml)")
-			}
+		if *agent == "" {
 			return Run(ctx, cfg, Options{Logger: logger})
-		case "writeback":
-			tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace, Codec: AgentCodec(*codecKeys)}
-			if cfg != nil {
-				tc = cfg.Temporal
-			}
-			if tc.Address == "" {
-				return errors.New("the agent needs Temporal: --config FILE or --temporal HOST:PORT")
-			}
-			if *mode != "connect" && *mode != "cloudsync" {
-				return fmt.Errorf("--mode %q: connect (Entra Connect) or cloudsync (Cloud Sync)", *mode)
-			}
-			opts := writeback.AgentOptions{TaskQueue: *queue, Logger: logger, Mode: writeback.ModeEntraConnect,
-				Runner: writeback.PowerShell{Path: writeback.DefaultPowerShellPath()}}
-			if *mode == "cloudsync" {
-				opts.Mode = writeback.ModeCloudSync
-				if *credFile != "" {
-					opts.CloudSyncCredential = writeback.CredentialFromFile(*credFile)
-				} else if u, p, ok := strings.Cut(*credEnv, ","); ok {
-					opts.CloudSyncCredential = writeback.CredentialFromEnv(u, p)
-				}
-			}
-			return RunAgent(ctx, tc, opts)
 		}
-		return fmt.Errorf("unknown agent %q: the only agent is 'writeback'", *agent)
+		tc := config.Temporal{Address: *temporalAddr, Namespace: *namespace, Codec: AgentCodec(*codecKeys)}
+		if cfg != nil {
+			tc = cfg.Temporal
+		}
+		if tc.Address == "" {
+			return errors.New("the agent needs Temporal: --config FILE or --temporal HOST:PORT")
+		}
+		opts := writeback.AgentOptions{TaskQueue: *queue, Logger: logger, Mode: writeback.ModeEntraConnect,
+			Runner: writeback.PowerShell{Path: writeback.DefaultPowerShellPath()}}
+		if *mode == "cloudsync" {
+			opts.Mode = writeback.ModeCloudSync
+			if *credFile != "" {
+				opts.CloudSyncCredential = writeback.CredentialFromFile(*credFile)
+			} else if u, p, ok := strings.Cut(*credEnv, ","); ok {
+				opts.CloudSyncCredential = writeback.CredentialFromEnv(u, p)
+			}
+		}
+		return RunAgent(ctx, tc, opts)
 	}
 	var err error
 	if *service != "" {
