@@ -11,6 +11,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/cli"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -68,6 +71,52 @@ func TestRecordHistories(t *testing.T) {
 		t.Fatalf("pause shape: %s %s", st.Status, st.LastError)
 	}
 	e.saveHistory(id, "attested-pause-resume.json")
+}
+
+// TestRecordHistoriesDirectoryAndTasks records the shapes the step split
+// moved that the histories above lack: the directory steps with their
+// compensation (ad-permissions granted, then undone after a rejection) and
+// a manual task answered over NATS. Run on its own so the older histories
+// stay as recorded:
+//
+//	go test ./internal/e2e -run TestRecordHistoriesDirectoryAndTasks -update-histories
+func TestRecordHistoriesDirectoryAndTasks(t *testing.T) {
+	if !*updateHistories {
+		t.Skip("records histories only with -update-histories")
+	}
+	e := newEnv(t, "alice", "bob")
+	e.runWorker()
+
+	// directory steps, then a rejected gate: the ACEs are revoked
+	id := e.start(e.plan(func(p *plan.Rollout) { p.Spec.Stages[0].Gate.Approvals = 1 }))
+	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
+	if v := e.decide("bob", "reject"); !v.Accepted {
+		t.Fatal(v.Reason)
+	}
+	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
+		t.Fatalf("directory shape: %s %s", st.Status, st.LastError)
+	}
+	e.saveHistory(id, "tasks-directory-rollback.json")
+
+	// manual mode: the helpdesk task is confirmed over NATS after the
+	// change is made by hand, then the rollout finishes
+	p := e.plan(func(p *plan.Rollout) {
+		p.Metadata.Name = "sspr-manual"
+		p.Spec.Directory = nil
+		p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
+	})
+	id = e.start(p)
+	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot_helpdesk") == workflows.GateApproval })
+	t.Setenv("SSPRFLOW_E2E_PW_bob", e.stack.Passwords["bob"])
+	nc := config.NATS{URL: e.stack.NATSURL(), User: "bob", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_bob"}}
+	if v, err := cli.Decide(context.Background(), nc, p.TenantToken(), p.Metadata.Name, "bob",
+		approval.Decision{Gate: "pilot_helpdesk", Verdict: "reject", Comment: "e2e"}, 30*time.Second); err != nil || !v.Accepted {
+		t.Fatalf("task: %v %+v", err, v)
+	}
+	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
+		t.Fatalf("task shape: %s %s", st.Status, st.LastError)
+	}
+	e.saveHistory(id, "tasks-manual-rejected.json")
 }
 
 func (e *env) operate(id string, action workflows.Action) error {
