@@ -16,6 +16,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
 )
 
 // Version is the build's version, the same for every ssprflow binary; set
@@ -146,7 +148,7 @@ func dispatch(ctx context.Context, io IO, c *Command, path, args []string) error
 		}
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], strings.Join(path, " "))
-	if m := Suggest(args[0], names); m != "" {
+	if m := didyoumean.Suggest(args[0], names); m != "" {
 		msg += fmt.Sprintf("; did you mean %q?", m)
 	}
 	return Usage("%s (run '%s --help' for the list)", msg, strings.Join(path, " "))
@@ -217,7 +219,7 @@ func flagHint(fs *flag.FlagSet, err error) string {
 	bad := strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-")
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	if m := Suggest(bad, names); m != "" {
+	if m := didyoumean.Suggest(bad, names); m != "" {
 		return fmt.Sprintf("unknown flag --%s; did you mean --%s?", bad, m)
 	}
 	return fmt.Sprintf("unknown flag --%s", bad)
@@ -232,7 +234,7 @@ func OneOf(flagName, value string, allowed ...string) error {
 		}
 	}
 	msg := fmt.Sprintf("--%s %q is not one of %s", flagName, value, strings.Join(allowed, ", "))
-	if m := Suggest(value, allowed); m != "" {
+	if m := didyoumean.Suggest(value, allowed); m != "" {
 		msg += fmt.Sprintf("; did you mean %q?", m)
 	}
 	return Usage("%s", msg)

@@ -9,26 +9,6 @@ import (
 	"testing"
 )
 
-func TestSuggest(t *testing.T) {
-	tests := []struct {
-		in         string
-		candidates []string
-		want       string
-	}{
-		{"retyr", []string{"retry", "rollback", "abort"}, "retry"},
-		{"rolback", []string{"retry", "rollback", "abort"}, "rollback"},
-		{"done", []string{"running", "waiting", "succeeded"}, ""},
-		{"aprove", []string{"approve", "reject", "pending"}, "approve"},
-		{"x", []string{"plan", "rollout"}, ""},
-		{"Plan", []string{"plan"}, "plan"},
-	}
-	for _, tt := range tests {
-		if got := Suggest(tt.in, tt.candidates); got != tt.want {
-			t.Errorf("Suggest(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // program is a small tree: ssprflow-test rollout resume --action A [--output json].
 func program() Program {
 	resume := func(ctx context.Context, io IO, args []string) error {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/internal/yamldoc"
@@ -292,7 +294,7 @@ func (d *decoder) unknownField(fp string, k *yaml.Node, t reflect.Type) {
 		// A known field at the wrong level, usually wrong indentation.
 		fix = fmt.Sprintf("move it under %s; check its indentation", strings.Join(homes, " or "))
 		msg += " here"
-	} else if s := yamldoc.Suggest(k.Value, names); s != "" {
+	} else if s := didyoumean.Suggest(k.Value, names); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 		fix = fmt.Sprintf("rename %q to %q", key, s)
 		// The misspelt field is most likely the one reported as missing

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
+
 	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 
@@ -217,7 +219,7 @@ func (v *validator) checkMethods(s *Spec) {
 		switch {
 		case !slices.Contains(AllMethods, m):
 			fix := "use one of: " + strings.Join(names, ", ")
-			if sg := yamldoc.Suggest(string(m), names); sg != "" {
+			if sg := didyoumean.Suggest(string(m), names); sg != "" {
 				fix = fmt.Sprintf("did you mean %q? ", sg) + fix
 			}
 			v.add(p, fmt.Sprintf("unknown method %s", q(string(m))), fix)

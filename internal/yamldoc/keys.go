@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -98,7 +100,7 @@ func unknownKey(file string, k *yaml.Node, path string, known []string) *Error {
 		where = "in " + path
 	}
 	e := &Error{File: file, Line: k.Line, Message: fmt.Sprintf("unknown field %q %s", Clip(k.Value), where)}
-	if s := Suggest(k.Value, known); s != "" {
+	if s := didyoumean.Suggest(k.Value, known); s != "" {
 		e.Message += fmt.Sprintf("; did you mean %q?", s)
 	} else {
 		e.Fix = "remove it; fields allowed here: " + strings.Join(known, ", ")
@@ -111,55 +113,6 @@ func join(parent, key string) string {
 		return key
 	}
 	return parent + "." + key
-}
-
-// Suggest returns the candidate closest to s when it is close enough to be
-// a typo (a different case, or at most 2 edits, 3 for names of 12 letters
-// or more), or "". Its cost is bounded for keys of any length, which
-// untrusted documents may hold.
-func Suggest(s string, candidates []string) string {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		if strings.EqualFold(s, c) {
-			return c
-		}
-		limit := 2
-		if len(c) >= 12 {
-			limit = 3
-		}
-		if len(s) > len(c)+limit || len(c) > len(s)+limit {
-			continue // cannot be within limit; skip the quadratic work
-		}
-		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
-		if dist <= limit && (bestDist < 0 || dist < bestDist) {
-			best, bestDist = c, dist
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 100 || len(rb) > 100 {
-		return 1 << 30 // no typo is that long; keep the cost bounded
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Clip shortens text quoted back in a message so a fuzzed or pasted blob

@@ -162,22 +162,6 @@ func TestCheckKeys(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	names := []string{"failurePolicy", "methods", "minRegistrationPercent", "graphURL"}
-	for _, tt := range []struct{ in, want string }{
-		{"graphUrl", "graphURL"},
-		{"methds", "methods"},
-		{"failurePolicyy", "failurePolicy"},
-		{"minRegistrationPrecent", "minRegistrationPercent"},
-		{"colour", ""},
-		{strings.Repeat("m", 200), ""},
-	} {
-		if got := Suggest(tt.in, names); got != tt.want {
-			t.Errorf("Suggest(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // FuzzParse: for any bytes Parse returns a node or an *Error with a message
 // and a fix, never panics, and never reports a line the document lacks.
 func FuzzParse(f *testing.F) {
