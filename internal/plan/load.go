@@ -10,10 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ssprflow/ssprflow/internal/didyoumean"
-
 	"gopkg.in/yaml.v3"
 
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
 	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 

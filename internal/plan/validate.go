@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/ssprflow/ssprflow/internal/didyoumean"
-
 	"github.com/ssprflow/ssprflow/internal/yamldoc"
 )
 

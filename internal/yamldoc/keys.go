@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ssprflow/ssprflow/internal/didyoumean"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/didyoumean"
 )
 
 // Fields maps the YAML keys of struct type t to their fields' index paths
