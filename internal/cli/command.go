@@ -51,7 +51,7 @@ func (c *command) parse(args []string, checks ...func() error) ([]string, error)
 		return nil, err
 	}
 	if c.out != nil {
-		checks = append([]func() error{func() error { return checkOutput(*c.out) }}, checks...)
+		checks = append([]func() error{func() error { return cmdline.CheckOutput(*c.out) }}, checks...)
 	}
 	checks = append(checks, c.conn.load)
 	for _, check := range checks {

@@ -162,8 +162,6 @@ func (c *connFlags) dialTemporal(ctx context.Context) (client.Client, error) {
 	return dial.Temporal(ctx, c.temporalConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
-// checkOutput validates --output before anything is contacted.
-func checkOutput(v string) error { return cmdline.OneOf("output", v, "text", "json") }
 
 // natsSession is a connection to NATS as one user.
 type natsSession struct {

@@ -245,6 +245,10 @@ func OutputFlag(fs *flag.FlagSet) *string {
 	return fs.String("output", "text", "output format: text or json")
 }
 
+// CheckOutput validates an OutputFlag's value, before anything is
+// contacted.
+func CheckOutput(v string) error { return OneOf("output", v, "text", "json") }
+
 // PrintJSON writes v as indented JSON.
 func PrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

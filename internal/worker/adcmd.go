@@ -111,7 +111,7 @@ func openADCommand(ctx context.Context, io cmdline.IO, name, summary string, arg
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return nil, nil, err
 	}
-	if err := cmdline.OneOf("output", *out, "text", "json"); err != nil {
+	if err := cmdline.CheckOutput(*out); err != nil {
 		return nil, nil, err
 	}
 	cfg, d, err := f.resolve(envConfig())
