@@ -162,7 +162,6 @@ func (c *connFlags) dialTemporal(ctx context.Context) (client.Client, error) {
 	return dial.Temporal(ctx, c.temporalConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
-
 // natsSession is a connection to NATS as one user.
 type natsSession struct {
 	*nats.Conn
