@@ -8,8 +8,11 @@ FUZZ_TARGETS := \
 	./internal/plan:FuzzLoad \
 	./internal/ad:FuzzParseSD \
 	./internal/ad:FuzzParseGptTmpl \
+	./internal/ad:FuzzParseGPLink \
+	./internal/yamldoc:FuzzParse \
+	./internal/didyoumean:FuzzSuggest \
 	./internal/approval:FuzzParseDecision \
-	./internal/approval:FuzzParseStartSubject \
+	./internal/approval:FuzzParseServiceSubject \
 	./internal/writeback:FuzzParseOutput \
 	./internal/entrasim:FuzzParseFaults \
 	./internal/entrasim:FuzzFilter \

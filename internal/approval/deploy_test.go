@@ -460,10 +460,10 @@ func TestShippedNATSConfRefusesAttacks(t *testing.T) {
 		{"alice", mustSubject(VerdictSubject(tenant, rollout, "bob", "d1"))},
 		{"alice", mustSubject(RequestSubject(tenant, rollout, "pilot"))},
 		{"alice", mustSubject(EventSubject(tenant, rollout, "rollout.succeeded"))},
-		{"alice", mustSubject(PendingSubject(tenant, rollout, "bob"))},
-		{"alice", mustSubject(StartSubject(tenant, rollout, "alice"))},
+		{"alice", mustSubject(serviceSubject("pending", tenant, rollout, "bob"))},
+		{"alice", mustSubject(serviceSubject("start", tenant, rollout, "alice"))},
 		{"ops1", mustSubject(DecisionSubject(tenant, rollout, "ops1"))},
-		{"ops1", mustSubject(StartSubject(tenant, rollout, "alice"))},
+		{"ops1", mustSubject(serviceSubject("start", tenant, rollout, "alice"))},
 		{"ops1", mustSubject(EventSubject(tenant, rollout, "rollout.succeeded"))},
 		{DefaultWorkerUser, mustSubject(DecisionSubject(tenant, rollout, "alice"))},
 		{DefaultWorkerUser, bobDecision},
@@ -503,7 +503,7 @@ func TestShippedNATSConfRefusesAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := onc.PublishRequest(mustSubject(StartSubject(tenant, other, "ops1")), target, jsonBody(t, StartRequest{Plan: []byte("good")})); err != nil {
+	if err := onc.PublishRequest(mustSubject(serviceSubject("start", tenant, other, "ops1")), target, jsonBody(t, StartRequest{Plan: []byte("good")})); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "the refusal in the worker's log", func() bool {

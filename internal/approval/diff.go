@@ -14,11 +14,6 @@ import (
 // tenant (nothing is changed) and answers with the changes. Operators may
 // ask, as themselves: ssprflow.<tenant>.<rollout>.diff.<operator>.
 
-// DiffSubject returns ssprflow.<tenant>.<rollout>.diff.<operator>.
-func DiffSubject(tenant, rollout, operator string) (string, error) {
-	return serviceSubject("diff", tenant, rollout, operator)
-}
-
 // DiffRequest carries the plan to preview, as StartRequest does.
 type DiffRequest = StartRequest
 

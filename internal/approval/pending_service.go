@@ -11,7 +11,7 @@ import (
 
 // An approver needs the current request id of a gate to bind a decision
 // to it, and may not read the approvals stream. The worker answers instead:
-// a request on PendingSubject(tenant, rollout, user) — the last token is
+// a request on ssprflow.<tenant>.<rollout>.pending.<user> — the last token is
 // the asking NATS user, bound to the connection by the server's
 // permissions — gets a PendingReply on the asker's own inbox.
 

@@ -23,16 +23,6 @@ const StartSubjects = Prefix + ".*.*.start.*"
 // MaxStartRequest bounds a start request (a plan file).
 const MaxStartRequest = 1 << 20
 
-// StartSubject returns ssprflow.<tenant>.<rollout>.start.<operator>.
-func StartSubject(tenant, rollout, operator string) (string, error) {
-	return serviceSubject("start", tenant, rollout, operator)
-}
-
-// ParseStartSubject splits a start subject.
-func ParseStartSubject(subject string) (tenant, rollout, operator string, err error) {
-	return parseServiceSubject("start", subject)
-}
-
 // StartRequest asks the worker to start a rollout.
 type StartRequest struct {
 	// Plan is the plan file's bytes (YAML), validated by the worker.

@@ -99,7 +99,7 @@ func TestStartRequestReplyOnlyToOwnInbox(t *testing.T) {
 	for _, reply := range []string{target, "_INBOX.x", InboxPrefix("alice") + ".x"} {
 		// Sent again until logged: ServeStarts may not have subscribed yet.
 		eventually(t, 10*time.Second, "the refusal logged", func() bool {
-			if err := ops.PublishRequest(mustSubject(StartSubject(e.tenant, other, "ops")), reply, []byte(`{"plan":"Z29vZA=="}`)); err != nil {
+			if err := ops.PublishRequest(mustSubject(serviceSubject("start", e.tenant, other, "ops")), reply, []byte(`{"plan":"Z29vZA=="}`)); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(50 * time.Millisecond)

@@ -98,19 +98,6 @@ func VerdictSubject(tenant, rollout, approverID, decisionID string) (string, err
 	return Prefix + "." + tenant + "." + rollout + ".approval.verdict." + approverID + "." + decisionID, nil
 }
 
-// PendingSubject returns ssprflow.<tenant>.<rollout>.pending.<user>: where
-// user asks the worker what the rollout waits for. The server's permissions
-// bind the last token to the asking NATS user.
-func PendingSubject(tenant, rollout, user string) (string, error) {
-	return serviceSubject("pending", tenant, rollout, user)
-}
-
-// ParsePendingSubject splits a pending subject into its tenant, rollout and
-// user. It returns an error wrapping ErrInvalidSubject otherwise.
-func ParsePendingSubject(subject string) (tenant, rollout, user string, err error) {
-	return parseServiceSubject("pending", subject)
-}
-
 // ReplyAllowed reports whether reply is a subject the worker may answer a
 // request from user on: a concrete subject (no wildcards, no empty tokens,
 // no whitespace) below the user's own inbox, InboxPrefix(user)+".". The

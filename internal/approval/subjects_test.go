@@ -33,9 +33,9 @@ func TestSubjects(t *testing.T) {
 		{"request", func() (string, error) { return RequestSubject("acme", "r1", "pilot") }, "ssprflow.acme.r1.approval.request.pilot", false},
 		{"decision", func() (string, error) { return DecisionSubject("acme", "r1", "alice") }, "ssprflow.acme.r1.approval.decision.alice", false},
 		{"verdict", func() (string, error) { return VerdictSubject("acme", "r1", "alice", "d-1") }, "ssprflow.acme.r1.approval.verdict.alice.d-1", false},
-		{"pending", func() (string, error) { return PendingSubject("acme", "r1", "alice") }, "ssprflow.acme.r1.pending.alice", false},
+		{"pending", func() (string, error) { return serviceSubject("pending", "acme", "r1", "alice") }, "ssprflow.acme.r1.pending.alice", false},
 		{"verdict without approver", func() (string, error) { return VerdictSubject("acme", "r1", "", "d-1") }, "", true},
-		{"wildcard pending user", func() (string, error) { return PendingSubject("acme", "r1", ">") }, "", true},
+		{"wildcard pending user", func() (string, error) { return serviceSubject("pending", "acme", "r1", ">") }, "", true},
 		{"event", func() (string, error) { return EventSubject("acme", "r1", "step.completed") }, "ssprflow.acme.r1.event.step.completed", false},
 		{"dotted tenant", func() (string, error) { return RequestSubject("contoso.onmicrosoft.com", "r1", "pilot") }, "", true},
 		{"wildcard approver", func() (string, error) { return DecisionSubject("acme", "r1", "*") }, "", true},
@@ -101,19 +101,19 @@ func TestEventIDs(t *testing.T) {
 	}
 }
 
-// Start subjects come off the network: whatever parses must name valid
+// Service subjects come off the network: whatever parses must name valid
 // tokens and round-trip, so the operator id is exactly the last token.
-func FuzzParseStartSubject(f *testing.F) {
+func FuzzParseServiceSubject(f *testing.F) {
 	f.Add("ssprflow.contoso_onmicrosoft_com.sspr-pilot.start.alice")
 	f.Add("ssprflow.a.b.start.")
 	f.Add("ssprflow.a.b.start.c.d")
 	f.Add("ssprflow.*.>.start.alice")
 	f.Fuzz(func(t *testing.T, subject string) {
-		tenant, rollout, operator, err := ParseStartSubject(subject)
+		tenant, rollout, operator, err := parseServiceSubject("start", subject)
 		if err != nil {
 			return
 		}
-		back, err := StartSubject(tenant, rollout, operator)
+		back, err := serviceSubject("start", tenant, rollout, operator)
 		if err != nil || back != subject {
 			t.Fatalf("%q parsed to %q %q %q, back to %q (%v)", subject, tenant, rollout, operator, back, err)
 		}
