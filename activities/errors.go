@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/internal/ad"
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/errtype"
 )
@@ -17,7 +18,8 @@ func permanent(t errtype.Type, err error) error {
 }
 
 // classify marks errors that retrying cannot fix as non-retryable. Adapters
-// say which errors are permanent (403, 404, 400, a bad credential); anything
+// say which errors are permanent (403, 404, 400, a bad credential, an
+// approval request NATS must refuse); anything
 // else — throttling, timeouts, a DC failing over — is retried by Temporal.
 func classify(err error) error {
 	if err == nil {
@@ -27,7 +29,7 @@ func classify(err error) error {
 	if errors.As(err, &appErr) {
 		return err
 	}
-	if entra.IsPermanent(err) || isPermanentDirectory(err) {
+	if entra.IsPermanent(err) || isPermanentDirectory(err) || approval.IsPermanent(err) {
 		return permanent(errtype.Permanent, err)
 	}
 	return err

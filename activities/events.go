@@ -49,10 +49,5 @@ func (a *Activities) RequestApproval(ctx context.Context, in approval.Request) e
 	if a.Events == nil {
 		return permanent(errtype.Permanent, errNoEvents)
 	}
-	err := a.Events.PublishApprovalRequest(ctx, in)
-	if errors.Is(err, approval.ErrInvalidRequest) || errors.Is(err, approval.ErrInvalidToken) || errors.Is(err, approval.ErrTooLarge) {
-		// The same request fails the same way on every retry.
-		return permanent(errtype.Permanent, err)
-	}
-	return err
+	return classify(a.Events.PublishApprovalRequest(ctx, in))
 }

@@ -32,3 +32,14 @@ var (
 	// allow_direct (the worker's EnsureStreams sets it).
 	ErrEventsUnavailable = errors.New("approval: events stream unavailable")
 )
+
+// IsPermanent reports an error that sending the same message again cannot
+// fix: it is malformed, too large, or names an invalid token.
+func IsPermanent(err error) bool {
+	for _, e := range []error{ErrMalformed, ErrTooLarge, ErrInvalidVerdict, ErrInvalidToken, ErrInvalidRequest} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
