@@ -7,7 +7,6 @@ import (
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/entra"
-	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
 // Differ answers `ssprflow plan diff`: the worker holds the tenant's
@@ -20,19 +19,9 @@ type Differ struct {
 
 // Diff implements approval.Differ.
 func (d *Differ) Diff(ctx context.Context, tenant, rollout, operator string, req approval.DiffRequest) (approval.DiffReply, error) {
-	if _, ok := d.People(operator); !ok {
-		return approval.DiffReply{}, fmt.Errorf("NATS user %q is %w in the worker configuration (people: - id: ... nats: [%s])", operator, ErrUnknownIdentity, operator)
-	}
-	name := req.File
-	if name == "" {
-		name = "plan"
-	}
-	p, err := plan.Load(name, req.Plan)
+	_, p, err := requestedPlan(d.People, tenant, rollout, operator, req)
 	if err != nil {
 		return approval.DiffReply{}, err
-	}
-	if p.TenantToken() != tenant || p.Metadata.Name != rollout {
-		return approval.DiffReply{}, fmt.Errorf("the request's subject names %s/%s but the plan is %s/%s", tenant, rollout, p.TenantToken(), p.Metadata.Name)
 	}
 	t, err := d.Tenants(ctx, p.Metadata.Tenant, p.Spec.SSPRPolicy.Mode)
 	if err != nil {

@@ -33,9 +33,21 @@ type Starter struct {
 // Start implements approval.Starter: the plan is validated here, and must
 // be the tenant and rollout its subject names.
 func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, req approval.StartRequest) (string, error) {
-	person, ok := s.People(operator)
+	person, p, err := requestedPlan(s.People, tenant, rollout, operator, req)
+	if err != nil {
+		return "", err
+	}
+	return workflows.StartRollout(ctx, s.Client, p, person.ID, "nats:"+operator, s.Keys, s.Queue)
+}
+
+// requestedPlan checks a plan sent over NATS (start, diff): the asking NATS
+// user must be a person the worker knows, and the plan must be valid and
+// name the tenant and rollout of the request's subject, which the server's
+// permissions checked for this user.
+func requestedPlan(people People, tenant, rollout, natsUser string, req approval.StartRequest) (config.Person, *plan.Rollout, error) {
+	person, ok := people(natsUser)
 	if !ok {
-		return "", fmt.Errorf("NATS user %q is %w in the worker configuration (people: - id: ... nats: [%s])", operator, ErrUnknownIdentity, operator)
+		return person, nil, fmt.Errorf("NATS user %q is %w in the worker configuration (people: - id: ... nats: [%s])", natsUser, ErrUnknownIdentity, natsUser)
 	}
 	name := req.File
 	if name == "" {
@@ -43,10 +55,10 @@ func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, r
 	}
 	p, err := plan.Load(name, req.Plan)
 	if err != nil {
-		return "", err
+		return person, nil, err
 	}
 	if p.TenantToken() != tenant || p.Metadata.Name != rollout {
-		return "", fmt.Errorf("the request's subject names %s/%s but the plan is %s/%s", tenant, rollout, p.TenantToken(), p.Metadata.Name)
+		return person, nil, fmt.Errorf("the request's subject names %s/%s but the plan is %s/%s", tenant, rollout, p.TenantToken(), p.Metadata.Name)
 	}
-	return workflows.StartRollout(ctx, s.Client, p, person.ID, "nats:"+operator, s.Keys, s.Queue)
+	return person, p, nil
 }
