@@ -1,13 +1,11 @@
 package ad_test
 
 import (
-	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -58,7 +56,7 @@ func TestGPOMinimumPasswordAgeOverSMB(t *testing.T) {
 	}{{"1", true}, {"0", false}} {
 		tmpl := "[Unicode]\r\nUnicode=yes\r\n[System Access]\r\nMinimumPasswordAge = " + tt.days +
 			"\r\nMaximumPasswordAge = 42\r\n[Version]\r\nsignature=\"$CHICAGO$\"\r\nRevision=1\r\n"
-		if err := dc.WriteGptTmpl(ad.DefaultDomainPolicyGUID, utf16LEBOM(tmpl)); err != nil {
+		if err := dc.WriteGptTmpl(ad.DefaultDomainPolicyGUID, tmpl); err != nil {
 			t.Fatal(err)
 		}
 		rep, err := admin.PasswordAge(ctx)
@@ -93,11 +91,3 @@ func TestGPOMinimumPasswordAgeOverSMB(t *testing.T) {
 }
 
 func formatDays(d time.Duration) string { return strconv.Itoa(int(d / (24 * time.Hour))) }
-
-func utf16LEBOM(s string) []byte {
-	b := []byte{0xFF, 0xFE}
-	for _, u := range utf16.Encode([]rune(s)) {
-		b = binary.LittleEndian.AppendUint16(b, u)
-	}
-	return b
-}

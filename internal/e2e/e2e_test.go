@@ -7,7 +7,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/localstack"
@@ -326,12 +324,19 @@ func TestRejectionOverNATSCompensates(t *testing.T) {
 	}
 }
 
+// decide answers the example plan's pilot gate as who, over NATS.
 func (e *env) decide(who, verdict string) approval.Verdict {
+	e.t.Helper()
+	return e.decideOn("contoso_onmicrosoft_com", "sspr-pilot", "pilot", who, verdict)
+}
+
+// decideOn answers a gate or task of a rollout as who, over NATS.
+func (e *env) decideOn(tenant, rollout, gate, who, verdict string) approval.Verdict {
 	e.t.Helper()
 	nc := config.NATS{URL: e.stack.NATSURL(), User: who, Password: config.Secret{Env: "SSPRFLOW_E2E_PW_" + who}}
 	e.t.Setenv("SSPRFLOW_E2E_PW_"+who, e.stack.Passwords[who])
-	v, err := cli.Decide(context.Background(), nc, "contoso_onmicrosoft_com", "sspr-pilot", who,
-		approval.Decision{Gate: "pilot", Verdict: verdict, Comment: "e2e"}, 30*time.Second)
+	v, err := cli.Decide(context.Background(), nc, tenant, rollout, who,
+		approval.Decision{Gate: gate, Verdict: verdict, Comment: "e2e"}, 30*time.Second)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", who, verdict, err)
 	}
@@ -615,11 +620,7 @@ func TestPasswordAgeStepReadsGptTmpl(t *testing.T) {
 	}{{"1", false}, {"0", true}} {
 		tmpl := "[Unicode]\r\nUnicode=yes\r\n[System Access]\r\nMinimumPasswordAge = " + tc.days +
 			"\r\n[Version]\r\nsignature=\"$CHICAGO$\"\r\nRevision=1\r\n"
-		raw := []byte{0xff, 0xfe}
-		for _, u := range utf16.Encode([]rune(tmpl)) {
-			raw = binary.LittleEndian.AppendUint16(raw, u)
-		}
-		if err := e.stack.DC.WriteGptTmpl(ad.DefaultDomainPolicyGUID, raw); err != nil {
+		if err := e.stack.DC.WriteGptTmpl(ad.DefaultDomainPolicyGUID, tmpl); err != nil {
 			t.Fatal(err)
 		}
 		before := e.tenantJSON()
@@ -671,12 +672,8 @@ func TestManualTaskOverNATS(t *testing.T) {
 	if gateStatus(st, task) != workflows.GateApproval {
 		t.Fatalf("task %s never waited for people: status %s, gates %+v (%s)", task, st.Status, st.Gates, st.LastError)
 	}
-	t.Setenv("SSPRFLOW_E2E_PW_bob", e.stack.Passwords["bob"])
-	nc := config.NATS{URL: e.stack.NATSURL(), User: "bob", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_bob"}}
-	v, err := cli.Decide(context.Background(), nc, p.TenantToken(), p.Metadata.Name, "bob",
-		approval.Decision{Gate: task, Verdict: "reject", Comment: "not doing this by hand today"}, 30*time.Second)
-	if err != nil || !v.Accepted {
-		t.Fatalf("reject %s: %v %+v", task, err, v)
+	if v := e.decideOn(p.TenantToken(), p.Metadata.Name, task, "bob", "reject"); !v.Accepted {
+		t.Fatalf("reject %s: %+v", task, v)
 	}
 	if st = e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("status %s after the task was rejected, want rolled-back (%s)", st.Status, st.LastError)

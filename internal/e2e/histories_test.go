@@ -11,9 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/ssprflow/ssprflow/internal/approval"
-	"github.com/ssprflow/ssprflow/internal/cli"
-	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -107,11 +104,8 @@ func TestRecordHistoriesDirectoryAndTasks(t *testing.T) {
 	})
 	id = e.start(p)
 	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot_helpdesk") == workflows.GateApproval })
-	t.Setenv("SSPRFLOW_E2E_PW_bob", e.stack.Passwords["bob"])
-	nc := config.NATS{URL: e.stack.NATSURL(), User: "bob", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_bob"}}
-	if v, err := cli.Decide(context.Background(), nc, p.TenantToken(), p.Metadata.Name, "bob",
-		approval.Decision{Gate: "pilot_helpdesk", Verdict: "reject", Comment: "e2e"}, 30*time.Second); err != nil || !v.Accepted {
-		t.Fatalf("task: %v %+v", err, v)
+	if v := e.decideOn(p.TenantToken(), p.Metadata.Name, "pilot_helpdesk", "bob", "reject"); !v.Accepted {
+		t.Fatalf("task: %+v", v)
 	}
 	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("task shape: %s %s", st.Status, st.LastError)

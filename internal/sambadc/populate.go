@@ -158,9 +158,14 @@ func (d *DC) SambaTool(ctx context.Context, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// WriteGptTmpl writes a GPO's GptTmpl.inf into the DC's SYSVOL directory,
-// as the Group Policy editor would (Samba provisioning writes none).
-func (d *DC) WriteGptTmpl(gpoGUID string, data []byte) error {
+// WriteGptTmpl writes text as a GPO's GptTmpl.inf into the DC's SYSVOL
+// directory, encoded as the Group Policy editor writes it: UTF-16LE with a
+// byte-order mark (Samba provisioning writes none).
+func (d *DC) WriteGptTmpl(gpoGUID, text string) error {
+	data := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(text)) {
+		data = binary.LittleEndian.AppendUint16(data, u)
+	}
 	dir := filepath.Join(d.Dir, "state", "sysvol", strings.ToLower(Realm), "Policies", gpoGUID,
 		"MACHINE", "Microsoft", "Windows NT", "SecEdit")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
