@@ -30,7 +30,9 @@ type Activities struct {
 	Tenants   TenantFactory
 	Directory DirectoryDialer
 	Events    EventPublisher
-	Logger    *slog.Logger
+	// Blobs holds plans, member lists and rosters by digest.
+	Blobs  Blobs
+	Logger *slog.Logger
 }
 
 func (a *Activities) log() *slog.Logger {

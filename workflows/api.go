@@ -183,8 +183,10 @@ type Change struct {
 	// Group: the group id and name.
 	GroupID   string `json:"groupId,omitempty"`
 	GroupName string `json:"groupName,omitempty"`
-	// Members: UPNs that were not members before.
-	Members []string `json:"members,omitempty"`
+	// Members: UPNs that were not members before (rollouts started before
+	// rosters); Roster: the stored roster whose "+" entries the step adds.
+	Members []string      `json:"members,omitempty"`
+	Roster  *plan.ListRef `json:"roster,omitempty"`
 	// AD: the DN and the exact ACEs (hex) ssprflow adds there.
 	DN   string   `json:"dn,omitempty"`
 	ACEs []string `json:"aces,omitempty"`

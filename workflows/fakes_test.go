@@ -303,3 +303,73 @@ func testPlan() plan.Rollout {
 	}
 	return *p.WithDefaults()
 }
+
+// The organisation-scale port: in memTenant a user's id is their UPN.
+
+func (m *memTenant) CountUsers(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.users), nil
+}
+
+func (m *memTenant) LookupUsers(ctx context.Context, keys []string, fn func(string, entra.User, bool) error) error {
+	for _, k := range keys {
+		m.mu.Lock()
+		ok := m.users[strings.ToLower(k)]
+		m.mu.Unlock()
+		u := strings.ToLower(k)
+		if err := fn(k, entra.User{ID: u, UPN: u}, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memTenant) EachUser(ctx context.Context, filter string, fn func(entra.User) error) error {
+	m.mu.Lock()
+	all := slices.Sorted(maps.Keys(m.users))
+	m.mu.Unlock()
+	if filter != "" {
+		return &entra.PermanentError{Op: "list users", Status: 400, Code: "Request_UnsupportedQuery", Message: "memTenant has no filters"}
+	}
+	for _, u := range all {
+		if err := fn(entra.User{ID: u, UPN: u}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memTenant) EachGroupMember(ctx context.Context, gid string, _ bool, fn func(entra.User) error) error {
+	m.mu.Lock()
+	list := slices.Clone(m.members[gid])
+	m.mu.Unlock()
+	for _, u := range list {
+		if err := fn(entra.User{ID: u, UPN: u}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memTenant) EachAdmin(ctx context.Context, fn func(string) error) error { return nil }
+
+func (m *memTenant) BindMembers(ctx context.Context, gid string, ids []string) (entra.BindResult, error) {
+	res, err := m.AddMembers(ctx, gid, ids)
+	return entra.BindResult{Added: res.Added, Already: res.AlreadyMember, NotFound: res.NotFound}, err
+}
+
+func (m *memTenant) UnbindMembers(ctx context.Context, gid string, ids []string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		before := len(m.members[gid])
+		m.members[gid] = slices.DeleteFunc(m.members[gid], func(x string) bool { return x == id })
+		if len(m.members[gid]) < before {
+			n++
+			m.writes++
+		}
+	}
+	return n, nil
+}

@@ -35,11 +35,15 @@ func tenantCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// membersCtx: adding thousands of members is long; it heartbeats.
+// membersCtx: a wave of 100,000 members is write-bound (3,000 writes per
+// 2.5 min per app and tenant, 20 members a write): about 7 minutes of
+// Graph's budget, more when other apps spend it. The activity heartbeats
+// its offset, so a dead worker is noticed in 30 s and the next attempt
+// resumes there.
 func membersCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		StartToCloseTimeout: 6 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
 		WaitForCancellation: true,
 		RetryPolicy:         retry(2*time.Second, 2*time.Minute, 10),
 	})
@@ -79,6 +83,18 @@ func compensationCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy:         retry(2*time.Second, time.Minute, 6),
+	})
+}
+
+// rosterUndoCtx: removing a wave's members is one write per member (Graph
+// has no bulk remove), so a big wave's compensation takes as long as its
+// write budget says; it heartbeats and resumes like membersCtx, and ends
+// as "needs a human" after its attempts.
+func rosterUndoCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 12 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         retry(2*time.Second, time.Minute, 10),
 	})
 }
 

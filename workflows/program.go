@@ -97,7 +97,7 @@ func inFirstOrAllStage(p *plan.Rollout, i int) bool {
 func withDirectory(p *plan.Rollout, _ int) bool { return p.Spec.Directory != nil }
 func withWriteback(p *plan.Rollout, _ int) bool { return p.Spec.Writeback.Enabled() }
 func withGroup(p *plan.Rollout, i int) bool     { return p.Spec.Stages[i].Group != nil }
-func withMembers(p *plan.Rollout, i int) bool   { return i >= 0 && len(p.Spec.Stages[i].Members) > 0 }
+func withMembers(p *plan.Rollout, i int) bool   { return i >= 0 && p.Spec.Stages[i].Selects() }
 
 // all is true when every predicate is, checked in order (so a stage-index
 // test guards the ones that index the stages).

@@ -21,6 +21,7 @@ import (
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/attest"
+	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/entra"
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
@@ -30,6 +31,7 @@ type harness struct {
 	tenant *memTenant
 	dir    *memDirectory
 	events *recorder
+	blobs  blob.Dir
 	before entra.Settings
 	// selfApproval and unverifiedStart are the worker's policy in this test.
 	selfApproval, unverifiedStart bool
@@ -37,7 +39,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
-	h := &harness{env: newEnv(), tenant: newMemTenant(), dir: newMemDirectory(), events: &recorder{}}
+	h := &harness{env: newEnv(), tenant: newMemTenant(), dir: newMemDirectory(), events: &recorder{}, blobs: blob.Dir(t.TempDir())}
 	for _, o := range opts {
 		o(h)
 	}
@@ -52,6 +54,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 			return h.dir, nil
 		},
 		Events: h.events,
+		Blobs:  h.blobs,
 	}
 	h.env.RegisterActivity(acts)
 	h.register()
@@ -227,6 +230,7 @@ func TestRolloutIsIdempotentOnAConfiguredTenant(t *testing.T) {
 		Tenants:   func(ctxx contextT, _ string, _ plan.PolicyMode) (entra.Tenant, error) { return h.tenant, nil },
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
 		Events:    h2.events,
+		Blobs:     h.blobs,
 	})
 	h2.decide(time.Minute, approve("d2", "bob", "pilot"), false, t)
 	st, err := h2.run(t, testPlan())
@@ -554,6 +558,7 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 		Tenants:   func(ctxx contextT, _ string, _ plan.PolicyMode) (entra.Tenant, error) { return h.tenant, nil },
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
 		Events:    h2.events,
+		Blobs:     h.blobs,
 	})
 	h2.register()
 	h2.env.SetContinuedExecutionRunID("run-1")

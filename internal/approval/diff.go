@@ -36,7 +36,25 @@ type DiffReply struct {
 	Mode       string        `json:"mode,omitempty"`
 	Changes    []SettingDiff `json:"changes"`
 	Notes      []string      `json:"notes,omitempty"`
-	Error      string        `json:"error,omitempty"`
+	// Stages previews each stage's members as the tenant stands now.
+	Stages []StageDiff `json:"stages,omitempty"`
+	Error  string      `json:"error,omitempty"`
+}
+
+// StageDiff is what a stage's member selection resolves to today: counts
+// and a few names, never the list.
+type StageDiff struct {
+	Stage         string   `json:"stage"`
+	Source        string   `json:"source"`
+	ToAdd         int      `json:"toAdd"`
+	Already       int      `json:"already"`
+	Missing       int      `json:"missing,omitempty"`
+	Excluded      int      `json:"excluded,omitempty"`
+	Sample        []string `json:"sample,omitempty"`
+	MissingSample []string `json:"missingSample,omitempty"`
+	// Problem says why the stage would stop (missing members under
+	// missingMembers: stop, a group that does not exist, a refused filter).
+	Problem string `json:"problem,omitempty"`
 }
 
 // Differ previews a plan for an authenticated operator.

@@ -28,9 +28,11 @@ const (
 
 // Event kinds the rollout workflow records.
 const (
-	KindStageStarted      EventKind = "stage.started"
-	KindStepStarted       EventKind = "step.started"
-	KindStepFailed        EventKind = "step.failed"
+	KindStageStarted EventKind = "stage.started"
+	KindStepStarted  EventKind = "step.started"
+	KindStepFailed   EventKind = "step.failed"
+	// KindStepProgress reports how far a long step (a wave's members) is.
+	KindStepProgress      EventKind = "step.progress"
 	KindStepApplied       EventKind = "step.applied"
 	KindStepVerified      EventKind = "step.verified"
 	KindStepUnchanged     EventKind = "step.unchanged"

@@ -3,6 +3,8 @@ package approval
 import (
 	"fmt"
 	"slices"
+
+	"github.com/ssprflow/ssprflow/internal/blob"
 )
 
 // This file is the one source of truth for what each NATS user of ssprflow
@@ -104,6 +106,11 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 				Prefix + ".*.*.diff." + id,
 				Prefix + ".*.*.pending." + id,
 				directGetEvents,
+				// Plans and member files too large for a request are
+				// uploaded to the blob store: publish a chunk (the stream
+				// refuses to replace one) and direct get (is it there?).
+				blob.Subjects,
+				blob.DirectGet,
 			},
 			Subscribe: []string{
 				InboxPrefix(id) + ".>",
@@ -123,7 +130,8 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 // (CreateOrUpdateConsumer sends CONSUMER.CREATE.<stream>.<durable>.<filter>;
 // CONSUMER.DURABLE.CREATE is the older form; Messages pulls with
 // CONSUMER.MSG.NEXT and acknowledges on $JS.ACK, in the v1 and the v2
-// (domain, account hash) ack formats), and ListEvents (DIRECT.GET).
+// (domain, account hash) ack formats), ListEvents (DIRECT.GET), and the
+// blob store (SSPRFLOW_BLOBS: publish chunks, DIRECT.GET them).
 // STREAM.INFO and CONSUMER.INFO are for "nats stream info"-style checks as
 // the worker. There is no delete, purge, list or names subject. The worker
 // still holds STREAM.UPDATE (it creates its streams), so a stolen worker
@@ -132,7 +140,7 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 // user for the streams would close that (not done).
 func workerPermissions(user, durable string) Permissions {
 	var pub []string
-	for _, s := range []string{ApprovalsStream, EventsStream} {
+	for _, s := range []string{ApprovalsStream, EventsStream, blob.Stream} {
 		pub = append(pub,
 			jsAPI+"STREAM.CREATE."+s,
 			jsAPI+"STREAM.UPDATE."+s,
@@ -149,6 +157,8 @@ func workerPermissions(user, durable string) Permissions {
 		"$JS.ACK."+onDurable+".>",
 		"$JS.ACK.*.*."+onDurable+".>",
 		directGetEvents,
+		blob.DirectGet,
+		blob.Subjects,
 		RequestSubjects,
 		VerdictSubjects,
 		EventSubjects,

@@ -26,9 +26,15 @@ const MaxStartRequest = 1 << 20
 // StartRequest asks the worker to start a rollout.
 type StartRequest struct {
 	// Plan is the plan file's bytes (YAML), validated by the worker.
-	Plan []byte `json:"plan"`
+	Plan []byte `json:"plan,omitempty"`
+	// PlanBlob is instead the digest of the plan's bytes in the blob store
+	// (internal/blob), for a plan too large for one message.
+	PlanBlob string `json:"planBlob,omitempty"`
 	// File names the plan in error messages.
 	File string `json:"file,omitempty"`
+	// Files maps each member file the plan names (stages[].select.file, as
+	// written) to the digest of its bytes in the blob store.
+	Files map[string]string `json:"files,omitempty"`
 }
 
 // StartReply answers a StartRequest.

@@ -8,14 +8,18 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
 // FollowRollout prints each step and gate as its state changes — a line per
-// transition with elapsed time — and returns the final state.
-func FollowRollout(ctx context.Context, w io.Writer, tc client.Client, id string) (workflows.State, error) {
+// transition with elapsed time — and returns the final state. With dc (the
+// client's data converter), a long membership step also prints a progress
+// line every few seconds.
+func FollowRollout(ctx context.Context, w io.Writer, tc client.Client, dc converter.DataConverter, id string) (workflows.State, error) {
 	t0 := time.Now()
+	lastProgress := time.Now()
 	prev := map[string]string{}
 	var st workflows.State
 	for {
@@ -57,6 +61,16 @@ func FollowRollout(ctx context.Context, w io.Writer, tc client.Client, id string
 				}
 			}
 			printGates(false)
+			if dc != nil && !st.Status.Ended() && time.Since(lastProgress) >= 3*time.Second {
+				lastProgress = time.Now()
+				if ps, err := PendingProgress(ctx, tc, dc, id); err == nil {
+					for _, p := range ps {
+						if p.Total > 0 && p.Done < p.Total {
+							fmt.Fprintf(w, "  %6s  ⟳ %-10s %s\n", round(time.Since(t0)), safeText(st.Stage), progressLine(p))
+						}
+					}
+				}
+			}
 			if st.Status.Ended() {
 				return st, nil
 			}

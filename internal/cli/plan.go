@@ -100,7 +100,11 @@ func runPlanDiff(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	reply, err := approval.RequestDiff(ctx, nc.Conn, p.TenantToken(), p.Metadata.Name, nc.user, approval.DiffRequest{Plan: raw, File: file}, approval.DiffWait)
+	req, err := planRequest(ctx, nc.Conn, file, raw, p)
+	if err != nil {
+		return cmdline.Failed(err)
+	}
+	reply, err := approval.RequestDiff(ctx, nc.Conn, p.TenantToken(), p.Metadata.Name, nc.user, req, approval.DiffWait)
 	if err != nil {
 		return cmdline.Failed(err)
 	}

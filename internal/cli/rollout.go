@@ -20,6 +20,7 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -174,21 +175,37 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer tc.Close()
+	dc, err := dial.DataConverter(c.conn.temporalConfig())
+	if err != nil {
+		return err
+	}
 	last := ""
 	for {
 		st, err := QueryState(ctx, tc, id)
 		if err != nil {
 			return err
 		}
+		var progress []MemberProgress
+		if !st.Status.Ended() {
+			// Best effort: status without the progress line beats no status.
+			progress, _ = PendingProgress(ctx, tc, dc, id)
+		}
 		if c.json() {
 			if !*watch || st.Status.Ended() {
-				if err := cmdline.PrintJSON(io.Out, st); err != nil {
+				out := struct {
+					workflows.State
+					Progress []MemberProgress `json:"progress,omitempty"`
+				}{st, progress}
+				if err := cmdline.PrintJSON(io.Out, out); err != nil {
 					return err
 				}
 			}
 		} else {
 			var b strings.Builder
 			RenderStatus(&b, st, time.Now())
+			for _, p := range progress {
+				fmt.Fprintf(&b, "  ⟳ %s: %s\n", safeText(st.Stage), progressLine(p))
+			}
 			if s := b.String(); s != last {
 				if *watch && last != "" {
 					fmt.Fprintln(io.Out, strings.Repeat("─", 60))
@@ -350,7 +367,11 @@ func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan
 		return "", err
 	}
 	defer conn.Close()
-	reply, err := approval.RequestStart(ctx, conn, p.TenantToken(), p.Metadata.Name, operator, approval.StartRequest{Plan: raw, File: file}, 30*time.Second)
+	req, err := planRequest(ctx, conn, file, raw, p)
+	if err != nil {
+		return "", err
+	}
+	reply, err := approval.RequestStart(ctx, conn, p.TenantToken(), p.Metadata.Name, operator, req, 30*time.Second)
 	if err != nil {
 		return "", err
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	TaskQueue string `yaml:"taskQueue,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"logLevel,omitempty"`
+	// BlobCache is a directory for verified copies of plans, member lists
+	// and rosters read from NATS (default: ssprflow-blobs in the OS cache
+	// or temporary directory).
+	BlobCache string `yaml:"blobCache,omitempty"`
 }
 
 // Temporal says how to reach the Temporal frontend.
@@ -82,6 +86,20 @@ type Tenant struct {
 	// Portal is the delegated credential for the portal's PasswordReset API
 	// (only for plans with ssprPolicy.mode: portal-api, and for read-back).
 	Portal *Credential `yaml:"portal,omitempty"`
+	// GraphBudget is the Graph throttling budget the worker paces its
+	// requests to this tenant by (default: the small-tenant budget).
+	GraphBudget *GraphBudget `yaml:"graphBudget,omitempty"`
+}
+
+// GraphBudget picks Graph's documented identity-and-access budget tier.
+type GraphBudget struct {
+	// Size is small (3,500 resource units per 10 s), medium (5,000), large
+	// (8,000) or off (no pacing: only Retry-After). Writes are 3,000 per
+	// 2.5 min and reports 5 per 10 s at every size.
+	Size string `yaml:"size,omitempty"`
+	// WindowScale divides the budget windows: only for the tenant
+	// simulator, whose clock runs faster than real time.
+	WindowScale float64 `yaml:"windowScale,omitempty"`
 }
 
 // Credential configures an azidentity credential, or a static bearer token
@@ -206,6 +224,16 @@ func (c *Config) Validate() error {
 		case "client-secret", "client-certificate", "workload-identity", "managed-identity", "token":
 		default:
 			errs = append(errs, fmt.Errorf("tenants[%d].graph.method %q: use client-secret, client-certificate, workload-identity, managed-identity or token", i, t.Graph.Method))
+		}
+		if b := t.GraphBudget; b != nil {
+			switch b.Size {
+			case "", "small", "medium", "large", "off":
+			default:
+				errs = append(errs, fmt.Errorf("tenants[%d].graphBudget.size %q: use small, medium, large or off (Graph's identity-and-access tiers)", i, b.Size))
+			}
+			if b.WindowScale < 0 {
+				errs = append(errs, fmt.Errorf("tenants[%d].graphBudget.windowScale %v: must be positive (or omitted)", i, b.WindowScale))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 
 	"github.com/ssprflow/ssprflow/internal/config"
@@ -141,4 +142,18 @@ func tlsConfig(t *config.TLS) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// DataConverter is the data converter a Temporal client of c uses (the
+// payload codec's, see PayloadCodec), for reading payloads outside the
+// client's own calls, such as an activity's heartbeat details.
+func DataConverter(c config.Temporal) (converter.DataConverter, error) {
+	codec, err := PayloadCodec(c)
+	if err != nil {
+		return nil, err
+	}
+	if codec == nil {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	return codec.DataConverter(), nil
 }

@@ -88,7 +88,10 @@ func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o.Dir, o.SimAddr, o.Users, o.TimeScale, o.Directory = dir, "127.0.0.1:0", 200, 3600, true
+	if o.Users == 0 {
+		o.Users = 200
+	}
+	o.Dir, o.SimAddr, o.TimeScale, o.Directory = dir, "127.0.0.1:0", 3600, true
 	if !slices.Contains(o.Operators, "operator") {
 		o.Operators = append(o.Operators, "operator") // e.start's user
 	}
@@ -102,7 +105,7 @@ func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	t.Setenv(envToken+"_PORTAL", st.Sim.PortalToken())
 	t.Setenv(envWorkerPW, st.Passwords[localstack.WorkerUser])
 	t.Setenv(envADPassword, st.DC.AdminPassword)
-	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL(), 3600)
 	st.LabDirectory(cfg, envADPassword)
 	st.Identity(cfg)
 	st.Codec(cfg)

@@ -126,4 +126,52 @@ type Tenant interface {
 	// Coverage reads registration coverage of a group's members, or of the
 	// whole tenant when groupID is empty.
 	Coverage(ctx context.Context, groupID string) (Coverage, error)
+
+	// Organisation-scale member selection and bulk membership writes. The
+	// adapter batches and paces these by Graph's documented budgets; a
+	// caller never needs more than one page or one batch in memory.
+
+	// CountUsers returns the number of users in the tenant, for choosing
+	// between per-user lookups and one paged scan by request cost.
+	CountUsers(ctx context.Context) (int, error)
+	// LookupUsers finds users by UPN or object id (JSON batches of 20): fn
+	// is called once per key, in order, with found false for a key no user
+	// has.
+	LookupUsers(ctx context.Context, keys []string, fn func(key string, u User, found bool) error) error
+	// EachUser pages through the tenant's users, or those a Graph $filter
+	// selects ("" for all), calling fn for each.
+	EachUser(ctx context.Context, filter string, fn func(User) error) error
+	// EachGroupMember pages through a group's user members; transitive
+	// includes the users of nested groups.
+	EachGroupMember(ctx context.Context, groupID string, transitive bool, fn func(User) error) error
+	// EachAdmin calls fn with the object id of every user holding an
+	// activated directory role.
+	EachAdmin(ctx context.Context, fn func(userID string) error) error
+	// BindMembers makes at most MaxBind users (object ids) members of a
+	// group: one members@odata.bind PATCH, or one add each when some
+	// already are members (which then count as Already, not as an error).
+	BindMembers(ctx context.Context, groupID string, ids []string) (BindResult, error)
+	// UnbindMembers removes at most MaxBind users (object ids) from a group
+	// in one JSON batch; users who are not members are not an error.
+	UnbindMembers(ctx context.Context, groupID string, ids []string) (removed int, err error)
+}
+
+// MaxBind is Graph's limit of members@odata.bind entries per request, and
+// of requests per JSON batch.
+const MaxBind = 20
+
+// User is a directory user as member selection sees it.
+type User struct {
+	ID       string `json:"id"`
+	UPN      string `json:"upn"`
+	Guest    bool   `json:"guest,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+}
+
+// BindResult reports one bulk add: object ids added, already members, and
+// not in the tenant (deleted since they were selected).
+type BindResult struct {
+	Added    []string `json:"added,omitempty"`
+	Already  []string `json:"already,omitempty"`
+	NotFound []string `json:"notFound,omitempty"`
 }

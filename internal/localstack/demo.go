@@ -101,7 +101,11 @@ func (d *demo) followAndReport(ctx context.Context, id string, start time.Time) 
 		return err
 	}
 	defer tc.Close()
-	final, err := cli.FollowRollout(ctx, d.io.Out, tc, id)
+	dc, err := dial.DataConverter(d.cfg.Temporal)
+	if err != nil {
+		return err
+	}
+	final, err := cli.FollowRollout(ctx, d.io.Out, tc, dc, id)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(d.io.Err, "\ninterrupted: stopping the local stack (the rollout dies with it)")
@@ -165,7 +169,7 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 	os.Setenv(envSimToken, st.Sim.Token())
 	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
 	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
-	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL(), 3600)
 	st.Identity(cfg)
 	st.Codec(cfg)
 	st.LabDirectory(cfg, envADPassword)

@@ -54,7 +54,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	os.Setenv(envSimToken, st.Sim.Token())
 	os.Setenv(envSimToken+"_PORTAL", st.Sim.PortalToken())
 	os.Setenv("SSPRFLOW_DEMO_NATS_PASSWORD", st.Passwords[WorkerUser])
-	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL())
+	cfg := SimConfig(st.SimURL, envSimToken, st.Temporal.HostPort(), st.NATSURL(), 60)
 	st.Identity(cfg)
 	if *db != "" { // the histories outlive this run: so must their key
 		if err := persistDevCodecKey(*db + ".codec-key"); err != nil {
@@ -78,7 +78,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	}
 	defer stopAgent()
 	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
-	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL())
+	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL(), 60)
 	fmt.Fprintf(io.Out, "  export %s=%s   # payload key: Temporal history is encrypted\n", config.EnvCodecKeys, st.CodecKeys())
 	if st.DC != nil {
 		fmt.Fprintf(io.Out, "  # Samba AD DC at %s, CA %s, %s / $SSPRFLOW_AD_PASSWORD=%s\n", st.DC.URL(), st.DC.CAFile, st.DC.AdminUser, st.DC.AdminPassword)

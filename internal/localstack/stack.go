@@ -194,15 +194,19 @@ func startAgent(ctx context.Context, dir, temporal, queue, syncAccount string, e
 
 var errInterrupted = errors.New("interrupted")
 
-// SimConfig is a worker configuration for the tenant simulator.
-func SimConfig(simURL, tokenEnv, temporal, natsURL string) *config.Config {
+// SimConfig is a worker configuration for the tenant simulator. The
+// worker paces Graph by the small-tenant budget with windows divided by
+// the simulator's time scale, as the simulator's realistic quota counts
+// them on its accelerated clock.
+func SimConfig(simURL, tokenEnv, temporal, natsURL string, timeScale float64) *config.Config {
 	return &config.Config{
 		Temporal: config.Temporal{Address: temporal, Namespace: "default"},
 		NATS:     config.NATS{URL: natsURL},
 		Tenants: []config.Tenant{{
 			Tenant: "*", GraphURL: simURL + "/v1.0", PortalURL: simURL,
-			Graph:  config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv}},
-			Portal: &config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv + "_PORTAL"}},
+			Graph:       config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv}},
+			Portal:      &config.Credential{Method: "token", Token: config.Secret{Env: tokenEnv + "_PORTAL"}},
+			GraphBudget: &config.GraphBudget{Size: "small", WindowScale: timeScale},
 		}},
 	}
 }

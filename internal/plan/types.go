@@ -57,6 +57,8 @@ type Spec struct {
 	// MissingMembers says what a stage does with member UPNs that do not
 	// exist in the tenant: stop (default) or continue (reported either way).
 	MissingMembers MissingMembersPolicy `yaml:"missingMembers" json:"missingMembers"`
+	// Exclude keeps people out of every stage's selection.
+	Exclude Exclude `yaml:"exclude,omitempty" json:"exclude,omitempty"`
 }
 
 // PolicyMode says how settings the Graph API lacks are changed.
@@ -182,11 +184,83 @@ type Stage struct {
 	Group *GroupRef `yaml:"group,omitempty" json:"group,omitempty"`
 	// Members are UPNs added to the SSPR group in this stage.
 	Members []string `yaml:"members,omitempty" json:"members,omitempty"`
+	// Select chooses members the way admins do: existing groups, a file, a
+	// Graph $filter, or a share of the users not yet added.
+	Select *Selection `yaml:"select,omitempty" json:"select,omitempty"`
+	// MemberList is filled by the worker when it accepts the plan (never
+	// written in YAML): the stage's inline members or selected file, stored
+	// once by content digest so no member list travels in history.
+	MemberList *ListRef `yaml:"-" json:"memberList,omitempty"`
 	// All switches SSPR to "All"; only the final stage, which must be named "all".
 	All bool `yaml:"all,omitempty" json:"all,omitempty"`
 	// Gate must pass before the next stage starts.
 	Gate *Gate `yaml:"gate,omitempty" json:"gate,omitempty"`
 }
+
+// Selection is how a stage chooses its members; exactly one field is set.
+type Selection struct {
+	// Groups are display names of existing security groups; their
+	// transitive user members are selected.
+	Groups []string `yaml:"groups,omitempty" json:"groups,omitempty"`
+	// File is a path relative to the plan file: one UPN or object id per
+	// line, or a CSV with a userPrincipalName or id column.
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// Filter is a Graph $filter on /users, e.g. "department eq 'Sales'".
+	Filter string `yaml:"filter,omitempty" json:"filter,omitempty"`
+	// Percent (0-100] of the in-scope users not yet in the SSPR group,
+	// chosen deterministically.
+	Percent float64 `yaml:"percent,omitempty" json:"percent,omitempty"`
+}
+
+// Kind names which way the selection chooses.
+func (s Selection) Kind() string {
+	switch {
+	case len(s.Groups) > 0:
+		return "groups"
+	case s.File != "":
+		return "file"
+	case s.Filter != "":
+		return "filter"
+	case s.Percent != 0:
+		return "percent"
+	}
+	return ""
+}
+
+// ListRef is a member list stored by content digest (internal/blob).
+type ListRef struct {
+	// Digest is "sha256:<64 hex>" of the stored bytes.
+	Digest string `json:"digest"`
+	// Count is the number of entries.
+	Count int `json:"count"`
+	// Source is "members" or the file name, for messages.
+	Source string `json:"source,omitempty"`
+}
+
+// Selects reports whether the stage adds members (inline, selected or
+// stored).
+func (s Stage) Selects() bool {
+	return len(s.Members) > 0 || s.MemberList != nil || (s.Select != nil && s.Select.Kind() != "")
+}
+
+// Exclude keeps people out of every stage's selection.
+type Exclude struct {
+	// Groups are display names of security groups whose transitive members
+	// are never added (break-glass accounts).
+	Groups []string `yaml:"groups,omitempty" json:"groups,omitempty"`
+	// Admins excludes holders of directory roles (default false: SSPR for
+	// administrators is governed by its own policy).
+	Admins *bool `yaml:"admins,omitempty" json:"admins,omitempty"`
+	// Guests excludes B2B guests (default true: SSPR does not apply to them).
+	Guests *bool `yaml:"guests,omitempty" json:"guests,omitempty"`
+	// Disabled excludes disabled accounts (default true).
+	Disabled *bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
+}
+
+// ExcludeAdmins, ExcludeGuests and ExcludeDisabled apply the defaults.
+func (e Exclude) ExcludeAdmins() bool   { return e.Admins != nil && *e.Admins }
+func (e Exclude) ExcludeGuests() bool   { return e.Guests == nil || *e.Guests }
+func (e Exclude) ExcludeDisabled() bool { return e.Disabled == nil || *e.Disabled }
 
 // Gate is what must hold before the rollout moves past a stage.
 type Gate struct {

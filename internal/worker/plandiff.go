@@ -2,11 +2,15 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
 // Differ answers `ssprflow plan diff`: the worker holds the tenant's
@@ -15,11 +19,14 @@ import (
 type Differ struct {
 	Tenants activities.TenantFactory
 	People  People
+	Blobs   PlanStore
+	// Acts resolves each stage's members (read-only) for the preview.
+	Acts *activities.Activities
 }
 
 // Diff implements approval.Differ.
 func (d *Differ) Diff(ctx context.Context, tenant, rollout, operator string, req approval.DiffRequest) (approval.DiffReply, error) {
-	_, p, err := requestedPlan(d.People, tenant, rollout, operator, req)
+	_, p, err := requestedPlan(ctx, d.People, d.Blobs, tenant, rollout, operator, req)
 	if err != nil {
 		return approval.DiffReply{}, err
 	}
@@ -43,5 +50,33 @@ func (d *Differ) Diff(ctx context.Context, tenant, rollout, operator string, req
 		}
 		reply.Changes = append(reply.Changes, sd)
 	}
+	if d.Acts != nil {
+		reply.Stages = d.stages(ctx, p, pd.Group.ID)
+	}
 	return reply, nil
+}
+
+// stages resolves every stage's selection against today's tenant
+// (read-only, as the rollout would at each stage's start). Later stages
+// are previewed as if earlier ones had not run yet: a percent stage's
+// count is of today's users not yet in the group.
+func (d *Differ) stages(ctx context.Context, p *plan.Rollout, groupID string) []approval.StageDiff {
+	var out []approval.StageDiff
+	for i, st := range p.Spec.Stages {
+		if !st.Selects() {
+			continue
+		}
+		res, err := d.Acts.ResolveMembers(ctx, activities.ResolveInput{Plan: *p, StageIdx: i, GroupID: groupID})
+		sd := approval.StageDiff{Stage: st.Name, Source: res.Source, ToAdd: res.ToAdd, Already: res.Already,
+			Missing: res.Missing, Excluded: res.Excluded, Sample: res.Sample, MissingSample: res.MissingSample}
+		if err != nil {
+			sd.Problem = err.Error()
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) {
+				sd.Problem = appErr.Message()
+			}
+		}
+		out = append(out, sd)
+	}
+	return out
 }

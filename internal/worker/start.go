@@ -28,12 +28,14 @@ type Starter struct {
 	Queue  string
 	Keys   *attest.Keyring
 	People People
+	// Blobs holds plans and member lists sent by digest.
+	Blobs PlanStore
 }
 
 // Start implements approval.Starter: the plan is validated here, and must
 // be the tenant and rollout its subject names.
 func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, req approval.StartRequest) (string, error) {
-	person, p, err := requestedPlan(s.People, tenant, rollout, operator, req)
+	person, p, err := requestedPlan(ctx, s.People, s.Blobs, tenant, rollout, operator, req)
 	if err != nil {
 		return "", err
 	}
@@ -44,7 +46,10 @@ func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, r
 // user must be a person the worker knows, and the plan must be valid and
 // name the tenant and rollout of the request's subject, which the server's
 // permissions checked for this user.
-func requestedPlan(people People, tenant, rollout, natsUser string, req approval.StartRequest) (config.Person, *plan.Rollout, error) {
+//
+// Member lists (inline members, select.file) are then stored in the blob
+// store and referenced by digest (storeMemberLists).
+func requestedPlan(ctx context.Context, people People, store PlanStore, tenant, rollout, natsUser string, req approval.StartRequest) (config.Person, *plan.Rollout, error) {
 	person, ok := people(natsUser)
 	if !ok {
 		return person, nil, fmt.Errorf("NATS user %q is %w in the worker configuration (people: - id: ... nats: [%s])", natsUser, ErrUnknownIdentity, natsUser)
@@ -53,12 +58,19 @@ func requestedPlan(people People, tenant, rollout, natsUser string, req approval
 	if name == "" {
 		name = "plan"
 	}
-	p, err := plan.Load(name, req.Plan)
+	raw, err := planBytes(ctx, store, req)
+	if err != nil {
+		return person, nil, err
+	}
+	p, err := plan.Load(name, raw)
 	if err != nil {
 		return person, nil, err
 	}
 	if p.TenantToken() != tenant || p.Metadata.Name != rollout {
 		return person, nil, fmt.Errorf("the request's subject names %s/%s but the plan is %s/%s", tenant, rollout, p.TenantToken(), p.Metadata.Name)
+	}
+	if err := storeMemberLists(ctx, store, name, p, req.Files); err != nil {
+		return person, nil, err
 	}
 	return person, p, nil
 }

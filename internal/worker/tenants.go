@@ -41,7 +41,8 @@ func TenantFactory(cfg *config.Config, logger *slog.Logger) activities.TenantFac
 			logger.Error("tenant: graph credential could not be built", "tenant", tenant, "err", err)
 			return nil, fmt.Errorf("the graph credential for %q could not be built (see the worker log)", tenant)
 		}
-		gc := graph.Config{BaseURL: tc.GraphURL, PortalURL: tc.PortalURL, Credential: cred, Mode: mode, Logger: logger}
+		gc := graph.Config{BaseURL: tc.GraphURL, PortalURL: tc.PortalURL, Credential: cred, Mode: mode, Logger: logger,
+			Budget: graphBudget(tc.GraphBudget)}
 		if tc.Portal != nil {
 			if gc.PortalCredential, err = graph.NewCredential(credentialConfig(*tc.Portal)); err != nil {
 				logger.Error("tenant: portal credential could not be built", "tenant", tenant, "err", err)
@@ -67,4 +68,22 @@ func credentialConfig(c config.Credential) graph.CredentialConfig {
 		Secret:          secret,
 		CertificateFile: c.CertificateFile,
 	}
+}
+
+// graphBudget maps the configured tier to Graph's documented budget.
+func graphBudget(b *config.GraphBudget) *graph.Budget {
+	out := graph.BudgetSmall
+	if b == nil {
+		return &out
+	}
+	switch b.Size {
+	case "medium":
+		out = graph.BudgetMedium
+	case "large":
+		out = graph.BudgetLarge
+	case "off":
+		return &graph.Budget{}
+	}
+	out = out.Scaled(b.WindowScale)
+	return &out
 }

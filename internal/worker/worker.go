@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/dial"
@@ -22,6 +24,7 @@ import (
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/attest"
+	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/workflows"
 )
@@ -58,6 +61,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := approval.EnsureStreams(ctx, js); err != nil {
 		return fmt.Errorf("create NATS streams: %w", err)
 	}
+	if err := blob.EnsureStream(ctx, js); err != nil {
+		return fmt.Errorf("create NATS streams: %w", err)
+	}
+	blobs, err := blob.New(nc, blobCacheDir(cfg))
+	if err != nil {
+		return err
+	}
 
 	keys, err := SigningKeys(cfg)
 	if err != nil {
@@ -68,6 +78,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		Tenants:   TenantFactory(cfg, logger),
 		Directory: DirectoryDialer(cfg, logger),
 		Events:    &Events{JS: js},
+		Blobs:     blobs,
 		Logger:    logger,
 	}
 	queue := cfg.TaskQueue
@@ -96,14 +107,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return nil
 	})
 	g.Go(func() error {
-		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue, Keys: keys, People: cfg.PersonByNATS}, logger)
+		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue, Keys: keys, People: cfg.PersonByNATS, Blobs: blobs}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("start service: %w", err)
 		}
 		return nil
 	})
 	g.Go(func() error {
-		err := approval.ServeDiffs(gctx, nc, &Differ{Tenants: acts.Tenants, People: cfg.PersonByNATS}, logger)
+		err := approval.ServeDiffs(gctx, nc, &Differ{Tenants: acts.Tenants, People: cfg.PersonByNATS, Blobs: blobs, Acts: acts}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("diff service: %w", err)
 		}
@@ -166,4 +177,16 @@ func SigningKeys(cfg *config.Config) (*attest.Keyring, error) {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
 	return k, nil
+}
+
+// blobCacheDir is where the worker keeps verified blobs: blobs are
+// immutable and named by digest, so any copy is as good as NATS's.
+func blobCacheDir(cfg *config.Config) string {
+	if cfg.BlobCache != "" {
+		return cfg.BlobCache
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "ssprflow", "blobs")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("ssprflow-blobs-%d", os.Getuid()))
 }

@@ -32,7 +32,15 @@ type Tenant struct {
 	Err map[string]error
 	// Applied records every Apply call's changes.
 	Applied [][]entra.Change
-	nextID  int
+	// Props holds guest and disabled flags by user id; Admins the ids
+	// holding a directory role; Filters the users each $filter selects.
+	Props   map[string]entra.User
+	Admins  map[string]bool
+	Filters map[string]map[string]bool
+	// Adds and Removes count BindMembers and UnbindMembers writes per user
+	// id, as the simulator's write audit does.
+	Adds, Removes map[string]int
+	nextID        int
 }
 
 var _ entra.Tenant = (*Tenant)(nil)
@@ -44,7 +52,9 @@ func New(settings entra.Settings) *Tenant {
 		s[k] = v
 	}
 	return &Tenant{Settings: s, Users: map[string]string{}, Registered: map[string]bool{},
-		Groups: map[string]entra.Group{}, GroupMembers: map[string]map[string]bool{}, Err: map[string]error{}}
+		Groups: map[string]entra.Group{}, GroupMembers: map[string]map[string]bool{}, Err: map[string]error{},
+		Props: map[string]entra.User{}, Admins: map[string]bool{}, Filters: map[string]map[string]bool{},
+		Adds: map[string]int{}, Removes: map[string]int{}}
 }
 
 // Set changes a field as a human in the portal would.
@@ -223,5 +233,173 @@ func (t *Tenant) Coverage(_ context.Context, groupID string) (entra.Coverage, er
 			c.Enabled++
 		}
 		return c, nil
+	})
+}
+
+// users returns every user, ordered by UPN. t.mu must be held.
+func (t *Tenant) users() []entra.User {
+	out := make([]entra.User, 0, len(t.Users))
+	for upn, id := range t.Users {
+		u := entra.User{ID: id, UPN: strings.ToLower(upn)}
+		if p, ok := t.Props[id]; ok {
+			u.Guest, u.Disabled = p.Guest, p.Disabled
+		}
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UPN < out[j].UPN })
+	return out
+}
+
+// CountUsers implements entra.Tenant.
+func (t *Tenant) CountUsers(context.Context) (int, error) {
+	return do(t, "CountUsers", func() (int, error) { return len(t.Users), nil })
+}
+
+// LookupUsers implements entra.Tenant.
+func (t *Tenant) LookupUsers(_ context.Context, keys []string, fn func(string, entra.User, bool) error) error {
+	found, err := do(t, "LookupUsers", func() (map[string]entra.User, error) {
+		m := map[string]entra.User{}
+		for _, u := range t.users() {
+			m[u.ID], m[u.UPN] = u, u
+		}
+		return m, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		u, ok := found[strings.ToLower(k)]
+		if err := fn(k, u, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachUser implements entra.Tenant: filter "" is every user; any other
+// filter must be a key of Filters (the ids it selects).
+func (t *Tenant) EachUser(_ context.Context, filter string, fn func(entra.User) error) error {
+	list, err := do(t, "EachUser", func() ([]entra.User, error) {
+		all := t.users()
+		if filter == "" {
+			return all, nil
+		}
+		ids, ok := t.Filters[filter]
+		if !ok {
+			return nil, &entra.PermanentError{Op: "list users", Status: 400, Code: "Request_UnsupportedQuery", Message: "unsupported filter " + filter}
+		}
+		var out []entra.User
+		for _, u := range all {
+			if ids[u.ID] {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range list {
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachGroupMember implements entra.Tenant (groups hold users only, so
+// transitive is the same as direct).
+func (t *Tenant) EachGroupMember(_ context.Context, groupID string, _ bool, fn func(entra.User) error) error {
+	list, err := do(t, "EachGroupMember", func() ([]entra.User, error) {
+		members, ok := t.GroupMembers[groupID]
+		if !ok {
+			return nil, &entra.NotFoundError{Op: "list members", Object: "group " + groupID}
+		}
+		var out []entra.User
+		for _, u := range t.users() {
+			if members[u.ID] {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range list {
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachAdmin implements entra.Tenant.
+func (t *Tenant) EachAdmin(_ context.Context, fn func(string) error) error {
+	ids, err := do(t, "EachAdmin", func() ([]string, error) {
+		var out []string
+		for id := range t.Admins {
+			out = append(out, id)
+		}
+		sort.Strings(out)
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BindMembers implements entra.Tenant; it counts every add in Writes.
+func (t *Tenant) BindMembers(_ context.Context, groupID string, ids []string) (entra.BindResult, error) {
+	return do(t, "BindMembers", func() (entra.BindResult, error) {
+		var res entra.BindResult
+		if len(ids) > entra.MaxBind {
+			return res, fmt.Errorf("bind members: %d ids, at most %d", len(ids), entra.MaxBind)
+		}
+		members, ok := t.GroupMembers[groupID]
+		if !ok {
+			return res, &entra.NotFoundError{Op: "add members", Object: "group " + groupID}
+		}
+		known := map[string]bool{}
+		for _, id := range t.Users {
+			known[id] = true
+		}
+		for _, id := range ids {
+			switch {
+			case !known[id]:
+				res.NotFound = append(res.NotFound, id)
+			case members[id]:
+				res.Already = append(res.Already, id)
+			default:
+				members[id] = true
+				t.Adds[id]++
+				res.Added = append(res.Added, id)
+			}
+		}
+		return res, nil
+	})
+}
+
+// UnbindMembers implements entra.Tenant; it counts every removal in Removes.
+func (t *Tenant) UnbindMembers(_ context.Context, groupID string, ids []string) (int, error) {
+	return do(t, "UnbindMembers", func() (int, error) {
+		if len(ids) > entra.MaxBind {
+			return 0, fmt.Errorf("remove members: %d ids, at most %d", len(ids), entra.MaxBind)
+		}
+		n := 0
+		for _, id := range ids {
+			if t.GroupMembers[groupID][id] {
+				delete(t.GroupMembers[groupID], id)
+				t.Removes[id]++
+				n++
+			}
+		}
+		return n, nil
 	})
 }

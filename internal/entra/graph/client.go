@@ -70,6 +70,9 @@ type Config struct {
 	MaxRetryWait time.Duration
 	// Logger receives retries and decisions (default: discard).
 	Logger *slog.Logger
+	// Budget is the tenant's Graph throttling budget the client paces its
+	// requests by; nil means BudgetSmall, a zero Budget no pacing.
+	Budget *Budget
 }
 
 // Client is an entra.Tenant backed by Graph and the portal API. It is safe
@@ -80,6 +83,7 @@ type Client struct {
 	adapter *msgraphsdk.GraphRequestAdapter
 	sdk     *msgraphsdk.GraphServiceClient
 	http    *http.Client // portal and raw calls
+	pace    *pacer
 }
 
 var _ entra.Tenant = (*Client)(nil)
@@ -122,6 +126,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Client{cfg: cfg, log: log}
+	budget := BudgetSmall
+	if cfg.Budget != nil {
+		budget = *cfg.Budget
+	}
+	c.pace = newPacer(budget)
 
 	base := cfg.HTTPClient
 	if base == nil {
@@ -201,6 +210,7 @@ func (c *Client) middlewares() []khttp.Middleware {
 			DelaySeconds: 1,
 			ShouldRetry:  c.shouldRetry,
 		}),
+		pacingHandler{c.pace},
 		khttp.NewRedirectHandler(),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),

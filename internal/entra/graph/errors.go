@@ -23,6 +23,7 @@ const (
 	permGroupWrite  = "GroupMember.ReadWrite.All"
 	permGroupDelete = "Group.ReadWrite.All"
 	permUserRead    = "User.Read.All"
+	permRoleRead    = "RoleManagement.Read.Directory (or Directory.Read.All)"
 	permPortal      = "a delegated admin token for the portal API (Authentication Policy Administrator or Global Administrator)"
 )
 

@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/proto"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/cli"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/entrasim"
+	"github.com/ssprflow/ssprflow/internal/localstack"
+	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// History limits a rollout must keep for any number of members (issue 13).
+const (
+	maxHistoryBytes = 2 << 20
+	maxEventBytes   = 256 << 10
+)
+
+// TestWaveSurvivesKills: a wave selected by a file of UPNs, with the worker
+// SIGKILLed while it adds the members and again while compensation removes
+// them: the simulator's write audit shows every member added once and
+// removed once, and the history stays small. `make test` runs it with 3,000
+// members and one kill each way; `make bench` (SSPRFLOW_SCALE=1) with 50,000
+// members and three kills during the wave, as issue 13 asks.
+func TestWaveSurvivesKills(t *testing.T) {
+	members, kills := 3000, 1
+	if os.Getenv("SSPRFLOW_SCALE") != "" {
+		members, kills = 50000, 3
+	}
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "bob"}, Users: members + 1000})
+	// Slow each Graph write a little so kills land inside the wave.
+	faults, err := entrasim.ParseFaults("path=/v1.0/*;method=POST,PATCH,DELETE;latency=15ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stack.Sim.SetFaults(faults)
+	csv := filepath.Join(e.dir, "wave.csv")
+	writeWave(t, csv, members, len(strconv.Itoa(members+1000)))
+	p := e.plan(func(p *plan.Rollout) {
+		// Guests' UPNs differ (#EXT#): they show as missing; disabled
+		// users are excluded by default.
+		p.Spec.MissingMembers = plan.MissingMembersContinue
+		p.Spec.Stages = []plan.Stage{
+			p.Spec.Stages[0],
+			{Name: "wave", Select: &plan.Selection{File: "wave.csv"},
+				Gate: &plan.Gate{Approvals: 1, Timeout: plan.Duration(time.Hour)}},
+			{Name: "all", All: true},
+		}
+	})
+	worker := e.startWorkerProcess()
+	id := e.startFile(p, filepath.Join(e.dir, "plan.yaml"))
+	st := e.wait(id, 3*time.Minute, func(st workflows.State) bool { return st.GroupID != "" })
+	group := st.GroupID
+
+	// killAt SIGKILLs the worker once the group's audit shows at least n
+	// writes of the kind, then starts a new one.
+	killAt := func(what string, n int, count func(entrasim.MemberWrite) int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			got := 0
+			for _, w := range e.stack.Sim.MemberWrites("contoso.onmicrosoft.com", group) {
+				got += count(w)
+			}
+			if got >= n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d of %d writes after 5 minutes", what, got, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := syscall.Kill(-worker.Process.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = worker.Process.Wait()
+		t.Logf("killed the worker during %s at %d writes", what, n)
+		worker = e.startWorkerProcess()
+	}
+	added := func(w entrasim.MemberWrite) int { return w.Added }
+	removed := func(w entrasim.MemberWrite) int { return w.Removed }
+	for k := 1; k <= kills; k++ {
+		killAt("the wave's adds", k*members/(kills+1), added)
+	}
+	e.wait(id, 10*time.Minute, func(st workflows.State) bool { return gateStatus(st, "wave") == workflows.GateApproval })
+	if v := e.decideOn("contoso_onmicrosoft_com", "sspr-pilot", "wave", "bob", "reject"); !v.Accepted {
+		t.Fatalf("bob's rejection refused: %s", v.Reason)
+	}
+	killAt("compensation", members/2, removed)
+	st = e.wait(id, 10*time.Minute, ended)
+	if st.Status != workflows.StatusRolledBack {
+		t.Fatalf("status %s (%s)", st.Status, st.LastError)
+	}
+
+	writes := e.stack.Sim.MemberWrites("contoso.onmicrosoft.com", group)
+	wave, bad := 0, 0
+	for user, w := range writes {
+		if w.Added != 1 || w.Removed != 1 {
+			if bad++; bad <= 5 {
+				t.Errorf("user %s added %d times, removed %d times (want once each)", user, w.Added, w.Removed)
+			}
+		}
+		wave++
+	}
+	want := len(p.Spec.Stages[0].Members)
+	for _, c := range st.Changes {
+		if c.Stage == "wave" && c.Roster != nil {
+			want += c.Roster.Count
+		}
+	}
+	if wave != want || want < members*8/10 {
+		t.Errorf("%d users were written, want %d (the pilot and the wave's roster, about %d)", wave, want, members*9/10)
+	}
+	size, events, largest := historySize(t, e, id, st.RunID)
+	t.Logf("%d members: history %d bytes in %d events (largest event %d bytes), %d workers killed",
+		members, size, events, largest, kills+1)
+	if size > maxHistoryBytes || largest > maxEventBytes {
+		t.Errorf("history %d bytes (limit %d), largest event %d bytes (limit %d)", size, maxHistoryBytes, largest, maxEventBytes)
+	}
+}
+
+// writeWave writes n synthetic users' UPNs, as an HR export would: a
+// header, quoted fields.
+func writeWave(t *testing.T, path string, n, width int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "employeeId,userPrincipalName")
+	// Users 1..n of the simulator; guests have other UPNs and show as missing.
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(w, "%d,\"user%0*d@contoso.onmicrosoft.com\"\n", 10000+i, width, i)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startFile starts p as an operator does with `ssprflow rollout start
+// PATH`: the plan is written to path, and files it names are relative to it.
+func (e *env) startFile(p *plan.Rollout, path string) string {
+	e.t.Helper()
+	raw, err := yaml.Marshal(p)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
+	nc := config.NATS{URL: e.stack.NATSURL(), User: "operator", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_operator"}}
+	id, err := cli.StartOverNATS(context.Background(), nc, "operator", p, path, raw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// historySize sums the encoded size of every event of every run of the
+// rollout (continue-as-new chains runs), and the largest event.
+func historySize(t *testing.T, e *env, id, runID string) (total, events, largest int) {
+	t.Helper()
+	for run := runID; run != ""; {
+		next := ""
+		it := e.tc.GetWorkflowHistory(context.Background(), id, run, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := proto.Size(ev)
+			total, events, largest = total+n, events+1, max(largest, n)
+			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+				next = a.GetNewExecutionRunId()
+			}
+		}
+		run = next
+	}
+	return total, events, largest
+}
