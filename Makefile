@@ -6,6 +6,8 @@ export GOFLAGS ?= -buildvcs=false
 FUZZTIME ?= 60s
 FUZZ_TARGETS := \
 	./internal/plan:FuzzLoad \
+	./internal/memberlist:FuzzParse \
+	./internal/roster:FuzzRead \
 	./internal/ad:FuzzParseSD \
 	./internal/ad:FuzzParseGptTmpl \
 	./internal/ad:FuzzParseGPLink \
