@@ -94,8 +94,9 @@ type Server struct {
 	faults *faultState
 	quota  quotaState
 
-	auditMu sync.Mutex
-	audit   []AuditEntry
+	auditMu      sync.Mutex
+	audit        []AuditEntry
+	memberWrites map[string]map[string]*MemberWrite // tenant/group -> user id
 
 	reqSeq atomic.Uint64
 

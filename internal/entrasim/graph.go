@@ -52,6 +52,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, t *tenant, c
 	case "users":
 		s.serveUsers(w, r, t, c, seg[1:])
 		return
+	case "directoryroles":
+		s.serveDirectoryRoles(w, r, t, c, seg[1:])
+		return
 	case "reports":
 		if len(seg) >= 3 && strings.EqualFold(seg[1], "authenticationMethods") {
 			s.serveReports(w, r, t, c, seg[2:])

@@ -113,8 +113,23 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 			methodNotAllowed(w, r)
 		}
 		return
-	case strings.EqualFold(rest[1], "members"):
-		s.serveMembers(w, r, t, c, rest[0], rest[2:])
+	case strings.EqualFold(rest[1], "members") || strings.EqualFold(rest[1], "transitiveMembers"):
+		// Groups here hold users only, so transitive members are the
+		// members; the documented OData cast to users changes nothing else.
+		sub := rest[2:]
+		if len(sub) == 1 && strings.EqualFold(sub[0], "microsoft.graph.user") && r.Method == http.MethodGet {
+			s.listMembers(w, r, t, c, rest[0], false)
+			return
+		}
+		if strings.EqualFold(rest[1], "transitiveMembers") {
+			if len(sub) == 0 && r.Method == http.MethodGet {
+				s.listMembers(w, r, t, c, rest[0], false)
+				return
+			}
+			notFoundSegment(w, r)
+			return
+		}
+		s.serveMembers(w, r, t, c, rest[0], sub)
 		return
 	}
 	notFoundSegment(w, r)
@@ -357,6 +372,7 @@ func (s *Server) addMembers(t *tenant, g *group, idx []int32) {
 		g.members[i] = struct{}{}
 	}
 	g.sorted = nil
+	s.recordMemberWrite(t, g.id, idx, true)
 	if t.isSelectedGroup(g.id) {
 		for _, i := range idx {
 			t.reconcileUser(i, now)
@@ -446,6 +462,7 @@ func (s *Server) removeMemberRef(w http.ResponseWriter, r *http.Request, t *tena
 	}
 	delete(g.members, i)
 	g.sorted = nil
+	s.recordMemberWrite(t, g.id, []int32{i}, false)
 	if t.isSelectedGroup(g.id) {
 		t.reconcileUser(i, s.Now())
 	}

@@ -86,6 +86,11 @@ func (s *Server) stamp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1.0/$batch" {
+		s.stamp(w, r)
+		s.serveBatch(w, r) // each request inside is served (and charged) on its own
+		return
+	}
 	s.stamp(w, r)
 	c, tokenOK := s.parseToken(bearer(r))
 	if tokenOK {

@@ -2,6 +2,7 @@ package entrasim
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -55,6 +56,20 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, t *tenant, c
 	}
 	if len(rest) > 1 {
 		notFoundSegment(w, r)
+		return
+	}
+	if len(rest) == 1 && rest[0] == "$count" {
+		// An advanced query: Graph refuses it without ConsistencyLevel.
+		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+			writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Count is not currently supported. Add the ConsistencyLevel: eventual header.")
+			return
+		}
+		t.mu.Lock()
+		n := len(t.users)
+		t.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(strconv.Itoa(n)))
 		return
 	}
 	if len(rest) == 1 {
