@@ -117,7 +117,8 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 		// Groups here hold users only, so transitive members are the
 		// members; the documented OData cast to users changes nothing else.
 		sub := rest[2:]
-		if len(sub) == 1 && strings.EqualFold(sub[0], "microsoft.graph.user") && r.Method == http.MethodGet {
+		// msgraph-sdk-go sends the cast as graph.user, which Graph accepts.
+		if len(sub) == 1 && (strings.EqualFold(sub[0], "microsoft.graph.user") || strings.EqualFold(sub[0], "graph.user")) && r.Method == http.MethodGet {
 			s.listMembers(w, r, t, c, rest[0], false)
 			return
 		}

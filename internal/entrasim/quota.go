@@ -74,20 +74,27 @@ func (s *Server) checkQuota(w http.ResponseWriter, r *http.Request, c claims) bo
 		return true
 	}
 	now := time.Now()
+	// Budgets run on the simulator's clock: at TimeScale 10 a 150 s write
+	// window lasts 15 real seconds (Retry-After is in real seconds).
+	scale := s.opts.TimeScale
+	if scale <= 0 {
+		scale = 1
+	}
+	span := func(d time.Duration) time.Duration { return time.Duration(float64(d) / scale) }
 	app := c.Appid + "/" + c.Tid
 	var wait time.Duration
 	ok := true
 	info, scope := "ResourceUnitLimitExceeded", "Tenant_Application/ReadWrite/"+c.Appid+"/"+c.Tid
 	if strings.Contains(strings.ToLower(r.URL.Path), "/reports/") {
-		wait, ok = qs.take("reports/"+app, q.Reports, 10*time.Second, now)
+		wait, ok = qs.take("reports/"+app, q.Reports, span(10*time.Second), now)
 		scope = "Tenant_Application/Read/" + c.Appid + "/" + c.Tid
 	} else {
 		if isWrite(r.Method) {
-			wait, ok = qs.take("writes/"+app, q.Writes, 150*time.Second, now)
+			wait, ok = qs.take("writes/"+app, q.Writes, span(150*time.Second), now)
 			info = "WriteLimitExceeded"
 		}
 		if ok {
-			wait, ok = qs.take("ru/"+app, q.DirectoryRU, 10*time.Second, now)
+			wait, ok = qs.take("ru/"+app, q.DirectoryRU, span(10*time.Second), now)
 			info = "ResourceUnitLimitExceeded"
 		}
 	}

@@ -206,7 +206,9 @@ func TestParseLarge(t *testing.T) {
 	}
 	const n = 500_000
 	r := &generator{n: n, header: "userPrincipalName,displayName,department\n",
-		row: func(i int) string { return fmt.Sprintf("user%06d@contoso.onmicrosoft.com,User %06d,Department %d\n", i, i, i%40) }}
+		row: func(i int) string {
+			return fmt.Sprintf("user%06d@contoso.onmicrosoft.com,User %06d,Department %d\n", i, i, i%40)
+		}}
 	last := 0
 	st, err := Parse("big.csv", r, func(e Entry) error {
 		if e.Line != last+1 && last != 0 || e.Kind != UPN {
