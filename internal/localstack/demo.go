@@ -21,6 +21,7 @@ import (
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/internal/worker"
 	"github.com/ssprflow/ssprflow/workflows"
@@ -40,11 +41,15 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 	manual := fs.Bool("manual", false, "do not answer approval gates: wait for a human running 'ssprflow approve' in another terminal")
 	keep := fs.Bool("keep", false, "keep the work directory (logs, NATS store) after the demo")
 	users := fs.Int("users", 200, "simulated tenant users")
+	quota := fs.String("quota", "off", "realistic: the simulator enforces Graph's documented budgets (small tenant), on its clock; off: none")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
 	if *users < 1 {
 		return cmdline.Usage("--users must be at least 1, got %d", *users)
+	}
+	if err := cmdline.OneOf("--quota", *quota, "realistic", "off"); err != nil {
+		return err
 	}
 	start := time.Now()
 	p, err := demoPlan(*planFile)
@@ -63,7 +68,14 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer logf.Close()
-	d := &demo{io: io, p: p, dir: dir, log: logf, logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	file := *planFile
+	if file == "" {
+		file = "examples/pilot.yaml"
+	}
+	d := &demo{io: io, p: p, file: file, dir: dir, log: logf, logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	if *quota == "realistic" {
+		d.quota = entrasim.DefaultQuota
+	}
 	fmt.Fprintf(io.Out, "ssprflow demo — plan %s, tenant %s (logs in %s)\n", p.Metadata.Name, p.Metadata.Tenant, dir)
 
 	stop, err := d.startStack(ctx, *users)
@@ -130,6 +142,8 @@ func (d *demo) followAndReport(ctx context.Context, id string, start time.Time) 
 type demo struct {
 	io      IO
 	p       *plan.Rollout
+	file    string // the plan's path: member files are relative to it
+	quota   entrasim.Quota
 	dir     string
 	log     *os.File
 	logger  *slog.Logger
@@ -146,7 +160,7 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 	for _, ap := range p.Spec.Approvers {
 		approvers = append(approvers, ap.ID)
 	}
-	st, err := StartStack(ctx, StackOptions{Dir: d.dir, SimAddr: "127.0.0.1:0", Users: users, TimeScale: 3600,
+	st, err := StartStack(ctx, StackOptions{Dir: d.dir, SimAddr: "127.0.0.1:0", Users: users, TimeScale: 3600, Quota: d.quota,
 		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, SMB: canServeSMB(), Logger: d.logger})
 	if err != nil {
 		return nil, err
@@ -233,7 +247,7 @@ func (d *demo) startRollout(ctx context.Context) (string, error) {
 	}
 	os.Setenv("SSPRFLOW_DEMO_PW_OPERATOR", d.st.Passwords[demoOperator])
 	opNATS := config.NATS{URL: d.st.NATSURL(), User: demoOperator, Password: config.Secret{Env: "SSPRFLOW_DEMO_PW_OPERATOR"}}
-	id, err := cli.StartOverNATS(ctx, opNATS, demoOperator, d.p, "examples/pilot.yaml", raw)
+	id, err := cli.StartOverNATS(ctx, opNATS, demoOperator, d.p, d.file, raw)
 	if err != nil {
 		return "", err
 	}

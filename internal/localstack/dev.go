@@ -78,7 +78,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	}
 	defer stopAgent()
 	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
-	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL(), 60)
+	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL())
 	fmt.Fprintf(io.Out, "  export %s=%s   # payload key: Temporal history is encrypted\n", config.EnvCodecKeys, st.CodecKeys())
 	if st.DC != nil {
 		fmt.Fprintf(io.Out, "  # Samba AD DC at %s, CA %s, %s / $SSPRFLOW_AD_PASSWORD=%s\n", st.DC.URL(), st.DC.CAFile, st.DC.AdminUser, st.DC.AdminPassword)

@@ -38,7 +38,10 @@ type StackOptions struct {
 	Directory  bool // start a Samba AD DC when samba is installed
 	// SMB serves the DC's SYSVOL over SMB, so password age reads the GPOs'
 	// GptTmpl.inf as on a real domain (needs root for Samba's namespaces).
-	SMB    bool
+	SMB bool
+	// Quota makes the simulator enforce Graph's throttling budgets (on its
+	// clock); the zero Quota enforces none.
+	Quota  entrasim.Quota
 	Logger *slog.Logger
 }
 
@@ -103,7 +106,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	}
 	s.stops = append(s.stops, s.NATS.Stop)
 
-	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, TimeScale: o.TimeScale, Logger: logger})
+	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, TimeScale: o.TimeScale, Quota: o.Quota, Logger: logger})
 	if err != nil {
 		return s, fmt.Errorf("start tenant simulator: %w", err)
 	}
