@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -185,6 +186,11 @@ func (v *validator) checkSpec(s *Spec) {
 	}
 	v.checkWriteback(s)
 	v.checkStages(s)
+	for j, g := range s.Exclude.Groups {
+		if strings.TrimSpace(g) == "" {
+			v.add(fmt.Sprintf("spec.exclude.groups[%d]", j), "empty group name", "write the display name of the group to keep out, such as Break-Glass")
+		}
+	}
 	v.checkApprovers(s)
 	switch s.FailurePolicy {
 	case RollbackStage, RollbackAll, Pause:
@@ -349,11 +355,17 @@ func (v *validator) checkStages(s *Spec) {
 			v.add(p, fmt.Sprintf("the final stage of a widening rollout must be {name: all, all: true}, got %s", q(st.Name)),
 				"add a last stage with name: all and all: true")
 		}
-		if st.All && len(st.Members) > 0 {
-			v.add(p+".members", "the all stage enables SSPR for everyone; members are not used", "remove members from this stage")
+		if st.All && (len(st.Members) > 0 || st.Select != nil) {
+			v.add(p+".members", "the all stage enables SSPR for everyone; members are not used", "remove members and select from this stage")
 		}
-		if i > 0 && i < last && len(st.Members) == 0 {
-			v.add(p+".members", "a wave must add at least one member to the SSPR group", "list member UPNs, or remove this stage")
+		if len(st.Members) > 0 && st.Select != nil {
+			v.add(p+".select", "a stage lists members or selects them, not both", "keep members: or select:, or split them into two stages")
+		}
+		if st.Select != nil {
+			v.checkSelection(st.Select, p+".select")
+		}
+		if i > 0 && i < last && !st.Selects() {
+			v.add(p+".members", "a wave must add at least one member to the SSPR group", "list member UPNs, select members (select: {groups: [...]}, {file: ...}, {filter: ...} or {percent: N}), or remove this stage")
 		}
 		for j, m := range st.Members {
 			mp := fmt.Sprintf("%s.members[%d]", p, j)
@@ -378,6 +390,63 @@ func (v *validator) checkStages(s *Spec) {
 	}
 	if s.DefaultGate != nil {
 		v.checkGate(s.DefaultGate, "spec.defaultGate", len(s.Approvers))
+	}
+}
+
+// checkSelection checks a stage's select: exactly one way of choosing, each
+// well formed; what the tenant makes of it (a group that does not exist, a
+// filter Graph refuses) the stage finds out when it resolves.
+func (v *validator) checkSelection(sel *Selection, p string) {
+	n := 0
+	if len(sel.Groups) > 0 {
+		n++
+	}
+	if sel.File != "" {
+		n++
+	}
+	if sel.Filter != "" {
+		n++
+	}
+	if sel.Percent != 0 {
+		n++
+	}
+	if n != 1 {
+		v.add(p, fmt.Sprintf("set exactly one of groups, file, filter and percent (got %d)", n),
+			"for example select: {groups: [All-Sales]}, {file: waves/hr.csv}, {filter: \"department eq 'Sales'\"} or {percent: 25}")
+		return
+	}
+	seen := map[string]bool{}
+	for j, g := range sel.Groups {
+		gp := fmt.Sprintf("%s.groups[%d]", p, j)
+		switch {
+		case strings.TrimSpace(g) == "":
+			v.add(gp, "empty group name", "write the group's display name, such as All-Sales")
+		case seen[strings.ToLower(g)]:
+			v.add(gp, fmt.Sprintf("%s is listed twice", q(g)), "list each group once")
+		}
+		seen[strings.ToLower(g)] = true
+	}
+	if f := sel.File; f != "" {
+		clean := path.Clean(strings.ReplaceAll(f, "\\", "/"))
+		switch {
+		case strings.ContainsRune(f, 0) || path.IsAbs(clean) || strings.HasPrefix(clean, "../") || clean == ".." || (len(f) > 1 && f[1] == ':'):
+			v.add(p+".file", fmt.Sprintf("%s must be a path inside the plan's directory", q(f)), "write it relative to the plan file, such as waves/hr-wave.csv")
+		case !strings.HasSuffix(strings.ToLower(f), ".csv") && !strings.HasSuffix(strings.ToLower(f), ".txt"):
+			v.add(p+".file", fmt.Sprintf("%s is not a .csv or .txt file", q(f)), "save the list as CSV (one UPN or object id per line, or a userPrincipalName column)")
+		}
+	}
+	if f := sel.Filter; f != "" {
+		switch {
+		case len(f) > 4096:
+			v.add(p+".filter", fmt.Sprintf("%d bytes, at most 4096", len(f)), "select by a group instead, or split the stage")
+		case strings.Count(f, "'")%2 != 0:
+			v.add(p+".filter", fmt.Sprintf("%s has an unclosed quote", q(f)), "close every 'literal'; an apostrophe inside one is doubled: department eq 'O''Neill'")
+		case strings.Count(f, "(") != strings.Count(f, ")"):
+			v.add(p+".filter", fmt.Sprintf("%s has unbalanced parentheses", q(f)), "close every ( with a )")
+		}
+	}
+	if pc := sel.Percent; pc != 0 && (pc <= 0 || pc > 100) {
+		v.add(p+".percent", fmt.Sprintf("must be more than 0 and at most 100, got %g", pc), "set percent: 25 for a quarter of the users not yet added")
 	}
 }
 
