@@ -15,8 +15,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/localstack"
 	"github.com/ssprflow/ssprflow/internal/plan"
@@ -61,6 +63,7 @@ func TestWaveSurvivesKills(t *testing.T) {
 		}
 	})
 	worker := e.startWorkerProcess()
+	e.blobStream()
 	id := e.startFile(p, filepath.Join(e.dir, "plan.yaml"))
 	st := e.wait(id, 3*time.Minute, func(st workflows.State) bool { return st.GroupID != "" })
 	group := st.GroupID
@@ -129,6 +132,22 @@ func TestWaveSurvivesKills(t *testing.T) {
 		members, size, events, largest, kills+1)
 	if size > maxHistoryBytes || largest > maxEventBytes {
 		t.Errorf("history %d bytes (limit %d), largest event %d bytes (limit %d)", size, maxHistoryBytes, largest, maxEventBytes)
+	}
+}
+
+// blobStream creates the blob stream as the worker does when it starts, so
+// the upload does not race the worker process's start.
+func (e *env) blobStream() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, js, err := dial.NATS(ctx, e.cfg.NATS, "e2e")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := blob.EnsureStream(ctx, js); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

@@ -217,8 +217,12 @@ func (p *parser) first(cr *csv.Reader, rec []string, line int, fn func(Entry) er
 	}
 	if len(rec) == 1 {
 		_, _, why := classify(c0)
-		return p.errorf(line, ErrInvalidEntry, "fix or delete the line, or name the column userPrincipalName or id if this is a header",
-			"%s %s", clip(c0), why)
+		fix := "fix or delete the line"
+		if !strings.Contains(c0, "@") {
+			// It may be meant as a header.
+			fix += ", or name the column userPrincipalName or id if this is a header"
+		}
+		return p.errorf(line, ErrInvalidEntry, fix, "%s %s", clip(c0), why)
 	}
 	return p.errorf(line, ErrFormat, "add a header row naming the member column userPrincipalName (or UPN) or id (or objectId), or rename the column that holds them",
 		"the first row (%s) names no member column and does not start with a UPN or object id", clipRow(rec))

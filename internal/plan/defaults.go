@@ -18,6 +18,13 @@ const (
 	DefaultUnlockAccounts           = true
 	DefaultGateTimeout              = Duration(72 * time.Hour)
 	DefaultAgentTimeout             = Duration(time.Hour)
+	// Who spec.exclude leaves out of every selection unless the plan says
+	// otherwise. Guests and disabled accounts gain nothing from SSPR;
+	// directory role holders stay in, since SSPR for administrators
+	// follows Microsoft's own policy whatever the group.
+	DefaultExcludeAdmins   = false
+	DefaultExcludeGuests   = true
+	DefaultExcludeDisabled = true
 )
 
 // DefaultMethods are the methods the portal enables out of the box.
@@ -32,7 +39,8 @@ func DefaultMethods() []Method { return []Method{MethodEmail, MethodMobilePhone}
 // when a directory is given and to none otherwise. A gate's zero timeout
 // means 72h, and its zero metric timeout means the gate's timeout. Methods
 // default only when nil (omitted); an empty list stays empty, and Validate
-// refuses it.
+// refuses it. spec.exclude's admins, guests and disabled take
+// DefaultExcludeAdmins, DefaultExcludeGuests and DefaultExcludeDisabled.
 func (r *Rollout) WithDefaults() *Rollout {
 	c := r.clone()
 	s := &c.Spec
@@ -73,6 +81,9 @@ func (r *Rollout) WithDefaults() *Rollout {
 	if s.MissingMembers == "" {
 		s.MissingMembers = MissingMembersStop
 	}
+	setBool(&s.Exclude.Admins, DefaultExcludeAdmins)
+	setBool(&s.Exclude.Guests, DefaultExcludeGuests)
+	setBool(&s.Exclude.Disabled, DefaultExcludeDisabled)
 	defaultGate(s.DefaultGate)
 	for i := range s.Stages {
 		st := &s.Stages[i]
@@ -120,6 +131,10 @@ func (r *Rollout) clone() *Rollout {
 	s.Writeback.UnlockAccounts = clonePtr(s.Writeback.UnlockAccounts)
 	s.DefaultGate = clonePtr(s.DefaultGate)
 	s.Approvers = slices.Clone(s.Approvers)
+	s.Exclude.Groups = slices.Clone(s.Exclude.Groups)
+	s.Exclude.Admins = clonePtr(s.Exclude.Admins)
+	s.Exclude.Guests = clonePtr(s.Exclude.Guests)
+	s.Exclude.Disabled = clonePtr(s.Exclude.Disabled)
 	s.Stages = slices.Clone(s.Stages)
 	for i := range s.Stages {
 		st := &s.Stages[i]
@@ -129,6 +144,12 @@ func (r *Rollout) clone() *Rollout {
 			st.Group = &g
 		}
 		st.Members = slices.Clone(st.Members)
+		if st.Select != nil {
+			sel := *st.Select
+			sel.Groups = slices.Clone(sel.Groups)
+			st.Select = &sel
+		}
+		st.MemberList = clonePtr(st.MemberList)
 		st.Gate = clonePtr(st.Gate)
 	}
 	return &c

@@ -221,6 +221,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.problem(fp, nodePos(k), r.msg, r.fix)
 			continue
 		}
+		if r, ok := workerOnlyKeys[v.Type()][k.Value]; ok {
+			d.problem(fp, nodePos(k), r.msg, r.fix)
+			if r.covers != "" {
+				// The stage's missing members are this mistake, not a second one.
+				d.bad[joinPath(path, r.covers)] = true
+			}
+			continue
+		}
 		if v.Type() == groupRefType && groupIDKeys[k.Value] {
 			d.problem(fp, nodePos(k), fmt.Sprintf("a group is named, not given by id: ssprflow finds the SSPR group by its display name, and %s is not a group setting", k.Value),
 				"write group: {name: DISPLAY-NAME} with the group's display name as Entra ID > Groups shows it; add create: false if the group must already exist")
@@ -245,13 +253,28 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 
 var groupRefType = reflect.TypeFor[GroupRef]()
 
+// workerOnlyKeys are fields the worker fills in when it accepts a plan
+// (yaml:"-"): a plan that wrote one would hand the worker a member list it
+// never checked, so each is refused with its own fix rather than "unknown
+// field" (or a did-you-mean "members").
+var workerOnlyKeys = map[reflect.Type]map[string]refusal{
+	reflect.TypeFor[Stage](): {
+		"memberList": {msg: "memberList is the worker's: it stores the stage's inline members or selected file when it accepts the plan, and a plan cannot name a stored list",
+			fix: "list the users under members:, or name a file with select: {file: waves/list.csv}", covers: "members"},
+	},
+}
+
 // groupIDKeys are the ways people write a group's object id. Graph finds
 // the group by displayName only (and creates one by that name), so an id
 // has nowhere to go; "unknown field" would point at spec.approvers[].id.
 var groupIDKeys = map[string]bool{"id": true, "objectId": true, "groupId": true}
 
 // refusal is why a field is refused, and what to do instead.
-type refusal struct{ msg, fix string }
+type refusal struct {
+	msg, fix string
+	// covers is a sibling field whose absence the refusal explains.
+	covers string
+}
 
 // fixDirectoryProfile is the fix for every connection, identity or secret
 // field of spec.directory.
@@ -264,8 +287,8 @@ const fixDirectoryProfile = "move it to a directory profile in the worker config
 // "unknown field".
 var workerOnlyFields = func() map[string]refusal {
 	m := map[string]refusal{
-		"spec.allowSelfApproval": {"self-approval is the worker's policy (policy.allowSelfApproval in the worker configuration), not the plan's",
-			"remove allowSelfApproval from the plan; the worker's administrator sets policy.allowSelfApproval"},
+		"spec.allowSelfApproval": {msg: "self-approval is the worker's policy (policy.allowSelfApproval in the worker configuration), not the plan's",
+			fix: "remove allowSelfApproval from the plan; the worker's administrator sets policy.allowSelfApproval"},
 	}
 	for _, f := range []struct{ key, what string }{
 		{"url", "which domain controller the worker connects to"},
@@ -279,7 +302,7 @@ var workerOnlyFields = func() map[string]refusal {
 		{"connectorAccount", "which account receives the writeback rights"},
 	} {
 		m["spec.directory."+f.key] = refusal{
-			fmt.Sprintf("%s is not a plan setting: a plan never chooses %s", f.key, f.what), fixDirectoryProfile}
+			msg: fmt.Sprintf("%s is not a plan setting: a plan never chooses %s", f.key, f.what), fix: fixDirectoryProfile}
 	}
 	return m
 }()

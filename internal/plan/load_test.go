@@ -8,12 +8,76 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-var examples = []string{"../../examples/pilot.yaml", "../../examples/waves.yaml"}
+var examples = []string{"../../examples/pilot.yaml", "../../examples/waves.yaml", "../../examples/org-waves.yaml"}
+
+// TestExamplesListed keeps the list above in step with examples/, so a new
+// example is loaded and round-tripped too.
+func TestExamplesListed(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !slices.Contains(examples, f) {
+			t.Errorf("%s is not in the examples list", f)
+		}
+	}
+}
+
+// TestExampleFilesExist: every select.file an example names is there,
+// relative to the example.
+func TestExampleFilesExist(t *testing.T) {
+	for _, path := range examples {
+		r, err := LoadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, st := range r.Spec.Stages {
+			if st.Select == nil || st.Select.File == "" {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(path), filepath.FromSlash(st.Select.File))); err != nil {
+				t.Errorf("%s: spec.stages[%d].select.file: %v", path, i, err)
+			}
+		}
+	}
+}
+
+func TestOrgWavesExample(t *testing.T) {
+	r, err := LoadFile("../../examples/org-waves.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, st := range r.Spec.Stages {
+		switch {
+		case st.Select != nil:
+			kinds = append(kinds, st.Select.Kind())
+		case len(st.Members) > 0:
+			kinds = append(kinds, "members")
+		case st.All:
+			kinds = append(kinds, "all")
+		}
+	}
+	if want := []string{"members", SelectGroups, SelectFile, SelectFilter, SelectPercent, "all"}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("stages choose by %v, want %v", kinds, want)
+	}
+	s := r.Spec.Stages
+	if !reflect.DeepEqual(s[1].Select.Groups, []string{"All-Sales", "Sales 'EU'"}) || s[2].Select.File != "waves/hr-wave.csv" ||
+		s[3].Select.Filter != "department eq 'Engineering'" || s[4].Select.Percent != 25 {
+		t.Errorf("selections = %+v %+v %+v %+v", s[1].Select, s[2].Select, s[3].Select, s[4].Select)
+	}
+	ex := r.Spec.Exclude
+	if !reflect.DeepEqual(ex.Groups, []string{"Break-Glass"}) || !ex.ExcludeAdmins() || !ex.ExcludeGuests() || !ex.ExcludeDisabled() {
+		t.Errorf("exclude = %+v", ex)
+	}
+}
 
 func TestExamplesLoad(t *testing.T) {
 	for _, path := range examples {
@@ -96,6 +160,8 @@ func TestBrokenTestdata(t *testing.T) {
 	}{
 		{"wrong-types.yaml", []string{"spec.methodsRequired", "spec.methods", "spec.registration.requireOnSignIn", "spec.stages[0].gate.soak", "spec.stages[0].gate.approvals"}},
 		{"bad-stages.yaml", []string{"spec.stages[0].group", "spec.stages[1].name", "spec.stages[1].group", "spec.stages[1].members[0]", "spec.stages[2].name", "spec.stages[2].members", "spec.stages[2].members[0]"}},
+		{"bad-select.yaml", []string{"spec.stages[1].select", "spec.stages[2].select.file", "spec.stages[3].select.filter", "spec.stages[4].select.percent",
+			"spec.stages[5].memberList", "spec.stages[6].select", "spec.exclude.groups[1]"}},
 		{"syntax-error.yaml", []string{""}},
 	}
 	for _, tt := range tests {
@@ -223,6 +289,7 @@ spec:
 		},
 		FailurePolicy:  RollbackAll,
 		MissingMembers: MissingMembersStop,
+		Exclude:        Exclude{Admins: &fals, Guests: &tru, Disabled: &tru},
 	}
 	if !reflect.DeepEqual(r.Spec, want) {
 		got, _ := json.Marshal(r.Spec)
@@ -259,6 +326,35 @@ func TestWithDefaultsDoesNotModify(t *testing.T) {
 	}
 	if !reflect.DeepEqual(d.WithDefaults(), d) {
 		t.Errorf("WithDefaults is not idempotent")
+	}
+}
+
+// TestWithDefaultsCopiesSelections: the copy shares no selection, member
+// list or exclusion with its source.
+func TestWithDefaultsCopiesSelections(t *testing.T) {
+	r := &Rollout{Spec: Spec{
+		Stages: []Stage{
+			{Name: "pilot", Group: &GroupRef{Name: "g"}, MemberList: &ListRef{Digest: "sha256:x", Count: 1}},
+			{Name: "sales", Select: &Selection{Groups: []string{"All-Sales"}}},
+			{Name: "all", All: true},
+		},
+		Exclude: Exclude{Groups: []string{"Break-Glass"}},
+	}}
+	d := r.WithDefaults()
+	d.Spec.Stages[0].MemberList.Count = 9
+	d.Spec.Stages[1].Select.Groups[0] = "changed"
+	d.Spec.Stages[1].Select.Percent = 5
+	d.Spec.Exclude.Groups[0] = "changed"
+	*d.Spec.Exclude.Guests = false
+	if r.Spec.Stages[0].MemberList.Count != 1 || r.Spec.Stages[1].Select.Groups[0] != "All-Sales" || r.Spec.Stages[1].Select.Percent != 0 ||
+		r.Spec.Exclude.Groups[0] != "Break-Glass" || r.Spec.Exclude.Guests != nil {
+		t.Errorf("WithDefaults' copy shares memory with its source: %+v", r.Spec)
+	}
+	if e := (Exclude{}); e.ExcludeAdmins() != DefaultExcludeAdmins || e.ExcludeGuests() != DefaultExcludeGuests || e.ExcludeDisabled() != DefaultExcludeDisabled {
+		t.Errorf("an unset Exclude does not report the defaults")
+	}
+	if ex := d.Spec.Exclude; ex.Admins == nil || *ex.Admins != DefaultExcludeAdmins || ex.Disabled == nil || *ex.Disabled != DefaultExcludeDisabled {
+		t.Errorf("WithDefaults left exclude %+v", ex)
 	}
 }
 

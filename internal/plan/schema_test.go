@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -154,5 +155,20 @@ func TestSchemaEnumsMatchGo(t *testing.T) {
 	sort.Strings(want)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("schema methods %v, Go methods %v", got, want)
+	}
+}
+
+// TestSchemaSelectFile: every select.file the loader accepts, the schema's
+// pattern accepts too (the schema is weaker: it cannot see "..").
+func TestSchemaSelectFile(t *testing.T) {
+	root := loadSchema(t)
+	stage := resolve(t, root, jsonSchema{"$ref": "#/$defs/stage"})
+	sel := stage["properties"].(map[string]any)["select"].(map[string]any)
+	pattern := sel["properties"].(map[string]any)["file"].(map[string]any)["pattern"].(string)
+	re := regexp.MustCompile(pattern)
+	for _, f := range []string{"waves/hr-wave.csv", "HR.TXT", "./lists/Sales EU.Csv", "a/../b.csv", "/etc/x.csv", `C:\x.csv`, "x.xlsx", "x.csv.bak"} {
+		if msg, _ := fileProblem(f); msg == "" && !re.MatchString(f) {
+			t.Errorf("%q: the loader accepts it, the schema pattern %q does not", f, pattern)
+		}
 	}
 }

@@ -212,17 +212,27 @@ type Selection struct {
 	Percent float64 `yaml:"percent,omitempty" json:"percent,omitempty"`
 }
 
-// Kind names which way the selection chooses.
+// The ways a Selection chooses, as Kind names them.
+const (
+	SelectGroups  = "groups"
+	SelectFile    = "file"
+	SelectFilter  = "filter"
+	SelectPercent = "percent"
+)
+
+// Kind names which way the selection chooses: SelectGroups, SelectFile,
+// SelectFilter or SelectPercent (the first set, in that order; a valid
+// selection sets exactly one), or "" when none is set.
 func (s Selection) Kind() string {
 	switch {
 	case len(s.Groups) > 0:
-		return "groups"
+		return SelectGroups
 	case s.File != "":
-		return "file"
+		return SelectFile
 	case s.Filter != "":
-		return "filter"
+		return SelectFilter
 	case s.Percent != 0:
-		return "percent"
+		return SelectPercent
 	}
 	return ""
 }
@@ -257,10 +267,24 @@ type Exclude struct {
 	Disabled *bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
-// ExcludeAdmins, ExcludeGuests and ExcludeDisabled apply the defaults.
-func (e Exclude) ExcludeAdmins() bool   { return e.Admins != nil && *e.Admins }
-func (e Exclude) ExcludeGuests() bool   { return e.Guests == nil || *e.Guests }
-func (e Exclude) ExcludeDisabled() bool { return e.Disabled == nil || *e.Disabled }
+// ExcludeAdmins reports whether directory role holders are left out
+// (DefaultExcludeAdmins unless set).
+func (e Exclude) ExcludeAdmins() bool { return boolOr(e.Admins, DefaultExcludeAdmins) }
+
+// ExcludeGuests reports whether guests are left out (DefaultExcludeGuests
+// unless set).
+func (e Exclude) ExcludeGuests() bool { return boolOr(e.Guests, DefaultExcludeGuests) }
+
+// ExcludeDisabled reports whether disabled accounts are left out
+// (DefaultExcludeDisabled unless set).
+func (e Exclude) ExcludeDisabled() bool { return boolOr(e.Disabled, DefaultExcludeDisabled) }
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}
 
 // Gate is what must hold before the rollout moves past a stage.
 type Gate struct {

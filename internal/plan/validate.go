@@ -45,6 +45,7 @@ var (
 	profileRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	upnRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 	approverIDRE = regexp.MustCompile(`^[A-Za-z0-9._@-]+$`)
+	digestRE     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
 
 // validator applies the semantic rules to a defaulted Rollout, locating each
@@ -186,11 +187,7 @@ func (v *validator) checkSpec(s *Spec) {
 	}
 	v.checkWriteback(s)
 	v.checkStages(s)
-	for j, g := range s.Exclude.Groups {
-		if strings.TrimSpace(g) == "" {
-			v.add(fmt.Sprintf("spec.exclude.groups[%d]", j), "empty group name", "write the display name of the group to keep out, such as Break-Glass")
-		}
-	}
+	v.checkGroupNames(s.Exclude.Groups, "spec.exclude.groups", "write the display name of the group to keep out, such as Break-Glass")
 	v.checkApprovers(s)
 	switch s.FailurePolicy {
 	case RollbackStage, RollbackAll, Pause:
@@ -355,16 +352,20 @@ func (v *validator) checkStages(s *Spec) {
 			v.add(p, fmt.Sprintf("the final stage of a widening rollout must be {name: all, all: true}, got %s", q(st.Name)),
 				"add a last stage with name: all and all: true")
 		}
-		if st.All && (len(st.Members) > 0 || st.Select != nil) {
-			v.add(p+".members", "the all stage enables SSPR for everyone; members are not used", "remove members and select from this stage")
-		}
-		if len(st.Members) > 0 && st.Select != nil {
+		switch {
+		case st.All && len(st.Members) > 0:
+			v.add(p+".members", "the all stage enables SSPR for everyone; members are not used", "remove members from this stage")
+		case st.All && st.Select != nil:
+			v.add(p+".select", "the all stage enables SSPR for everyone; it selects no one", "remove select from this stage, or add a wave before all that selects these users")
+		case len(st.Members) > 0 && st.Select != nil:
 			v.add(p+".select", "a stage lists members or selects them, not both", "keep members: or select:, or split them into two stages")
-		}
-		if st.Select != nil {
+		case st.Select != nil:
 			v.checkSelection(st.Select, p+".select")
 		}
-		if i > 0 && i < last && !st.Selects() {
+		if st.MemberList != nil {
+			v.checkMemberList(st, p+".memberList")
+		}
+		if i > 0 && i < last && !st.Selects() && st.Select == nil {
 			v.add(p+".members", "a wave must add at least one member to the SSPR group", "list member UPNs, select members (select: {groups: [...]}, {file: ...}, {filter: ...} or {percent: N}), or remove this stage")
 		}
 		for j, m := range st.Members {
@@ -397,56 +398,180 @@ func (v *validator) checkStages(s *Spec) {
 // well formed; what the tenant makes of it (a group that does not exist, a
 // filter Graph refuses) the stage finds out when it resolves.
 func (v *validator) checkSelection(sel *Selection, p string) {
-	n := 0
-	if len(sel.Groups) > 0 {
-		n++
-	}
-	if sel.File != "" {
-		n++
-	}
-	if sel.Filter != "" {
-		n++
-	}
-	if sel.Percent != 0 {
-		n++
-	}
-	if n != 1 {
-		v.add(p, fmt.Sprintf("set exactly one of groups, file, filter and percent (got %d)", n),
-			"for example select: {groups: [All-Sales]}, {file: waves/hr.csv}, {filter: \"department eq 'Sales'\"} or {percent: 25}")
+	if k := sel.kinds(); len(k) != 1 {
+		if len(k) == 0 && v.anyBad(p+".groups", p+".file", p+".filter", p+".percent") {
+			return // the field that failed to decode is the problem
+		}
+		got := "none"
+		if len(k) > 1 {
+			got = strings.Join(k, " and ")
+		}
+		v.add(p, fmt.Sprintf("set exactly one of groups, file, filter and percent, got %s", got),
+			"for example select: {groups: [All-Sales]}, {file: waves/hr.csv}, {filter: \"department eq 'Sales'\"} or {percent: 25}; use one stage per way of choosing")
 		return
 	}
-	seen := map[string]bool{}
-	for j, g := range sel.Groups {
-		gp := fmt.Sprintf("%s.groups[%d]", p, j)
-		switch {
-		case strings.TrimSpace(g) == "":
-			v.add(gp, "empty group name", "write the group's display name, such as All-Sales")
-		case seen[strings.ToLower(g)]:
-			v.add(gp, fmt.Sprintf("%s is listed twice", q(g)), "list each group once")
-		}
-		seen[strings.ToLower(g)] = true
+	if sel.Groups != nil {
+		v.checkGroupNames(sel.Groups, p+".groups", "write the group's display name as Entra ID > Groups shows it, such as All-Sales")
 	}
 	if f := sel.File; f != "" {
-		clean := path.Clean(strings.ReplaceAll(f, "\\", "/"))
-		switch {
-		case strings.ContainsRune(f, 0) || path.IsAbs(clean) || strings.HasPrefix(clean, "../") || clean == ".." || (len(f) > 1 && f[1] == ':'):
-			v.add(p+".file", fmt.Sprintf("%s must be a path inside the plan's directory", q(f)), "write it relative to the plan file, such as waves/hr-wave.csv")
-		case !strings.HasSuffix(strings.ToLower(f), ".csv") && !strings.HasSuffix(strings.ToLower(f), ".txt"):
-			v.add(p+".file", fmt.Sprintf("%s is not a .csv or .txt file", q(f)), "save the list as CSV (one UPN or object id per line, or a userPrincipalName column)")
+		if msg, fix := fileProblem(f); msg != "" {
+			v.add(p+".file", msg, fix)
 		}
 	}
 	if f := sel.Filter; f != "" {
-		switch {
-		case len(f) > 4096:
-			v.add(p+".filter", fmt.Sprintf("%d bytes, at most 4096", len(f)), "select by a group instead, or split the stage")
-		case strings.Count(f, "'")%2 != 0:
-			v.add(p+".filter", fmt.Sprintf("%s has an unclosed quote", q(f)), "close every 'literal'; an apostrophe inside one is doubled: department eq 'O''Neill'")
-		case strings.Count(f, "(") != strings.Count(f, ")"):
-			v.add(p+".filter", fmt.Sprintf("%s has unbalanced parentheses", q(f)), "close every ( with a )")
+		if msg, fix := filterProblem(f); msg != "" {
+			v.add(p+".filter", msg, fix)
 		}
 	}
-	if pc := sel.Percent; pc != 0 && (pc <= 0 || pc > 100) {
-		v.add(p+".percent", fmt.Sprintf("must be more than 0 and at most 100, got %g", pc), "set percent: 25 for a quarter of the users not yet added")
+	if pc := sel.Percent; pc != 0 && !(pc > 0 && pc <= 100) {
+		v.add(p+".percent", fmt.Sprintf("must be more than 0 and at most 100, got %v", pc), "set percent: 25 for a quarter of the in-scope users not yet added")
+	}
+}
+
+// kinds lists the ways of choosing sel sets, in Kind's order. An empty
+// groups list counts as set: it was written, and choosing nobody is a
+// mistake to point at.
+func (sel *Selection) kinds() []string {
+	var k []string
+	if sel.Groups != nil {
+		k = append(k, SelectGroups)
+	}
+	if sel.File != "" {
+		k = append(k, SelectFile)
+	}
+	if sel.Filter != "" {
+		k = append(k, SelectFilter)
+	}
+	if sel.Percent != 0 {
+		k = append(k, SelectPercent)
+	}
+	return k
+}
+
+// anyBad reports whether the decoder already reported one of paths.
+func (v *validator) anyBad(paths ...string) bool {
+	for _, p := range paths {
+		if v.bad[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// checkGroupNames checks a list of group display names: at least one,
+// none empty, none twice (Entra compares display names without case).
+func (v *validator) checkGroupNames(names []string, p, fix string) {
+	if names != nil && len(names) == 0 {
+		v.add(p, "the list is empty", fix)
+		return
+	}
+	seen := map[string]int{}
+	for j, g := range names {
+		gp := fmt.Sprintf("%s[%d]", p, j)
+		key := strings.ToLower(strings.TrimSpace(g))
+		if key == "" {
+			v.add(gp, "empty group name", fix)
+			continue
+		}
+		if first, dup := seen[key]; dup {
+			v.add(gp, fmt.Sprintf("%s is listed twice (also %s[%d])", q(g), p, first), "list each group once")
+			continue
+		}
+		seen[key] = j
+	}
+}
+
+// MaxFilterBytes bounds select.filter: Graph's URL length limit leaves
+// room for about this much, and a longer filter is better a group.
+const MaxFilterBytes = 4096
+
+// fileProblem says what is wrong with a select.file path, or "". The path
+// is relative to the plan file and must stay inside its directory: the CLI
+// uploads what the plan names, and a plan must not make it read
+// ~/.ssh/id_rsa or /etc/shadow.
+func fileProblem(f string) (msg, fix string) {
+	const inside = "write it relative to the plan file, inside its directory, such as waves/hr-wave.csv"
+	slashed := strings.ReplaceAll(f, "\\", "/")
+	clean := path.Clean(slashed)
+	switch {
+	case strings.ContainsRune(f, 0):
+		return "the path contains a NUL byte", inside
+	case strings.TrimSpace(f) != f:
+		return fmt.Sprintf("%s starts or ends with a space", q(f)), "remove the spaces around the file name"
+	case path.IsAbs(clean) || (len(f) > 1 && f[1] == ':'):
+		return fmt.Sprintf("%s is an absolute path; it must be a path inside the plan's directory", q(f)), inside
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		return fmt.Sprintf("%s leaves the plan's directory; it must be a path inside the plan's directory", q(f)), inside
+	case !strings.HasSuffix(strings.ToLower(clean), ".csv") && !strings.HasSuffix(strings.ToLower(clean), ".txt"):
+		return fmt.Sprintf("%s is not a .csv or .txt file", q(f)), "save the list as CSV or text (one UPN or object id per line, or a userPrincipalName or id column); Excel: Save As > CSV UTF-8"
+	}
+	return "", ""
+}
+
+// filterProblem is a light syntax check of an OData $filter: not empty,
+// not too long, no control characters, string literals closed (an
+// apostrophe inside one is doubled: 'O”Neill') and parentheses balanced
+// outside them. What the filter means is the tenant's to decide.
+func filterProblem(f string) (msg, fix string) {
+	t := strings.TrimSpace(f)
+	lt := strings.ToLower(t)
+	switch {
+	case t == "":
+		return "the filter is empty", "write a Graph $filter on users, such as department eq 'Engineering'"
+	case len(f) > MaxFilterBytes:
+		return fmt.Sprintf("the filter is %d bytes, more than %d", len(f), MaxFilterBytes), "select by a group instead, or split the stage into several"
+	case strings.HasPrefix(lt, "$filter=") || strings.HasPrefix(lt, "?$filter=") || strings.HasPrefix(lt, "https://"):
+		return "write the filter expression only, not a URL or $filter=", "keep what follows $filter=, such as department eq 'Engineering'"
+	}
+	inLiteral, depth := false, 0
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
+			return fmt.Sprintf("the filter contains a control character (byte %d)", i), "remove it; write the filter on one line"
+		case c == '\'':
+			if inLiteral && i+1 < len(f) && f[i+1] == '\'' {
+				i++ // a doubled apostrophe inside a literal
+				continue
+			}
+			inLiteral = !inLiteral
+		case inLiteral:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth < 0 {
+				return fmt.Sprintf("%s closes a parenthesis it never opened", q(f)), "balance the parentheses: every ) needs a ( before it"
+			}
+		}
+	}
+	switch {
+	case inLiteral:
+		return fmt.Sprintf("%s has an unclosed quote", q(f)), "close every 'literal'; an apostrophe inside one is doubled: surname eq 'O''Brien'"
+	case depth > 0:
+		return fmt.Sprintf("%s has unbalanced parentheses", q(f)), "close every ( with a )"
+	}
+	return "", ""
+}
+
+// checkMemberList checks the reference the worker puts in place of a
+// stage's inline members or selected file. Plans loaded from YAML never
+// have one (the loader refuses the key); a plan the worker accepted does.
+func (v *validator) checkMemberList(st *Stage, p string) {
+	ml := st.MemberList
+	switch {
+	case st.All:
+		v.add(p, "the all stage has no member list", "remove memberList from the all stage")
+	case len(st.Members) > 0:
+		v.add(p, "a stage has inline members or a stored member list, not both (the worker replaces members with memberList)", "keep one of members and memberList")
+	case st.Select != nil && st.Select.Kind() != SelectFile:
+		v.add(p, fmt.Sprintf("a member list stands for inline members or select.file, not select.%s", st.Select.Kind()), "remove memberList; the stage resolves its selection when it runs")
+	}
+	if !digestRE.MatchString(ml.Digest) {
+		v.add(p+".digest", fmt.Sprintf("%s is not a sha256 digest", q(ml.Digest)), `write "sha256:" and 64 lower-case hex digits, as the worker stores it`)
+	}
+	if ml.Count < 1 {
+		v.add(p+".count", fmt.Sprintf("must be at least 1, got %d", ml.Count), "store a list with at least one member, or remove the stage")
 	}
 }
 

@@ -3,8 +3,10 @@ package plan
 import (
 	"fmt"
 	"math"
+	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,6 +55,7 @@ func (v *validator) warnings(r *Rollout) []Problem {
 		v.warn("spec.directory.adminSDHolder", "adminSDHolder: true grants the connector account its rights on AdminSDHolder, so password writeback can reset protected accounts such as Domain Admins from the cloud; Microsoft does not recommend it",
 			"remove adminSDHolder (protected accounts then stay out of writeback) and reset administrators' passwords on-premises")
 	}
+	v.warnSelections(r)
 	if !*s.Notifications.NotifyUsersOnReset {
 		v.warn("spec.notifications.notifyUsersOnReset", "users are not told when their password is reset, so a reset by someone who has taken over their methods goes unnoticed",
 			"set notifyUsersOnReset: true (the portal's default)")
@@ -82,7 +85,7 @@ func (v *validator) warnUnapprovedAll(r *Rollout, i int) {
 
 func (v *validator) warnGate(g *Gate, p string, approvers []Approver) {
 	if f := g.MinRegistrationPercent; f > 0 && f < 1 {
-		pct := strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64)
+		pct := fracPercent(f)
 		v.warn(p+".minRegistrationPercent", fmt.Sprintf("%v looks like a fraction, but it is a percentage: the gate passes once %v%% of users in scope have registered", f, f),
 			fmt.Sprintf("write %s for %s percent", pct, pct))
 	}
@@ -99,4 +102,82 @@ func (v *validator) warnGate(g *Gate, p string, approvers []Approver) {
 		v.warn(p+".approvals", fmt.Sprintf("approvals: %d needs every listed approver: if one of them starts the rollout this gate cannot pass (the worker refuses self-approval unless its policy allows it), and one absence stalls it", g.Approvals),
 			fmt.Sprintf("list more approvers under spec.approvers, or lower approvals below %d", n))
 	}
+}
+
+// warnSelections warns about selections that choose differently from
+// what the plan's author most likely meant.
+func (v *validator) warnSelections(r *Rollout) {
+	s := &r.Spec
+	last := len(s.Stages) - 1
+	endsWithAll := s.Stages[last].All
+	excluded := map[string]bool{}
+	for _, g := range s.Exclude.Groups {
+		excluded[strings.ToLower(strings.TrimSpace(g))] = true
+	}
+	// Where each group, file and filter was first selected.
+	firstGroup, firstFile, firstFilter := map[string]string{}, map[string]string{}, map[string]string{}
+	adminsWarned := false
+	_, adminsWritten := v.pos["spec.exclude.admins"]
+	for i, st := range s.Stages {
+		sel := st.Select
+		if sel == nil {
+			continue
+		}
+		p := fmt.Sprintf("spec.stages[%d].select", i)
+		switch sel.Kind() {
+		case SelectGroups:
+			for j, g := range sel.Groups {
+				key := strings.ToLower(strings.TrimSpace(g))
+				gp := fmt.Sprintf("%s.groups[%d]", p, j)
+				switch {
+				case excluded[key]:
+					v.warn(gp, fmt.Sprintf("group %s is also in spec.exclude.groups, so this stage adds none of its members", q(g)),
+						"remove the group from this stage or from spec.exclude.groups")
+				case firstGroup[key] != "":
+					v.warn(gp, fmt.Sprintf("group %s is already selected by stage %s: this stage adds only users who joined it since", q(g), q(firstGroup[key])),
+						"select each group in one stage")
+				default:
+					firstGroup[key] = st.Name
+				}
+			}
+		case SelectFile:
+			key := strings.ToLower(path.Clean(strings.ReplaceAll(sel.File, "\\", "/")))
+			if other := firstFile[key]; other != "" {
+				v.warn(p+".file", fmt.Sprintf("%s is already selected by stage %s, so this stage adds no one new", q(sel.File), q(other)),
+					"give each wave its own file")
+			} else {
+				firstFile[key] = st.Name
+			}
+		case SelectFilter:
+			key := strings.Join(strings.Fields(sel.Filter), " ")
+			if other := firstFilter[key]; other != "" {
+				v.warn(p+".filter", fmt.Sprintf("the same filter is already used by stage %s: this stage adds only users who match it since", q(other)),
+					"give each wave its own filter, or select {percent: N} to widen by share")
+			} else {
+				firstFilter[key] = st.Name
+			}
+		case SelectPercent:
+			switch pc := sel.Percent; {
+			case pc < 1:
+				v.warn(p+".percent", fmt.Sprintf("%v looks like a fraction, but it is a percentage: this stage adds %v%% of the in-scope users not yet added", pc, pc),
+					fmt.Sprintf("write %s for %s percent", fracPercent(pc), fracPercent(pc)))
+			case pc == 100 && i < last && endsWithAll:
+				v.warn(p+".percent", fmt.Sprintf("percent: 100 adds every in-scope user not yet in the group, one by one, before stage %q switches SSPR to all users anyway", s.Stages[last].Name),
+					"lower the percentage (the all stage covers everyone), or end the rollout with this wave instead of an all stage")
+			}
+		}
+		if k := sel.Kind(); k != SelectFile && !adminsWritten && !adminsWarned {
+			adminsWarned = true
+			v.warn(p+"."+k, "selecting by "+k+" may add directory role holders (admins) to the SSPR group: their SSPR follows Microsoft's administrator policy whatever the group, so adding them changes nothing for them but counts them in the wave's registration figures",
+				"set spec.exclude.admins: true to leave them out, or admins: false to keep them and silence this warning")
+		}
+	}
+	if len(s.Exclude.Groups) > 0 && last > 0 && endsWithAll {
+		v.warn("spec.exclude.groups", fmt.Sprintf("spec.exclude keeps these groups out of the waves only: stage %q enables SSPR for every user, their members included", s.Stages[last].Name),
+			"if they must never have SSPR, end the rollout with a last wave instead of an all stage; break-glass administrators are covered by the administrator SSPR policy either way")
+	}
+}
+
+func fracPercent(f float64) string {
+	return strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64)
 }
