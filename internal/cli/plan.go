@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cmdline"
@@ -140,6 +141,25 @@ func renderDiff(w io.Writer, file string, r approval.DiffReply) {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "  note:", safeText(n))
+	}
+	if len(r.Stages) > 0 {
+		fmt.Fprintln(w, "members per stage (as the tenant stands now; each stage resolves again when it starts):")
+	}
+	for _, st := range r.Stages {
+		line := fmt.Sprintf("  %-14s %s: %s to add, %s already members", safeText(st.Stage), safeText(st.Source), thousands(st.ToAdd), thousands(st.Already))
+		if st.Excluded > 0 {
+			line += fmt.Sprintf(", %s excluded", thousands(st.Excluded))
+		}
+		if st.Missing > 0 {
+			line += fmt.Sprintf(", %s not in the tenant (e.g. %s)", thousands(st.Missing), safeText(strings.Join(st.MissingSample, ", ")))
+		}
+		if len(st.Sample) > 0 {
+			line += " — e.g. " + safeText(strings.Join(st.Sample, ", "))
+		}
+		fmt.Fprintln(w, line)
+		if st.Problem != "" {
+			fmt.Fprintln(w, "    would stop here:", safeText(st.Problem))
+		}
 	}
 }
 
