@@ -186,7 +186,13 @@ func (e *env) startWorkerProcess() *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _, _ = cmd.Process.Wait() })
+	e.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+		if e.t.Failed() {
+			e.t.Logf("worker process %d said:\n%s", cmd.Process.Pid, out.String())
+		}
+	})
 	return cmd
 }
 

@@ -71,6 +71,10 @@ type Options struct {
 	// NoPremium leaves the tenant without an Entra ID P1 (AAD_PREMIUM)
 	// licence, so that a licence check fails.
 	NoPremium bool
+	// Org models an organisation (org.go): departments, countries and job
+	// titles on users, All-<Department> groups with nested regional groups,
+	// a Break-Glass group of two admins, and a user o'brien.
+	Org bool
 	// Quota enables realistic throttling budgets (see DefaultQuota); the
 	// zero value disables them.
 	Quota Quota
@@ -217,7 +221,7 @@ func (s *Server) tenant(nameOrID string) *tenant {
 		// A token minted elsewhere for an unknown tenant id: give it a domain.
 		domain = key[:8] + ".onmicrosoft.com"
 	}
-	t := newTenant(domain, s.opts.Users, s.opts.Seed, s.opts.NoPremium, s.clock.now())
+	t := newTenant(domain, s.opts.Users, s.opts.Seed, s.opts.NoPremium, s.opts.Org, s.clock.now())
 	if isGUID(key) {
 		t.id = key
 	}

@@ -103,6 +103,7 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 				return
 			}
 			delete(t.groups, g.id)
+			t.dropNested(g.id)
 			if t.isSelectedGroup(g.id) {
 				for i := range g.members {
 					t.reconcileUser(i, s.Now())
@@ -114,17 +115,19 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 		}
 		return
 	case strings.EqualFold(rest[1], "members") || strings.EqualFold(rest[1], "transitiveMembers"):
-		// Groups here hold users only, so transitive members are the
-		// members; the documented OData cast to users changes nothing else.
+		// Members are users and (organisation model) nested groups;
+		// transitiveMembers flattens the nesting; the documented OData cast
+		// to users keeps users only.
 		sub := rest[2:]
+		transitive := strings.EqualFold(rest[1], "transitiveMembers")
 		// msgraph-sdk-go sends the cast as graph.user, which Graph accepts.
 		if len(sub) == 1 && (strings.EqualFold(sub[0], "microsoft.graph.user") || strings.EqualFold(sub[0], "graph.user")) && r.Method == http.MethodGet {
-			s.listMembers(w, r, t, c, rest[0], false)
+			s.listMembers(w, r, t, c, rest[0], memberList{transitive: transitive, usersOnly: true})
 			return
 		}
-		if strings.EqualFold(rest[1], "transitiveMembers") {
+		if transitive {
 			if len(sub) == 0 && r.Method == http.MethodGet {
-				s.listMembers(w, r, t, c, rest[0], false)
+				s.listMembers(w, r, t, c, rest[0], memberList{transitive: true})
 				return
 			}
 			notFoundSegment(w, r)
@@ -385,9 +388,9 @@ func (s *Server) serveMembers(w http.ResponseWriter, r *http.Request, t *tenant,
 	ref := len(rest) > 0 && rest[len(rest)-1] == "$ref"
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
-		s.listMembers(w, r, t, c, gid, false)
+		s.listMembers(w, r, t, c, gid, memberList{})
 	case len(rest) == 1 && ref && r.Method == http.MethodGet:
-		s.listMembers(w, r, t, c, gid, true)
+		s.listMembers(w, r, t, c, gid, memberList{refs: true})
 	case len(rest) == 1 && ref && r.Method == http.MethodPost:
 		s.addMemberRef(w, r, t, c, gid)
 	case len(rest) <= 2 && ref && r.Method == http.MethodDelete:
@@ -470,13 +473,21 @@ func (s *Server) removeMemberRef(w http.ResponseWriter, r *http.Request, t *tena
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// listMembers answers GET /groups/{id}/members (user objects) and, with
-// refs, GET /groups/{id}/members/$ref (references only).
-func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, refs bool) {
+// memberList says which members a listing shows.
+type memberList struct {
+	refs       bool // members/$ref: references only
+	transitive bool // transitiveMembers: through nested groups
+	usersOnly  bool // the microsoft.graph.user cast
+}
+
+// listMembers answers GET /groups/{id}/members, .../members/$ref,
+// .../transitiveMembers and their casts to users. Users come first, in
+// directory order, then nested groups.
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, c claims, gid string, m memberList) {
 	if !require(w, r, c, permGroupRead...) {
 		return
 	}
-	if !refs && !c.has(permUserRead...) && !c.has(RoleGroupMemberReadAll, RoleGroupMemberReadWriteAll, RoleGroupReadAll, RoleGroupReadWriteAll) {
+	if !m.refs && !c.has(permUserRead...) && !c.has(RoleGroupMemberReadAll, RoleGroupMemberReadWriteAll, RoleGroupReadAll, RoleGroupReadWriteAll) {
 		writeError(w, r, http.StatusForbidden, codeDenied, msgDenied)
 		return
 	}
@@ -484,7 +495,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, 
 	if !ok {
 		return
 	}
-	if !refs && p.filter != "" {
+	if !m.refs && p.filter != "" {
 		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Filter is not supported on members without ConsistencyLevel: eventual.")
 		return
 	}
@@ -494,15 +505,37 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, t *tenant, 
 	if !ok {
 		return
 	}
-	list := g.memberList()
-	if refs {
-		writePage(w, r, metadata+"directoryObjects", len(list), p, func(i int) (any, bool) {
-			return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + t.users[list[i]].id + "/Microsoft.DirectoryServices.User"}, true
+	users := g.memberList()
+	var nested []*group
+	if m.transitive {
+		users = t.transitiveUsers(g)
+		if !m.usersOnly {
+			nested = t.transitiveGroups(g)
+		}
+	} else if !m.usersOnly {
+		for _, id := range g.nested {
+			if n, ok := t.groups[id]; ok {
+				nested = append(nested, n)
+			}
+		}
+	}
+	total := len(users) + len(nested)
+	if m.refs {
+		writePage(w, r, metadata+"directoryObjects", total, p, func(i int) (any, bool) {
+			if i >= len(users) {
+				return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + nested[i-len(users)].id + "/Microsoft.DirectoryServices.Group"}, true
+			}
+			return map[string]any{"@odata.id": "https://graph.microsoft.com/v2/" + t.id + "/directoryObjects/" + t.users[users[i]].id + "/Microsoft.DirectoryServices.User"}, true
 		})
 		return
 	}
-	writeSelected(w, r, metadata+"directoryObjects", len(list), p, func(i int) (map[string]any, bool) {
-		o := userObject(&t.users[list[i]], t.domain, len(p.sel) > 0)
+	writeSelected(w, r, metadata+"directoryObjects", total, p, func(i int) (map[string]any, bool) {
+		if i >= len(users) {
+			o := groupObject(nested[i-len(users)])
+			o["@odata.type"] = "#microsoft.graph.group"
+			return o, true
+		}
+		o := userObject(&t.users[users[i]], t.domain, len(p.sel) > 0)
 		o["@odata.type"] = "#microsoft.graph.user"
 		return o, true
 	})

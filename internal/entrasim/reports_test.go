@@ -231,7 +231,7 @@ func TestRegistrationProgress(t *testing.T) {
 }
 
 func TestRowEncodingMatchesEncodingJSON(t *testing.T) {
-	tn := newTenant("contoso.onmicrosoft.com", 300, 4, false, time.Unix(1700000000, 0))
+	tn := newTenant("contoso.onmicrosoft.com", 300, 4, false, false, time.Unix(1700000000, 0))
 	tn.users[5].displayName = "Zoë \"Q\" <O'Brien> & 日本\u2028"
 	for i := range tn.users {
 		u := &tn.users[i]

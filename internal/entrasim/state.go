@@ -31,6 +31,7 @@ type groupState struct {
 	MailNickname string   `json:"mailNickname"`
 	Description  string   `json:"description"`
 	Members      []string `json:"members"`
+	NestedGroups []string `json:"nestedGroups,omitempty"` // organisation model
 }
 
 func (t *tenant) state() tenantState {
@@ -48,6 +49,7 @@ func (t *tenant) state() tenantState {
 			gs.Members = append(gs.Members, t.users[i].id)
 		}
 		slices.Sort(gs.Members)
+		gs.NestedGroups = slices.Clone(g.nested)
 		st.Groups = append(st.Groups, gs)
 	}
 	slices.SortFunc(st.Groups, func(a, b groupState) int { return strings.Compare(a.ID, b.ID) })
@@ -199,6 +201,9 @@ func (s *Server) loadTenant(raw []byte) error {
 				return fmt.Errorf("group %s: member %s is not a user of this tenant (load with the same Users and Seed)", gs.ID, m)
 			}
 			g.members[i] = struct{}{}
+		}
+		for _, n := range gs.NestedGroups {
+			g.nested = append(g.nested, strings.ToLower(n))
 		}
 		groups[g.id] = g
 	}

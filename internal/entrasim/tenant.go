@@ -19,6 +19,7 @@ type tenant struct {
 	domain    string
 	name      string // organization display name
 	noPremium bool
+	org       bool // users have departments, countries and job titles
 	created   time.Time
 
 	users  []user
@@ -34,19 +35,20 @@ type tenant struct {
 // user is one directory user. Registration state is computed lazily from the
 // user's hashed parameters and when SSPR became enabled for them.
 type user struct {
-	id          string
-	upn         string
-	displayName string
-	guest       bool
-	admin       bool
-	disabled    bool
-	mfa         bool  // registered an MFA-capable method
-	preReg      bool  // registered for SSPR before the simulation
-	never       bool  // never registers
-	delay       int64 // registration delay after enablement, ns
-	methodsIdx  uint8 // index into ssprMethodSets
-	enabledAt   int64 // unix ns when SSPR became enabled; 0 = not enabled
-	registered  int64 // unix ns registration latched when SSPR was disabled; 0 = none
+	id                 string
+	upn                string
+	displayName        string
+	guest              bool
+	admin              bool
+	disabled           bool
+	mfa                bool  // registered an MFA-capable method
+	preReg             bool  // registered for SSPR before the simulation
+	never              bool  // never registers
+	delay              int64 // registration delay after enablement, ns
+	methodsIdx         uint8 // index into ssprMethodSets
+	dept, country, job uint8 // organisation model (org.go); 0 = not set
+	enabledAt          int64 // unix ns when SSPR became enabled; 0 = not enabled
+	registered         int64 // unix ns registration latched when SSPR was disabled; 0 = none
 }
 
 // group is a security group.
@@ -54,7 +56,8 @@ type group struct {
 	id, displayName, mailNickname, description string
 	created                                    time.Time
 	members                                    map[int32]struct{}
-	sorted                                     []int32 // cache of members in user order; nil = stale
+	nested                                     []string // ids of member groups (organisation model)
+	sorted                                     []int32  // cache of members in user order; nil = stale
 }
 
 func (g *group) memberList() []int32 {
@@ -135,7 +138,7 @@ func unit(x uint64) float64 { return (float64(x>>11) + 1) / (1 << 53) }
 
 const meanRegistrationDelay = 3 * time.Hour
 
-func newTenant(domain string, n int, seed int64, noPremium bool, now time.Time) *tenant {
+func newTenant(domain string, n int, seed int64, noPremium, org bool, now time.Time) *tenant {
 	th := hashString(domain)
 	t := &tenant{
 		id:        guidFrom(mix(th), mix(th+1)),
@@ -174,6 +177,9 @@ func newTenant(domain string, n int, seed int64, noPremium bool, now time.Time) 
 			u.upn = num + "@" + domain
 		}
 		t.add(u)
+	}
+	if org {
+		t.seedOrg(base, now)
 	}
 	t.methodsPolicy = defaultMethodsPolicy(now)
 	t.portal = defaultPasswordResetPolicy()

@@ -26,12 +26,22 @@ func userObject(u *user, domain string, full bool) map[string]any {
 	if !u.guest {
 		o["mail"] = u.upn
 	}
+	if j := u.jobTitle(); j != "" {
+		o["jobTitle"] = j
+	}
 	if full {
 		o["accountEnabled"] = !u.disabled
 		o["userType"] = map[bool]string{true: "Guest", false: "Member"}[u.guest]
 		o["mailNickname"], _, _ = strings.Cut(u.upn, "@")
 		o["onPremisesSyncEnabled"] = nil
 		o["createdDateTime"] = "2024-01-01T00:00:00Z"
+		o["department"], o["country"], o["usageLocation"] = nil, nil, nil
+		if d := u.department(); d != "" {
+			o["department"] = d
+		}
+		if c := u.countryOf(); c != nil {
+			o["country"], o["usageLocation"] = c.name, c.code
+		}
 	}
 	return o
 }
@@ -41,7 +51,13 @@ var userFields = map[string]field[*user]{
 	"displayname":       {kind: kindString, s: func(u *user) string { return u.displayName }, ops: []string{"eq", "ne", "startsWith", "in"}},
 	"id":                {kind: kindString, s: func(u *user) string { return u.id }, ops: []string{"eq", "ne", "in"}},
 	"mail":              {kind: kindString, s: func(u *user) string { return u.upn }, ops: []string{"eq", "startsWith"}},
-	"accountenabled":    {kind: kindBool, b: func(u *user) bool { return !u.disabled }, ops: []string{"eq", "ne"}},
+	// Organisation properties, with the operators v1.0 documents for them
+	// without advanced query parameters.
+	"department":     {kind: kindString, s: (*user).department, ops: []string{"eq", "in"}},
+	"jobtitle":       {kind: kindString, s: (*user).jobTitle, ops: []string{"eq", "in", "startsWith"}},
+	"country":        {kind: kindString, s: func(u *user) string { return countryField(u, false) }, ops: []string{"eq", "in", "startsWith"}},
+	"usagelocation":  {kind: kindString, s: func(u *user) string { return countryField(u, true) }, ops: []string{"eq"}},
+	"accountenabled": {kind: kindBool, b: func(u *user) bool { return !u.disabled }, ops: []string{"eq", "ne"}},
 	"usertype": {kind: kindString, s: func(u *user) string {
 		if u.guest {
 			return "Guest"
@@ -105,4 +121,15 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, t *tenant, idOr
 		return
 	}
 	writeEntity(w, r, userObject(&t.users[i], t.domain, len(p.sel) > 0), p.sel, metadata+"users/$entity")
+}
+
+func countryField(u *user, code bool) string {
+	c := u.countryOf()
+	switch {
+	case c == nil:
+		return ""
+	case code:
+		return c.code
+	}
+	return c.name
 }

@@ -19,11 +19,20 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	roles := fs.String("roles", "", "comma-separated roles granted to the printed token (default: all)")
 	faults := fs.String("faults", "", "fault injection, e.g. 'rate=0.2;codes=429,503;retry-after=1'")
 	scale := fs.Float64("time-scale", 1, "simulated seconds per real second (registration progresses in simulated time)")
+	org := fs.Bool("org", true, "model an organisation: departments, countries, job titles, All-<Department> and regional groups, Break-Glass")
+	quota := fs.String("quota", "off", "throttling: realistic (Graph's documented budgets for a small tenant, on the simulated clock) or off")
 	state := fs.String("state", "", "load tenant state from this JSON file at start and save it on exit")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale}
+	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale, Org: *org}
+	switch *quota {
+	case "realistic":
+		opts.Quota = entrasim.DefaultQuota
+	case "off", "":
+	default:
+		return cmdline.Usage("--quota: want realistic or off, got %q", *quota)
+	}
 	if *roles != "" {
 		opts.Roles = strings.Split(*roles, ",")
 	}

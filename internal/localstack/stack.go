@@ -106,7 +106,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	}
 	s.stops = append(s.stops, s.NATS.Stop)
 
-	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, TimeScale: o.TimeScale, Quota: o.Quota, Logger: logger})
+	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, Org: true, TimeScale: o.TimeScale, Quota: o.Quota, Logger: logger})
 	if err != nil {
 		return s, fmt.Errorf("start tenant simulator: %w", err)
 	}
