@@ -32,8 +32,8 @@ func (s *sim) groupID(t *testing.T, name string) string {
 func TestOrganisation(t *testing.T) {
 	s := newSim(t, Options{Users: 3000, Seed: 5, Org: true})
 	users := s.pages(t, "/v1.0/users?$top=999&$select=id,userPrincipalName,userType,department,country,usageLocation,jobTitle")
-	sales := map[string]bool{}    // every Sales member
-	salesEU := map[string]bool{}  // Sales members in EU countries
+	sales := map[string]bool{}   // every Sales member
+	salesEU := map[string]bool{} // Sales members in EU countries
 	euCodes := map[string]bool{"DE": true, "FR": true, "NL": true, "IE": true, "GB": true}
 	for _, u := range users {
 		if u["userType"] == "Guest" || strings.HasPrefix(u["userPrincipalName"].(string), "breakglass") {
