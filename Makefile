@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 	./internal/entra/graph:FuzzParseRetryAfter \
 	./internal/payloadcrypt:FuzzDecode
 
-.PHONY: all build demo test lint windows bench fuzz deps clean
+.PHONY: all build demo demo-org test lint windows bench fuzz deps clean
 
 all: build
 
@@ -44,6 +44,17 @@ demo: deps
 	$(GO) build -o bin/ssprflow-dev $(DEV)
 	$(GO) build -o bin/ssprflow ./starter
 	./bin/ssprflow-dev demo
+
+## demo-org: the organisation-scale demo: 100,000 simulated users, waves by
+## group, by an HR file of 50,000 UPNs, by a filter and by a percentage
+## (examples/org-waves.yaml with a generated file); prints wall time and peak RSS
+ORG_USERS ?= 100000
+demo-org: deps
+	$(GO) build -o bin/ssprflow-dev $(DEV)
+	mkdir -p bin/org
+	sed 's#waves/hr-wave.csv#hr-50k.csv#' examples/org-waves.yaml > bin/org/org-waves.yaml
+	{ echo userPrincipalName; seq -f 'user%06g@contoso.onmicrosoft.com' 20001 70000; } > bin/org/hr-50k.csv
+	/usr/bin/time -f 'wall %e s, peak RSS %M KiB' ./bin/ssprflow-dev demo --plan bin/org/org-waves.yaml --users $(ORG_USERS) $(DEMO_FLAGS)
 
 ## test: lint, the Windows build of the agent, unit and integration tests with -race
 test: deps lint windows

@@ -52,8 +52,11 @@ const (
 	// MaxSize bounds one blob (a 20 MB HR export fits with room).
 	MaxSize = 64 << 20
 	// DefaultMaxBytes bounds the whole stream; a put beyond it fails (the
-	// stream discards new, never a blob a running rollout needs).
-	DefaultMaxBytes = 2 << 30
+	// stream discards new, never a blob a running rollout needs). JetStream
+	// reserves it from the server's store up front: with 2 GiB on the dev
+	// stack's 2 GiB store no other stream could be created afterwards.
+	// 512 MiB holds a hundred 100,000-member rosters.
+	DefaultMaxBytes = 512 << 20
 	opTimeout       = 10 * time.Second
 )
 

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
@@ -129,11 +127,14 @@ func TestWaveSurvivesKills(t *testing.T) {
 	if wave != want || want < members*8/10 {
 		t.Errorf("%d users were written, want %d (the pilot and the wave's roster, about %d)", wave, want, members*9/10)
 	}
-	size, events, largest := historySize(t, e, id, st.RunID)
+	h, err := cli.History(context.Background(), e.tc, id, st.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%d members: history %d bytes in %d events (largest event %d bytes), %d workers killed",
-		members, size, events, largest, kills+1)
-	if size > maxHistoryBytes || largest > maxEventBytes {
-		t.Errorf("history %d bytes (limit %d), largest event %d bytes (limit %d)", size, maxHistoryBytes, largest, maxEventBytes)
+		members, h.Bytes, h.Events, h.Largest, kills+1)
+	if h.Bytes > maxHistoryBytes || h.Largest > maxEventBytes {
+		t.Errorf("history %d bytes (limit %d), largest event %d bytes (limit %d)", h.Bytes, maxHistoryBytes, h.Largest, maxEventBytes)
 	}
 }
 
@@ -201,27 +202,4 @@ func (e *env) startFile(p *plan.Rollout, path string) string {
 		}
 		return id
 	}
-}
-
-// historySize sums the encoded size of every event of every run of the
-// rollout (continue-as-new chains runs), and the largest event.
-func historySize(t *testing.T, e *env, id, runID string) (total, events, largest int) {
-	t.Helper()
-	for run := runID; run != ""; {
-		next := ""
-		it := e.tc.GetWorkflowHistory(context.Background(), id, run, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := proto.Size(ev)
-			total, events, largest = total+n, events+1, max(largest, n)
-			if a := ev.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
-				next = a.GetNewExecutionRunId()
-			}
-		}
-		run = next
-	}
-	return total, events, largest
 }

@@ -131,6 +131,12 @@ func (d *demo) followAndReport(ctx context.Context, id string, start time.Time) 
 	if len(d.missing) > 0 {
 		fmt.Fprintf(d.io.Out, "\nLeft out of this run: %s (%s)\n", strings.Join(d.missing, ", "), d.st.DCMissing)
 	}
+	// What the rollout costs Temporal: it must not grow with the members.
+	if h, err := cli.History(ctx, tc, id, final.RunID); err == nil {
+		fmt.Fprintf(d.io.Out, "\nTemporal history: %d events, %d bytes (largest event %d bytes)\n", h.Events, h.Bytes, h.Largest)
+	} else {
+		fmt.Fprintf(d.io.Err, "read the rollout's history: %v\n", err)
+	}
 	fmt.Fprintf(d.io.Out, "\ndemo finished in %s\n", time.Since(start).Round(100*time.Millisecond))
 	if final.Status != workflows.StatusSucceeded {
 		return cmdline.Exit(1, "the rollout did not succeed: %s", final.LastError)
