@@ -91,7 +91,10 @@ func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	if o.Users == 0 {
 		o.Users = 200
 	}
-	o.Dir, o.SimAddr, o.TimeScale, o.Directory = dir, "127.0.0.1:0", 3600, true
+	if o.TimeScale == 0 {
+		o.TimeScale = 3600
+	}
+	o.Dir, o.SimAddr, o.Directory = dir, "127.0.0.1:0", true
 	if !slices.Contains(o.Operators, "operator") {
 		o.Operators = append(o.Operators, "operator") // e.start's user
 	}
@@ -105,7 +108,7 @@ func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	t.Setenv(envToken+"_PORTAL", st.Sim.PortalToken())
 	t.Setenv(envWorkerPW, st.Passwords[localstack.WorkerUser])
 	t.Setenv(envADPassword, st.DC.AdminPassword)
-	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL(), 3600)
+	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), st.NATSURL(), o.TimeScale)
 	st.LabDirectory(cfg, envADPassword)
 	st.Identity(cfg)
 	st.Codec(cfg)

@@ -50,7 +50,7 @@ func TestWaveSurvivesKills(t *testing.T) {
 	}
 	e.stack.Sim.SetFaults(faults)
 	csv := filepath.Join(e.dir, "wave.csv")
-	writeWave(t, csv, members, len(strconv.Itoa(members+1000)))
+	writeWave(t, csv, 1, members, len(strconv.Itoa(members+1000)))
 	p := e.plan(func(p *plan.Rollout) {
 		// Guests' UPNs differ (#EXT#): they show as missing; disabled
 		// users are excluded by default.
@@ -154,9 +154,9 @@ func (e *env) blobStream() {
 	}
 }
 
-// writeWave writes n synthetic users' UPNs, as an HR export would: a
-// header, quoted fields.
-func writeWave(t *testing.T, path string, n, width int) {
+// writeWave writes the UPNs of the simulator's users from..to, as an HR
+// export would: a header, quoted fields.
+func writeWave(t testing.TB, path string, from, to, width int) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -165,7 +165,7 @@ func writeWave(t *testing.T, path string, n, width int) {
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "employeeId,userPrincipalName")
 	// Users 1..n of the simulator; guests have other UPNs and show as missing.
-	for i := 1; i <= n; i++ {
+	for i := from; i <= to; i++ {
 		fmt.Fprintf(w, "%d,\"user%0*d@contoso.onmicrosoft.com\"\n", 10000+i, width, i)
 	}
 	if err := w.Flush(); err != nil {

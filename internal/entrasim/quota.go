@@ -35,6 +35,25 @@ type quotaState struct {
 	mu      sync.Mutex
 	q       Quota
 	windows map[string]*window
+	usage   Usage
+}
+
+// Usage counts what Graph requests (each request inside a JSON batch on
+// its own) spent of each budget since the server started, whether or not
+// a Quota is enforced, and how many were refused with 429: what a
+// benchmark needs to compute the least time the budgets allow.
+type Usage struct {
+	DirectoryRU int // identity and access requests (each costs 1)
+	Writes      int // of those, writes (POST, PATCH, PUT, DELETE)
+	Reports     int // identity and access reports requests
+	Throttled   int // answered 429 by the quota
+}
+
+// Usage returns the requests counted so far.
+func (s *Server) Usage() Usage {
+	s.quota.mu.Lock()
+	defer s.quota.mu.Unlock()
+	return s.quota.usage
 }
 
 // SetQuota enables (or, with the zero Quota, disables) realistic throttling.
@@ -67,9 +86,14 @@ func (qs *quotaState) take(key string, limit int, span time.Duration, now time.T
 // request may go on.
 func (s *Server) checkQuota(w http.ResponseWriter, r *http.Request, c claims) bool {
 	qs := &s.quota
+	if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		return true
+	}
 	qs.mu.Lock()
+	report := strings.Contains(strings.ToLower(r.URL.Path), "/reports/")
 	q := qs.q
-	if q == (Quota{}) || !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+	if q == (Quota{}) {
+		qs.usage.count(report, isWrite(r.Method))
 		qs.mu.Unlock()
 		return true
 	}
@@ -85,7 +109,7 @@ func (s *Server) checkQuota(w http.ResponseWriter, r *http.Request, c claims) bo
 	var wait time.Duration
 	ok := true
 	info, scope := "ResourceUnitLimitExceeded", "Tenant_Application/ReadWrite/"+c.Appid+"/"+c.Tid
-	if strings.Contains(strings.ToLower(r.URL.Path), "/reports/") {
+	if report {
 		wait, ok = qs.take("reports/"+app, q.Reports, span(10*time.Second), now)
 		scope = "Tenant_Application/Read/" + c.Appid + "/" + c.Tid
 	} else {
@@ -98,6 +122,11 @@ func (s *Server) checkQuota(w http.ResponseWriter, r *http.Request, c claims) bo
 			info = "ResourceUnitLimitExceeded"
 		}
 	}
+	if ok {
+		qs.usage.count(report, isWrite(r.Method))
+	} else {
+		qs.usage.Throttled++
+	}
 	qs.mu.Unlock()
 	if ok {
 		return true
@@ -109,4 +138,16 @@ func (s *Server) checkQuota(w http.ResponseWriter, r *http.Request, c claims) bo
 	h.Set("x-ms-throttle-information", info)
 	writeError(w, r, http.StatusTooManyRequests, codeThrottled, "Too many requests. Please retry after the delay in the Retry-After header.")
 	return false
+}
+
+func (u *Usage) count(report, write bool) {
+	switch {
+	case report:
+		u.Reports++
+	case write:
+		u.Writes++
+		u.DirectoryRU++
+	default:
+		u.DirectoryRU++
+	}
 }

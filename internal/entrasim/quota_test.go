@@ -31,6 +31,15 @@ func TestQuota(t *testing.T) {
 	if w.status != 429 || w.header.Get("x-ms-throttle-information") != "WriteLimitExceeded" {
 		t.Fatalf("3rd write: %d %v", w.status, w.header)
 	}
+	// 5+1 reports (another app), /users, 2 writes; refused: the 6th report and the 3rd write.
+	want := Usage{DirectoryRU: 3, Writes: 2, Reports: 6, Throttled: 2}
+	if got := s.srv.Usage(); got != want {
+		t.Errorf("usage %+v, want %+v", got, want)
+	}
 	s.srv.SetQuota(Quota{})
 	s.mustStatus(s.get(rep), 200)
+	want.Reports++ // counted without a quota too
+	if got := s.srv.Usage(); got != want {
+		t.Errorf("usage without a quota %+v, want %+v", got, want)
+	}
 }
