@@ -47,12 +47,13 @@ demo: deps
 
 ## demo-org: the organisation-scale demo: 100,000 simulated users, waves by
 ## group, by an HR file of 50,000 UPNs, by a filter and by a percentage
-## (examples/org-waves.yaml with a generated file); prints wall time and peak RSS
+## (examples/org-waves.yaml with a generated file and 5 s soaks: gate timers
+## run on the real clock); prints wall time and peak RSS
 ORG_USERS ?= 100000
 demo-org: deps
 	$(GO) build -o bin/ssprflow-dev $(DEV)
 	mkdir -p bin/org
-	sed 's#waves/hr-wave.csv#hr-50k.csv#' examples/org-waves.yaml > bin/org/org-waves.yaml
+	sed -e 's#waves/hr-wave.csv#hr-50k.csv#' -e 's#soak: 1d#soak: 5s#' examples/org-waves.yaml > bin/org/org-waves.yaml
 	{ echo userPrincipalName; seq -f 'user%06g@contoso.onmicrosoft.com' 20001 70000; } > bin/org/hr-50k.csv
 	/usr/bin/time -f 'wall %e s, peak RSS %M KiB' ./bin/ssprflow-dev demo --plan bin/org/org-waves.yaml --users $(ORG_USERS) $(DEMO_FLAGS)
 

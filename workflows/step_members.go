@@ -49,15 +49,16 @@ func (r *rollout) addMembers(ctx workflow.Context, o op) (StepStatus, string, er
 // resolvedDetail says what a stage's selection came to, for the step's
 // detail and the report.
 func resolvedDetail(rr activities.ResolveResult) string {
-	d := fmt.Sprintf("%s: %d to add, %d already members", rr.Source, rr.ToAdd, rr.Already)
+	d := fmt.Sprintf("%s: %d to add", rr.Source, rr.ToAdd)
+	if len(rr.Sample) > 0 {
+		d += " (e.g. " + strings.Join(rr.Sample, ", ") + ")"
+	}
+	d += fmt.Sprintf(", %d already members", rr.Already)
 	if rr.Excluded > 0 {
 		d += fmt.Sprintf(", %d excluded", rr.Excluded)
 	}
 	if rr.Missing > 0 {
 		d += fmt.Sprintf(", %d not in the tenant (skipped per plan: %s)", rr.Missing, strings.Join(rr.MissingSample, ", "))
-	}
-	if len(rr.Sample) > 0 {
-		d += " (e.g. " + strings.Join(rr.Sample, ", ") + ")"
 	}
 	return d + " [roster " + rr.Roster.Digest + "]"
 }

@@ -252,6 +252,10 @@ func changeSummary(c workflows.Change) string {
 	case workflows.ChangeGroupCreated:
 		return "created group " + safeText(c.GroupName) + " " + safeText(c.GroupID)
 	case workflows.ChangeMembersAdded:
+		if r := c.Roster; r != nil {
+			// The people are in the roster, not in the history.
+			return fmt.Sprintf("added up to %d member(s) to %s (roster %s, %s)", r.Count, safeText(c.GroupName), safeText(r.Digest), safeText(r.Source))
+		}
 		return fmt.Sprintf("added %d member(s) to %s: %s", len(c.Members), safeText(c.GroupName), clip(strings.Join(c.Members, ", "), 100))
 	case workflows.ChangeADACEs:
 		return fmt.Sprintf("%d ACE(s) on %s", len(c.ACEs), safeText(c.DN))
