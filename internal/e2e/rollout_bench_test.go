@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,17 @@ func benchRollout(b *testing.B, users int, scale float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Writes by shape, to see where they went beyond the bulk adds.
+	shapes := map[string]int{}
+	for _, a := range e.stack.Sim.Audit() {
+		shapes[fmt.Sprintf("%s %s %d", a.Method, guidPattern.ReplaceAllString(a.Path, "{id}"), a.Status)]++
+	}
+	b.Logf("writes by shape: %v", shapes)
+	for _, s := range st.Steps {
+		if s.Name == workflows.StepMembers {
+			b.Logf("%s: %s", s.Stage, s.Detail)
+		}
+	}
 	requests := used.DirectoryRU + used.Reports
 	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(floor.Seconds(), "floor-s")
@@ -129,6 +141,8 @@ func benchRollout(b *testing.B, users int, scale float64) {
 		users, scale, wall.Round(time.Millisecond), floor.Round(time.Millisecond), used.DirectoryRU, q.DirectoryRU, used.Writes, q.Writes,
 		used.Reports, q.Reports, added, requests, used.Throttled, rss>>20, h.Bytes, h.Events)
 }
+
+var guidPattern = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
 // windowsFloor is when the last of n requests may start at the earliest
 // under a budget of limit per fixed window.

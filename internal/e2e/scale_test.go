@@ -94,6 +94,25 @@ func TestWaveSurvivesKills(t *testing.T) {
 		t.Logf("killed the worker during %s at %d writes", what, n)
 		worker = e.startWorkerProcess()
 	}
+	// Progress a person can watch: the running wave's heartbeat, as
+	// `rollout status` reads it.
+	dc, err := dial.DataConverter(e.cfg.Temporal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		ps, err := cli.PendingProgress(context.Background(), e.tc, dc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 1 && ps[0].Verb == "add" && ps[0].Done > 0 && ps[0].Total >= members*8/10 && ps[0].Rate > 0 {
+			t.Logf("progress: %d / %d at %.0f/s", ps[0].Done, ps[0].Total, ps[0].Rate)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress of the wave within a minute: %+v", ps)
+		}
+	}
 	added := func(w entrasim.MemberWrite) int { return w.Added }
 	removed := func(w entrasim.MemberWrite) int { return w.Removed }
 	for k := 1; k <= kills; k++ {

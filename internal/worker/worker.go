@@ -37,6 +37,10 @@ type Options struct {
 }
 
 // Run runs the main worker until ctx is cancelled.
+// progressHeartbeat bounds how stale a running activity's progress may be
+// on the server.
+const progressHeartbeat = 3 * time.Second
+
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	logger := opts.Logger
 	if logger == nil {
@@ -85,7 +89,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if queue == "" {
 		queue = workflows.TaskQueue
 	}
-	w := sdkworker.New(tc, queue, sdkworker.Options{})
+	// Heartbeats carry a wave's progress (rollout status, the demo): send
+	// them every few seconds, not at 80% of the 30 s heartbeat timeout.
+	w := sdkworker.New(tc, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: progressHeartbeat})
 	workflows.Register(w, workflows.KeyringTrust{Keys: keys, SelfApproval: cfg.Policy.AllowSelfApproval, UnverifiedStart: cfg.Policy.AllowUnverifiedStarts})
 	w.RegisterActivity(acts)
 

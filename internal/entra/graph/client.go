@@ -82,7 +82,8 @@ type Client struct {
 	log     *slog.Logger
 	adapter *msgraphsdk.GraphRequestAdapter
 	sdk     *msgraphsdk.GraphServiceClient
-	http    *http.Client // portal and raw calls
+	http    *http.Client  // portal and raw calls
+	timeout time.Duration // per Graph request attempt, after pacing
 	pace    *pacer
 }
 
@@ -147,9 +148,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: new client: auth provider: %w", err)
 	}
+	// The timeout applies per attempt, after pacing (pacingHandler): the
+	// client's own would count the wait for Graph's budget.
+	c.timeout = base.Timeout
 	sdkHTTP := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(parent, c.middlewares()...),
-		Timeout:   base.Timeout,
 		// The SDK's redirect handler follows redirects itself.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -210,7 +213,7 @@ func (c *Client) middlewares() []khttp.Middleware {
 			DelaySeconds: 1,
 			ShouldRetry:  c.shouldRetry,
 		}),
-		pacingHandler{c.pace},
+		pacingHandler{p: c.pace, timeout: c.timeout},
 		khttp.NewRedirectHandler(),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),

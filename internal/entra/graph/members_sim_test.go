@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -101,11 +102,19 @@ func TestBulkMembersOverSimulator(t *testing.T) {
 // (20 per 150 s of its clock, which runs 100 times faster: 1.5 s), the
 // client paced by the same budget makes 50 writes with no 429, and takes
 // at least the two window turns the budget requires; an unpaced client
-// past the budget is throttled.
+// past the budget is throttled. Requests wait for the window longer than
+// the client's request timeout, and do not time out.
 func TestPacingAvoidsThrottling(t *testing.T) {
 	s := startSim(t, entrasim.Options{Users: 300, TimeScale: 100, Quota: entrasim.Quota{DirectoryRU: 3500, Writes: 20}})
 	budget := Budget{ResourceUnits: 3500, ResourceUnitWindow: 10 * time.Second, Writes: 20, WriteWindow: 150 * time.Second}.Scaled(100)
-	c := s.client(t, func(cfg *Config) { cfg.Budget = &budget; cfg.MaxRetryWait = time.Second })
+	// A request timeout shorter than the wait for the next window: the
+	// timeout counts from when the budget admits a request, not from when
+	// it queued for it (it did, and a big wave's writes timed out).
+	c := s.client(t, func(cfg *Config) {
+		cfg.Budget = &budget
+		cfg.MaxRetryWait = time.Second
+		cfg.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond}
+	})
 	ctx := ctxT(t)
 	g := mustGroup(t, ctx, c, "Paced")
 	var ids []string

@@ -150,8 +150,15 @@ func batchCost(body []byte) cost {
 }
 
 // pacingHandler is a kiota middleware placed inside the retry handler, so
-// every attempt, including retries, is paced.
-type pacingHandler struct{ p *pacer }
+// every attempt, including retries, is paced. The request timeout starts
+// once the budget admits the request: a write that waits two minutes for
+// the next write window is not a slow server (with the timeout on the
+// whole client, a big wave's writes timed out while waiting, and the
+// retried attempts re-sent binds that had landed).
+type pacingHandler struct {
+	p       *pacer
+	timeout time.Duration // per attempt, after pacing; 0 = none
+}
 
 func (h pacingHandler) Intercept(pipeline khttp.Pipeline, index int, req *http.Request) (*http.Response, error) {
 	c := requestCost(req.Method, req.URL.Path)
@@ -174,5 +181,27 @@ func (h pacingHandler) Intercept(pipeline khttp.Pipeline, index int, req *http.R
 			return nil, err
 		}
 	}
-	return pipeline.Next(req, index)
+	if h.timeout <= 0 {
+		return pipeline.Next(req, index)
+	}
+	tctx, cancel := context.WithTimeout(ctx, h.timeout)
+	resp, err := pipeline.Next(req.WithContext(tctx), index)
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends an attempt's timeout when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
