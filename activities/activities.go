@@ -62,10 +62,19 @@ func (a *Activities) tenant(ctx context.Context, p *plan.Rollout) (entra.Tenant,
 // worker's attempt is retried after the heartbeat timeout instead of the
 // start-to-close timeout.
 func keepAlive(ctx context.Context, detail string) (stop func()) {
+	return keepAliveWith(ctx, func() any { return detail })
+}
+
+// keepAliveWith heartbeats details() every 5 s until stop: for activities
+// whose progress may stall on something other than their own work (a
+// request waiting for Graph's next budget window can wait 2.5 minutes).
+// Without it the attempt times out while it waits, a second attempt starts,
+// and the first, still waiting, later sends what the second sends too.
+func keepAliveWith(ctx context.Context, details func() any) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
-	activity.RecordHeartbeat(ctx, detail)
+	activity.RecordHeartbeat(ctx, details())
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(5 * time.Second)
@@ -77,7 +86,7 @@ func keepAlive(ctx context.Context, detail string) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, detail)
+				activity.RecordHeartbeat(ctx, details())
 			}
 		}
 	}()

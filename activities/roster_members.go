@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -123,10 +124,23 @@ func (a *Activities) walkRoster(ctx context.Context, in RosterInput, verb string
 
 	attemptStart, attemptDone := time.Now(), p.Done
 	lastEvent := time.Time{}
+	// The last progress recorded, for the heartbeats sent while a chunk
+	// waits for Graph's budget: never ahead of what was written.
+	var mu sync.Mutex
+	last := p
+	stop := keepAliveWith(ctx, func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	})
+	defer stop()
 	heartbeat := func() {
 		if secs := time.Since(attemptStart).Seconds(); secs > 0 {
 			p.Rate = float64(p.Done-attemptDone) / secs
 		}
+		mu.Lock()
+		last = p
+		mu.Unlock()
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, p)
 			if time.Since(lastEvent) >= progressEvery {

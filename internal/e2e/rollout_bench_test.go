@@ -117,7 +117,12 @@ func benchRollout(b *testing.B, users int, scale float64) {
 	}
 	// Writes by shape, to see where they went beyond the bulk adds.
 	shapes := map[string]int{}
+	refused := 0
 	for _, a := range e.stack.Sim.Audit() {
+		if a.Status >= 400 && refused < 4 {
+			refused++
+			b.Logf("refused write: %s %s %d %.300s", a.Method, a.Path, a.Status, a.Body)
+		}
 		shapes[fmt.Sprintf("%s %s %d", a.Method, guidPattern.ReplaceAllString(a.Path, "{id}"), a.Status)]++
 	}
 	b.Logf("writes by shape: %v", shapes)

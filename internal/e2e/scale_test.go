@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -221,5 +222,55 @@ func (e *env) startFile(p *plan.Rollout, path string) string {
 			e.t.Fatal(err)
 		}
 		return id
+	}
+}
+
+// TestSlowWriteIsSentOnce: a bulk add that takes longer than the members
+// step's heartbeat timeout (Graph slow, or the write waiting for the next
+// budget window) keeps its attempt alive: no second attempt sends the same
+// PATCH while the first still waits (it did: a 100,000-user rollout wrote
+// one chunk twice and fell back to one-by-one adds).
+func TestSlowWriteIsSentOnce(t *testing.T) {
+	e := newEnv(t)
+	faults, err := entrasim.ParseFaults("path=/v1.0/groups/*;method=PATCH;latency=35s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stack.Sim.SetFaults(faults)
+	e.runWorker()
+	p := e.plan(func(p *plan.Rollout) {
+		p.Spec.MissingMembers = plan.MissingMembersContinue
+		p.Spec.Stages = p.Spec.Stages[:1]
+		var upns []string
+		for i := 1; i <= 20; i++ {
+			upns = append(upns, fmt.Sprintf("user%04d@contoso.onmicrosoft.com", i))
+		}
+		p.Spec.Stages[0].Members = upns
+		p.Spec.Stages[0].Gate = nil
+	})
+	id := e.start(p)
+	st := e.wait(id, 5*time.Minute, ended)
+	if st.Status != workflows.StatusSucceeded {
+		t.Fatalf("status %s (%s)", st.Status, st.LastError)
+	}
+	patches := 0
+	for _, a := range e.stack.Sim.Audit() {
+		if a.Method == "PATCH" && strings.HasPrefix(a.Path, "/v1.0/groups/") {
+			patches++
+			if a.Status != 204 {
+				t.Errorf("bulk add answered %d: it was sent again", a.Status)
+			}
+		}
+		if a.Method == "POST" && strings.HasSuffix(a.Path, "/members/$ref") {
+			t.Errorf("one-by-one add %s (%d): the bulk add was refused", a.Path, a.Status)
+		}
+	}
+	for user, w := range e.stack.Sim.MemberWrites("contoso.onmicrosoft.com", st.GroupID) {
+		if w.Added != 1 {
+			t.Errorf("user %s added %d times", user, w.Added)
+		}
+	}
+	if patches != 1 {
+		t.Errorf("%d bulk adds, want 1 (20 members)", patches)
 	}
 }
