@@ -72,9 +72,11 @@ lint:
 windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./worker
 
-## bench: every benchmark (see BENCHMARKS.md)
+## bench: every benchmark (see BENCHMARKS.md), and the 50,000-member
+## kill test at full size
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	SSPRFLOW_SCALE=1 $(GO) test -count=1 -v -timeout 30m -run '^TestWaveSurvivesKills$$' ./internal/e2e
 
 ## fuzz: each fuzz target for FUZZTIME
 fuzz:

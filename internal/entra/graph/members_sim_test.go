@@ -154,3 +154,60 @@ func TestPacingAvoidsThrottling(t *testing.T) {
 		t.Fatal("an unpaced client past the budget was never throttled: the test proves nothing")
 	}
 }
+
+// TestOrganisationSelections: what a plan selects by, against the
+// simulator's organisation: a UPN with an apostrophe is found (quoted by
+// doubling in the lookup's filter), the seeded group "Sales 'EU'" is found
+// by name, and All-Sales' transitive members are the users of the
+// department's nested regional groups.
+func TestOrganisationSelections(t *testing.T) {
+	s := startSim(t, entrasim.Options{Users: 2000, Org: true})
+	c := s.client(t)
+	ctx := ctxT(t)
+	var found []entra.User
+	if err := c.LookupUsers(ctx, []string{"O'Brien@contoso.onmicrosoft.com"}, func(_ string, u entra.User, ok bool) error {
+		if ok {
+			found = append(found, u)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].UPN != "o'brien@contoso.onmicrosoft.com" {
+		t.Fatalf("lookup of o'brien: %+v", found)
+	}
+	legacy, err := c.FindGroup(ctx, "Sales 'EU'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLegacy := false
+	if err := c.EachGroupMember(ctx, legacy.ID, true, func(u entra.User) error {
+		inLegacy = inLegacy || u.ID == found[0].ID
+		return nil
+	}); err != nil || !inLegacy {
+		t.Fatalf("o'brien in Sales 'EU': %v, %v", inLegacy, err)
+	}
+	all, err := c.FindGroup(ctx, "All-Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transitive, direct := 0, 0
+	if err := c.EachGroupMember(ctx, all.ID, true, func(entra.User) error { transitive++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EachGroupMember(ctx, all.ID, false, func(entra.User) error { direct++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sales := 0
+	if err := c.EachUser(ctx, "department eq 'Sales'", func(u entra.User) error {
+		if !u.Guest {
+			sales++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if direct != 0 || transitive != sales || sales < 100 {
+		t.Fatalf("All-Sales: %d direct users, %d transitive, want 0 and the %d in Sales", direct, transitive, sales)
+	}
+}
