@@ -69,6 +69,8 @@ func TestPutAndRead(t *testing.T) {
 		{"small", []byte("alice@contoso.com\nbob@contoso.com\n")},
 		{"one chunk exactly", bytes.Repeat([]byte{'x'}, blob.ChunkSize)},
 		{"several chunks", big},
+		// An HR export of ~600,000 UPNs: what a wave's file may be.
+		{"a 20 MB member file", bytes.Repeat([]byte("firstname.lastname.00001@contoso.onmicrosoft.com\n"), 20<<20/50)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := s.PutBytes(ctx, tc.data)
