@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 )
 
 // approver returns the connection of an approver user (alice or bob).
@@ -121,7 +123,7 @@ func TestApproverCannotImpersonate(t *testing.T) {
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "permission violation on "+subject, func() bool { return permissionError(nc, subject) != nil })
+		eventually(t, 5*time.Second, "permission violation on "+subject, func() bool { return dial.PermissionError(nc, subject) != nil })
 	}
 	// Bob himself can.
 	bnc, bjs := e.approver(t, "bob")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssprflow/ssprflow/internal/blob"
+	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/natsproc"
 
 	"github.com/nats-io/nats.go"
@@ -302,7 +303,7 @@ func refusedPub(t *testing.T, nc *nats.Conn, subject string, body []byte) bool {
 	if err := nc.Flush(); err != nil {
 		t.Fatalf("flush: %v", err)
 	}
-	return permissionError(nc, subject) != nil
+	return dial.PermissionError(nc, subject) != nil
 }
 
 // refusedSub subscribes to subject and reports whether the server refused it.
@@ -316,7 +317,7 @@ func refusedSub(t *testing.T, nc *nats.Conn, subject string) bool {
 	if err := nc.Flush(); err != nil {
 		t.Fatalf("flush: %v", err)
 	}
-	return permissionError(nc, subject) != nil
+	return dial.PermissionError(nc, subject) != nil
 }
 
 func jsonBody(t *testing.T, v any) []byte {

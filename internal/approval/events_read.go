@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 )
 
 // Reading the audit trail uses only read-only means, so approvers and
@@ -56,7 +58,7 @@ func nextEvent(ctx context.Context, nc *nats.Conn, filter string, seq uint64) (e
 	m, err := nc.RequestWithContext(rctx, directGetEvents, body)
 	if err != nil {
 		// A refused publish gets no answer, only an asynchronous error.
-		if perr := permissionError(nc, directGetEvents); perr != nil {
+		if perr := dial.PermissionError(nc, directGetEvents); perr != nil {
 			return Event{}, 0, false, fmt.Errorf("%w: %w", ErrNotPermitted, perr)
 		}
 		if errors.Is(err, nats.ErrNoResponders) {
@@ -137,7 +139,7 @@ func FollowEvents(ctx context.Context, js jetstream.JetStream, tenant, rollout s
 		}
 		return fmt.Errorf("follow events of %s/%s: %w", tenant, rollout, err)
 	}
-	if perr := permissionError(nc, filter); perr != nil {
+	if perr := dial.PermissionError(nc, filter); perr != nil {
 		return fmt.Errorf("follow events of %s/%s: %w: %w", tenant, rollout, ErrNotPermitted, perr)
 	}
 

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 )
 
 // DefaultVerdictWait is how long PublishDecision waits when wait is 0.
@@ -115,7 +116,7 @@ func PublishDecision(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 	if err := nc.FlushWithContext(wctx); err != nil {
 		return Verdict{}, fmt.Errorf("subscribe to verdict %s: %w", vsubject, err)
 	}
-	if perr := permissionError(nc, vsubject); perr != nil {
+	if perr := dial.PermissionError(nc, vsubject); perr != nil {
 		return Verdict{}, fmt.Errorf("subscribe to verdict %s: %w: %w", vsubject, ErrNotPermitted, perr)
 	}
 	ack, err := publishChecked(wctx, js, subject, data, jetstream.WithMsgID(d.ID), jetstream.WithExpectStream(ApprovalsStream))
@@ -164,24 +165,14 @@ func publishChecked(ctx context.Context, js jetstream.JetStream, subject string,
 		case err := <-paf.Err():
 			return nil, err
 		case <-tick.C:
-			if perr := permissionError(js.Conn(), subject); perr != nil {
+			if perr := dial.PermissionError(js.Conn(), subject); perr != nil {
 				return nil, fmt.Errorf("%w: %w", ErrNotPermitted, perr)
 			}
 		case <-ctx.Done():
-			if perr := permissionError(js.Conn(), subject); perr != nil {
+			if perr := dial.PermissionError(js.Conn(), subject); perr != nil {
 				return nil, fmt.Errorf("%w: %w", ErrNotPermitted, perr)
 			}
 			return nil, fmt.Errorf("wait for JetStream ack: %w", ctx.Err())
 		}
 	}
-}
-
-// permissionError returns the connection's last asynchronous error if it is
-// the server refusing a publish on subject.
-func permissionError(nc *nats.Conn, subject string) error {
-	err := nc.LastError()
-	if err != nil && errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
-		return err
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 )
 
 // Starting a rollout goes through NATS too, for the same reason decisions
@@ -95,7 +97,7 @@ func askWorker(ctx context.Context, nc *nats.Conn, subj string, data []byte, wai
 		m, err := nc.RequestWithContext(rctx, subj, data)
 		// A refused publish is reported asynchronously; without this check
 		// it would look like a missing worker.
-		if err != nil && permissionError(nc, subj) != nil {
+		if err != nil && dial.PermissionError(nc, subj) != nil {
 			return nil, fmt.Errorf("%w: publish to %s", ErrNotPermitted, subj)
 		}
 		switch {

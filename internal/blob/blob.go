@@ -32,6 +32,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssprflow/ssprflow/internal/dial"
 )
 
 // Stream and subjects of the store.
@@ -216,7 +218,7 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte) error 
 		return nil
 	}
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-		if perr := permissionError(s.nc, subject); perr != nil {
+		if perr := dial.PermissionError(s.nc, subject); perr != nil {
 			return fmt.Errorf("blob put: %w: %w", ErrNotPermitted, perr)
 		}
 		return fmt.Errorf("blob put: no stream %s answered (is the worker's NATS set up?): %w", Stream, err)
@@ -338,7 +340,7 @@ func (s *Store) get(ctx context.Context, subject string) ([]byte, error) {
 	defer cancel()
 	m, err := s.nc.RequestWithContext(rctx, DirectGet, body)
 	if err != nil {
-		if perr := permissionError(s.nc, DirectGet); perr != nil {
+		if perr := dial.PermissionError(s.nc, DirectGet); perr != nil {
 			return nil, fmt.Errorf("blob get: %w: %w", ErrNotPermitted, perr)
 		}
 		if errors.Is(err, nats.ErrNoResponders) {
@@ -353,15 +355,4 @@ func (s *Store) get(ctx context.Context, subject string) ([]byte, error) {
 		return nil, fmt.Errorf("blob get %s: status %s %s", subject, status, m.Header.Get("Description"))
 	}
 	return m.Data, nil
-}
-
-// permissionError returns the connection's last error when it is a
-// permissions violation on subject: a refused publish gets no answer, only
-// an asynchronous error.
-func permissionError(nc *nats.Conn, subject string) error {
-	err := nc.LastError()
-	if err != nil && errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
-		return err
-	}
-	return nil
 }
