@@ -218,17 +218,25 @@ func boolInt(b bool) int {
 
 func noop(ctx context.Context) error { return nil }
 
-// peakRSSMiB reads VmHWM: the process's peak resident memory.
+// peakRSSMiB is this process's peak resident memory.
 func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+	kb, err := vmHWM("self")
 	if err != nil {
 		return 0
 	}
+	return float64(kb) / 1024
+}
+
+// vmHWM reads a process's peak resident set, in KiB, from /proc.
+func vmHWM(pid string) (int64, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, err
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			return strconv.ParseInt(f[1], 10, 64)
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("no VmHWM in /proc/%s/status", pid)
 }

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -184,7 +183,12 @@ func (e *env) startWorkerProcess() *exec.Cmd {
 	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "SSPRFLOW_E2E_WORKER_CONFIG="+path)
-	out := &lockedBuffer{}
+	// A file, not a buffer: exec copies into a buffer from goroutines that
+	// outlive Process.Wait, and the log stays for a look afterwards.
+	out, err := os.CreateTemp(e.dir, "worker-*.log")
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -193,46 +197,20 @@ func (e *env) startWorkerProcess() *exec.Cmd {
 	e.t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_, _ = cmd.Process.Wait()
+		out.Close()
 		if e.t.Failed() {
-			e.t.Logf("worker process %d said:\n%s", cmd.Process.Pid, out.String())
+			said, _ := os.ReadFile(out.Name())
+			e.t.Logf("worker process %d said:\n%s", cmd.Process.Pid, said)
 		}
 	})
 	return cmd
 }
 
-// lockedBuffer collects a child's output: exec's copying goroutines write
-// while a cleanup may read.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // start starts the rollout as an operator does: over NATS as the user
 // "operator", so the start is verified and its gates take decisions.
 func (e *env) start(p *plan.Rollout) string {
-	raw, err := yaml.Marshal(p)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
-	nc := config.NATS{URL: e.stack.NATSURL(), User: "operator", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_operator"}}
-	id, err := cli.StartOverNATS(context.Background(), nc, "operator", p, "plan.yaml", raw)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	e.t.Helper()
+	return e.startFile(p, filepath.Join(e.dir, "plan.yaml"))
 }
 
 // wait polls the rollout until cond holds or it ends.

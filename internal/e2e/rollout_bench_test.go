@@ -94,7 +94,11 @@ func benchRollout(b *testing.B, users int, scale float64) {
 	if st.Status != workflows.StatusSucceeded {
 		b.Fatalf("rollout %s: %s (%s)", id, st.Status, st.LastError)
 	}
-	rss := peakRSS(b, worker.Process.Pid)
+	rssKiB, err := vmHWM(strconv.Itoa(worker.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rss := rssKiB << 10
 	used := e.stack.Sim.Usage()
 	used.DirectoryRU -= before.DirectoryRU
 	used.Writes -= before.Writes
@@ -156,23 +160,4 @@ func windowsFloor(n, limit int, window time.Duration) time.Duration {
 		return 0
 	}
 	return time.Duration((n-1)/limit) * window
-}
-
-// peakRSS reads a process's peak resident set (VmHWM) from /proc.
-func peakRSS(b *testing.B, pid int) int64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	b.Fatal("no VmHWM in /proc/PID/status")
-	return 0
 }

@@ -200,6 +200,8 @@ func writeWave(t testing.TB, path string, from, to, width int) {
 
 // startFile starts p as an operator does with `ssprflow rollout start
 // PATH`: the plan is written to path, and files it names are relative to it.
+// A worker process just started may not answer yet: it retries for two
+// minutes while no worker answers.
 func (e *env) startFile(p *plan.Rollout, path string) string {
 	e.t.Helper()
 	raw, err := yaml.Marshal(p)
@@ -211,7 +213,6 @@ func (e *env) startFile(p *plan.Rollout, path string) string {
 	}
 	e.t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
 	nc := config.NATS{URL: e.stack.NATSURL(), User: "operator", Password: config.Secret{Env: "SSPRFLOW_E2E_PW_operator"}}
-	// A worker process just started may not serve starts yet.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		id, err := cli.StartOverNATS(context.Background(), nc, "operator", p, path, raw)
