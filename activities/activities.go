@@ -32,6 +32,8 @@ type Activities struct {
 	Events    EventPublisher
 	// Blobs holds plans, member lists and rosters by digest.
 	Blobs  Blobs
+	// Locker asks a tenant's lock workflow for the lock.
+	Locker TenantLocker
 	Logger *slog.Logger
 }
 

@@ -46,6 +46,9 @@ type RolloutInput struct {
 	AttestedAt time.Time `json:"attestedAt,omitzero"`
 	// Resume carries the state across continue-as-new; nil on a fresh start.
 	Resume *State `json:"resume,omitempty"`
+	// QueueForTenant waits for the tenant lock when another rollout holds
+	// it, instead of failing at preflight.
+	QueueForTenant bool `json:"queueForTenant,omitempty"`
 }
 
 // Status is the overall state of a rollout.
@@ -288,6 +291,12 @@ type State struct {
 	Seen []string `json:"seen,omitempty"`
 	// Pending is set while paused: what failed.
 	Pending string `json:"pending,omitempty"`
+	// TenantID is the tenant's id as Graph returned it at preflight: the
+	// key of the tenant lock.
+	TenantID string `json:"tenantId,omitempty"`
+	// TenantLock is the lock's verdict (granted, queued, refused) and,
+	// when another rollout held it, which.
+	TenantLock string `json:"tenantLock,omitempty"`
 }
 
 // StepStatus is the status of step name in stage, or "" when the rollout's

@@ -373,3 +373,12 @@ func (m *memTenant) UnbindMembers(ctx context.Context, gid string, ids []string)
 	}
 	return n, nil
 }
+
+func (m *memTenant) Organization(context.Context) (entra.Organization, error) {
+	return entra.Organization{ID: "00000000-0000-0000-0000-00000000c0de", DisplayName: "Contoso", Licences: []string{"AAD_PREMIUM"}}, nil
+}
+
+// grantLock grants every tenant lock (the lock workflow has its own tests).
+func grantLock(context.Context, string, string, activities.LockRequest) (activities.LockReply, error) {
+	return activities.LockReply{Verdict: activities.LockGranted}, nil
+}

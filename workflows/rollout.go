@@ -59,7 +59,9 @@ type rollout struct {
 	st     State
 	ops    []op
 	action *OperatorAction
-	logger interface {
+	// queueForTenant: see RolloutInput.QueueForTenant.
+	queueForTenant bool
+	logger         interface {
 		Info(string, ...interface{})
 		Warn(string, ...interface{})
 	}
@@ -71,7 +73,7 @@ func newRollout(ctx workflow.Context, in RolloutInput, t Trust) *rollout {
 	// other, and applying them again changes nothing. No step re-applies a
 	// default of its own.
 	p := *in.Plan.WithDefaults()
-	r := &rollout{trust: t, plan: p, ops: program(&p), logger: workflow.GetLogger(ctx)}
+	r := &rollout{trust: t, plan: p, ops: program(&p), logger: workflow.GetLogger(ctx), queueForTenant: in.QueueForTenant}
 	if in.Resume != nil {
 		r.st = *in.Resume
 		r.st.Runs++

@@ -55,6 +55,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 		},
 		Events: h.events,
 		Blobs:  h.blobs,
+		Locker: grantLock,
 	}
 	h.env.RegisterActivity(acts)
 	h.register()
@@ -231,6 +232,7 @@ func TestRolloutIsIdempotentOnAConfiguredTenant(t *testing.T) {
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
 		Events:    h2.events,
 		Blobs:     h.blobs,
+		Locker:    grantLock,
 	})
 	h2.decide(time.Minute, approve("d2", "bob", "pilot"), false, t)
 	st, err := h2.run(t, testPlan())
@@ -559,6 +561,7 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 		Directory: func(ctxx contextT, _ *plan.Directory) (activities.Directory, error) { return h.dir, nil },
 		Events:    h2.events,
 		Blobs:     h.blobs,
+		Locker:    grantLock,
 	})
 	h2.register()
 	h2.env.SetContinuedExecutionRunID("run-1")

@@ -13,6 +13,19 @@ import (
 	"github.com/ssprflow/ssprflow/internal/plan"
 )
 
+// StartOptions say who starts a rollout and how.
+type StartOptions struct {
+	StartedBy string
+	// Via is the authenticated identity the start came through ("nats:ops1").
+	Via string
+	// Keys sign the start (the start service); nil for a direct start.
+	Keys *attest.Keyring
+	// TaskQueue is the worker's task queue (default TaskQueue).
+	TaskQueue string
+	// QueueForTenant waits for the tenant lock instead of failing.
+	QueueForTenant bool
+}
+
 // ErrAlreadyRunning means the tenant plan has a rollout running.
 var ErrAlreadyRunning = errors.New("already running")
 
@@ -21,11 +34,15 @@ var ErrAlreadyRunning = errors.New("already running")
 // authenticated identity (via, e.g. "nats:ops1") belongs to. Without keys
 // (a direct start on Temporal, for administrators), startedBy is recorded
 // as typed in and shown as unverified.
-func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, startedBy, via string, keys *attest.Keyring, queue string) (string, error) {
+func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, o StartOptions) (string, error) {
 	id := WorkflowID(p.TenantToken(), p.Metadata.Name)
-	in := RolloutInput{Plan: *p, StartedBy: startedBy, StartedVia: via}
-	if keys != nil {
-		in = SignStart(keys, id, in)
+	in := RolloutInput{Plan: *p, StartedBy: o.StartedBy, StartedVia: o.Via, QueueForTenant: o.QueueForTenant}
+	if o.Keys != nil {
+		in = SignStart(o.Keys, id, in)
+	}
+	queue := o.TaskQueue
+	if queue == "" {
+		queue = TaskQueue
 	}
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    id,

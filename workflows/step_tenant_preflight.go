@@ -2,8 +2,14 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/errtype"
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/entra"
@@ -12,6 +18,15 @@ import (
 // tenantPreflight reads the tenant (changing nothing) and keeps in
 // State.Preflight what the whole rollout would change there.
 func (r *rollout) tenantPreflight(ctx workflow.Context, _ op) (StepStatus, string, error) {
+	// The lock comes first: what preflight reads (and records as the
+	// "before" of every change) holds only while no other rollout writes.
+	locked := false
+	if workflow.GetVersion(ctx, "tenant-lock", workflow.DefaultVersion, 1) == 1 {
+		if err := r.lockTenant(ctx); err != nil {
+			return "", "", err
+		}
+		locked = true
+	}
 	var res activities.TenantPreflightResult
 	// coverageCtx: preflight reads the tenant-wide registration report.
 	if err := workflow.ExecuteActivity(coverageCtx(ctx), a.TenantPreflight, activities.TenantPreflightInput{Plan: r.plan}).Get(ctx, &res); err != nil {
@@ -24,6 +39,9 @@ func (r *rollout) tenantPreflight(ctx workflow.Context, _ op) (StepStatus, strin
 	pf.CurrentScope = res.Snapshot.Settings[entra.FieldScope]
 	pf.Licensed = res.Licensed
 	pf.Notes = append(pf.Notes, fmt.Sprintf("tenant: %d users, %d registered for SSPR before the rollout", res.TenantUsers, res.Registered))
+	if locked {
+		pf.Notes = append(pf.Notes, "tenant lock held (tenant id "+r.st.TenantID+"): no other rollout changes this tenant until this one ends")
+	}
 	pf.Warnings = append(pf.Warnings, res.Warnings...)
 	if res.Snapshot.Settings[entra.FieldScope] == string(entra.ScopeAll) && !r.plan.EndsWithAll() {
 		pf.Warnings = append(pf.Warnings, "SSPR is already enabled for All users; this plan would narrow it to a group")
@@ -37,4 +55,50 @@ func (r *rollout) preflight() *Preflight {
 		r.st.Preflight = &Preflight{}
 	}
 	return r.st.Preflight
+}
+
+// lockTenant takes the tenant lock (see tenant_lock.go): granted goes on,
+// refused fails the preflight naming the rollout that holds the tenant,
+// queued waits for the lock's grant.
+func (r *rollout) lockTenant(ctx workflow.Context) error {
+	info := workflow.GetInfo(ctx)
+	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.st.RunID, Plan: r.plan.Metadata.Name,
+		StartedBy: r.st.StartedBy, StartedAt: r.st.StartedAt, Queue: r.queueForTenant}
+	if req.RunID == "" {
+		req.RunID = info.WorkflowExecution.RunID
+	}
+	var res activities.LockTenantResult
+	if err := workflow.ExecuteActivity(tenantCtx(ctx), a.LockTenant, activities.LockTenantInput{Plan: r.plan, Request: req}).Get(ctx, &res); err != nil {
+		return err
+	}
+	r.st.TenantID = res.TenantID
+	h := res.Reply.Holder
+	name := res.TenantName
+	if name == "" {
+		name = r.plan.Metadata.Tenant
+	}
+	held := fmt.Sprintf("tenant %s (id %s) is being changed by rollout %s (plan %s, started by %s at %s)",
+		name, res.TenantID, h.WorkflowID, h.Plan, h.StartedBy, h.StartedAt.UTC().Format(time.RFC3339))
+	switch res.Reply.Verdict {
+	case activities.LockGranted:
+		r.st.TenantLock = activities.LockGranted
+		return nil
+	case activities.LockQueued:
+		r.st.TenantLock = fmt.Sprintf("%s (position %d): %s", activities.LockQueued, res.Reply.Position, held)
+		r.st.Status = StatusWaiting
+		r.upsert(ctx)
+		r.emit(ctx, approval.KindStepProgress, PreflightStage, string(StepTenantPreflight), "queued", held)
+		workflow.GetSignalChannel(ctx, SignalTenantGranted).Receive(ctx, nil)
+		if ctx.Err() != nil {
+			return temporal.NewCanceledError()
+		}
+		r.st.TenantLock = activities.LockGranted
+		r.st.Status = StatusRunning
+		r.upsert(ctx)
+		return nil
+	default:
+		r.st.TenantLock = activities.LockRefused + ": " + held + ": wait for it to end, or start again with --queue to run after it"
+		return temporal.NewNonRetryableApplicationError(strings.TrimPrefix(r.st.TenantLock, activities.LockRefused+": "),
+			string(errtype.TenantBusy), nil)
+	}
 }

@@ -123,6 +123,7 @@ func Register(w sdkworker.WorkflowRegistry, t Trust) {
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in RolloutInput) (State, error) {
 		return runRollout(ctx, in, t)
 	}, workflow.RegisterOptions{Name: RolloutWorkflowName})
+	w.RegisterWorkflowWithOptions(TenantLock, workflow.RegisterOptions{Name: TenantLockWorkflowName})
 }
 
 // errResumeForged: RolloutInput.Resume carries a rollout's whole state,

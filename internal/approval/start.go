@@ -37,17 +37,21 @@ type StartRequest struct {
 	// Files maps each member file the plan names (stages[].select.file, as
 	// written) to the digest of its bytes in the blob store.
 	Files map[string]string `json:"files,omitempty"`
+	// Queue waits for the tenant lock when another rollout holds it.
+	Queue bool `json:"queue,omitempty"`
 }
 
 // StartReply answers a StartRequest.
 type StartReply struct {
 	WorkflowID string `json:"workflowId,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Note says what the rollout waits for (the tenant lock), if anything.
+	Note string `json:"note,omitempty"`
 }
 
 // Starter starts a rollout for an authenticated operator.
 type Starter interface {
-	Start(ctx context.Context, tenant, rollout, operator string, req StartRequest) (workflowID string, err error)
+	Start(ctx context.Context, tenant, rollout, operator string, req StartRequest) (StartReply, error)
 }
 
 // ServeStarts answers start requests until ctx ends. Several workers may
@@ -57,12 +61,12 @@ func ServeStarts(ctx context.Context, nc *nats.Conn, s Starter, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return serve(ctx, nc, "start", 30*time.Second, logger, func(ctx context.Context, r request) any {
+	return serve(ctx, nc, "start", 40*time.Second, logger, func(ctx context.Context, r request) any {
 		var reply StartReply
 		var req StartRequest
 		err := decodeRequest(r.Data, MaxStartRequest, "start", &req)
 		if err == nil {
-			reply.WorkflowID, err = s.Start(ctx, r.Tenant, r.Rollout, r.User, req)
+			reply, err = s.Start(ctx, r.Tenant, r.Rollout, r.User, req)
 		}
 		if err != nil {
 			reply.Error = err.Error()

@@ -11,12 +11,12 @@ import (
 
 type fixedStarter struct{ got chan string }
 
-func (f fixedStarter) Start(_ context.Context, tenant, rollout, operator string, req StartRequest) (string, error) {
+func (f fixedStarter) Start(_ context.Context, tenant, rollout, operator string, req StartRequest) (StartReply, error) {
 	f.got <- operator + ":" + string(req.Plan)
 	if string(req.Plan) == "bad" {
-		return "", errors.New("plan.yaml: spec.methods: unknown method")
+		return StartReply{}, errors.New("plan.yaml: spec.methods: unknown method")
 	}
-	return "sspr/" + tenant + "/" + rollout, nil
+	return StartReply{WorkflowID: "sspr/" + tenant + "/" + rollout}, nil
 }
 
 // A start request sent while the worker is still starting (no responders

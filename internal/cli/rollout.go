@@ -42,6 +42,7 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 	direct := c.fs.Bool("direct", false, "start on Temporal directly (administrators); the starter is then --started-by, not authenticated")
 	by := c.fs.String("started-by", currentUser(), "with --direct: who starts the rollout ($SSPRFLOW_USER)")
 	queue := c.fs.String("task-queue", workflows.TaskQueue, "with --direct: task queue of the ssprflow worker")
+	waitTenant := c.fs.Bool("queue", false, "when another rollout is changing the same tenant, wait for it to end instead of failing")
 	file, err := c.parseFile(args)
 	if err != nil {
 		return err
@@ -54,23 +55,27 @@ func runRolloutStart(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	var id string
+	var id, note string
 	if *direct {
 		tc, err := c.conn.dialTemporal(ctx)
 		if err != nil {
 			return err
 		}
 		defer tc.Close()
-		if id, err = workflows.StartRollout(ctx, tc, p, *by, "", nil, *queue); err != nil {
+		if id, err = workflows.StartRollout(ctx, tc, p, workflows.StartOptions{StartedBy: *by, TaskQueue: *queue, QueueForTenant: *waitTenant}); err != nil {
 			return err
 		}
-	} else if id, err = StartOverNATS(ctx, c.conn.natsConfig(), operator, p, file, raw); err != nil {
+	} else if id, note, err = StartOverNATSQueue(ctx, c.conn.natsConfig(), operator, p, file, raw, *waitTenant); err != nil {
 		return err
 	}
 	if c.json() {
-		return cmdline.PrintJSON(io.Out, map[string]string{"workflowId": id})
+		return cmdline.PrintJSON(io.Out, map[string]string{"workflowId": id, "note": note})
 	}
-	fmt.Fprintf(io.Out, "started rollout %s\nfollow it:  ssprflow rollout status %s --watch\n", id, id)
+	fmt.Fprintf(io.Out, "started rollout %s\n", id)
+	if note != "" {
+		fmt.Fprintln(io.Out, note)
+	}
+	fmt.Fprintf(io.Out, "follow it:  ssprflow rollout status %s --watch\n", id)
 	return nil
 }
 
@@ -362,21 +367,29 @@ var statuses = []string{string(workflows.StatusRunning), string(workflows.Status
 
 // StartOverNATS asks a worker to start the plan's rollout as operator.
 func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte) (string, error) {
+	id, _, err := StartOverNATSQueue(ctx, nc, operator, p, file, raw, false)
+	return id, err
+}
+
+// StartOverNATSQueue is StartOverNATS; queue asks to wait for the tenant
+// lock, and note is the worker's word on it (queued behind whom).
+func StartOverNATSQueue(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte, queue bool) (string, string, error) {
 	conn, _, err := dialAs(ctx, nc, operator)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer conn.Close()
 	req, err := planRequest(ctx, conn, file, raw, p)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	reply, err := approval.RequestStart(ctx, conn, p.TenantToken(), p.Metadata.Name, operator, req, 30*time.Second)
+	req.Queue = queue
+	reply, err := approval.RequestStart(ctx, conn, p.TenantToken(), p.Metadata.Name, operator, req, 45*time.Second)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if reply.Error != "" {
-		return reply.WorkflowID, &cmdline.ExitError{Code: 1, Msg: reply.Error}
+		return reply.WorkflowID, "", &cmdline.ExitError{Code: 1, Msg: reply.Error}
 	}
-	return reply.WorkflowID, nil
+	return reply.WorkflowID, reply.Note, nil
 }

@@ -103,7 +103,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 	warm.Spec.Directory, warm.Spec.Writeback = nil, plan.Writeback{Mode: plan.WritebackNone}
 	warm.Spec.Stages[0].Gate, warm.Spec.DefaultGate = nil, nil
 	warm.Spec.Stages[0].Group.Name = "SSPR-Warmup"
-	id, err := workflows.StartRollout(ctx, tc, warm, "bench", "", nil, workflows.TaskQueue)
+	id, err := workflows.StartRollout(ctx, tc, warm, workflows.StartOptions{StartedBy: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func BenchmarkConcurrentRollouts(b *testing.B) {
 
 	b.ResetTimer()
 	rollouts := runConcurrently(ctx, b, n, func(i int) (client.WorkflowRun, error) {
-		id, err := workflows.StartRollout(ctx, tc, plans[i], "bench", "", nil, workflows.TaskQueue)
+		id, err := workflows.StartRollout(ctx, tc, plans[i], workflows.StartOptions{StartedBy: "bench"})
 		if err != nil {
 			return nil, err
 		}

@@ -175,3 +175,24 @@ type BindResult struct {
 	Already  []string `json:"already,omitempty"`
 	NotFound []string `json:"notFound,omitempty"`
 }
+
+// Organization is the tenant itself: its id (the one key for "this tenant",
+// whichever domain a plan names it by), its name and domains, and whether
+// it holds the licence SSPR for synced users needs.
+type Organization struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Domains     []string `json:"domains,omitempty"`
+	// Licences are the enabled service plans that SSPR with writeback
+	// needs (AAD_PREMIUM, AAD_PREMIUM_P2), by name; empty means none.
+	Licences []string `json:"licences,omitempty"`
+	// LicenceError says why licences could not be read ("" when they were).
+	LicenceError string `json:"licenceError,omitempty"`
+}
+
+// Organizer reads the tenant's organization (GET /organization and
+// /subscribedSkus). It is separate from Tenant so that fakes need not
+// implement it; the tenant lock and the preflight use it when present.
+type Organizer interface {
+	Organization(ctx context.Context) (Organization, error)
+}

@@ -170,3 +170,6 @@ func (s *Server) parseToken(raw string) (claims, bool) {
 	}
 	return c, true
 }
+
+// TenantID is the id of a tenant named by domain (or by id).
+func (s *Server) TenantID(tenant string) string { return s.tenant(tenant).id }

@@ -33,6 +33,9 @@ const (
 	// Licence: the registration report is not readable (licence or
 	// permission).
 	Licence Type = "Licence"
+	// TenantBusy: another rollout holds the tenant lock and the start did
+	// not ask to queue.
+	TenantBusy Type = "TenantBusy"
 )
 
 // Types the workflow fails with itself; no retry policy needs them.
@@ -53,7 +56,7 @@ const (
 
 // raisedByActivities are the types retry policies must not retry.
 var raisedByActivities = []Type{Permanent, TenantUnavailable, NoDirectory, DirectoryUnavailable,
-	GroupMissing, MembersMissing, PasswordAge, Licence}
+	GroupMissing, MembersMissing, PasswordAge, Licence, TenantBusy}
 
 // NonRetryable lists the types the activities raise, for a retry policy's
 // NonRetryableErrorTypes.

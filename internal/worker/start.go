@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -34,13 +35,26 @@ type Starter struct {
 
 // Start implements approval.Starter: the plan is validated here, and must
 // be the tenant and rollout its subject names.
-func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, req approval.StartRequest) (string, error) {
+func (s *Starter) Start(ctx context.Context, tenant, rollout, operator string, req approval.StartRequest) (approval.StartReply, error) {
 	person, p, err := requestedPlan(ctx, s.People, s.Blobs, tenant, rollout, operator, req)
 	if err != nil {
-		return "", err
+		return approval.StartReply{}, err
 	}
-	return workflows.StartRollout(ctx, s.Client, p, person.ID, "nats:"+operator, s.Keys, s.Queue)
+	id, err := workflows.StartRollout(ctx, s.Client, p, workflows.StartOptions{StartedBy: person.ID, Via: "nats:" + operator,
+		Keys: s.Keys, TaskQueue: s.Queue, QueueForTenant: req.Queue})
+	reply := approval.StartReply{WorkflowID: id}
+	if err != nil {
+		return reply, err
+	}
+	// The tenant lock is the preflight's first act: wait for its verdict so
+	// that a refused start is refused to the person who asked.
+	reply.Note, err = workflows.AwaitTenantLock(ctx, s.Client, id, lockVerdictWait)
+	return reply, err
 }
+
+// lockVerdictWait bounds the wait for the tenant lock's verdict (the
+// start request's deadline is 40 s).
+const lockVerdictWait = 25 * time.Second
 
 // requestedPlan checks a plan sent over NATS (start, diff): the asking NATS
 // user must be a person the worker knows, and the plan must be valid and

@@ -89,11 +89,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if queue == "" {
 		queue = workflows.TaskQueue
 	}
+	acts.Locker = func(ctx context.Context, tenantID, tenant string, req activities.LockRequest) (activities.LockReply, error) {
+		return workflows.AcquireTenantLock(ctx, tc, queue, tenantID, tenant, req)
+	}
 	// Heartbeats carry a wave's progress (rollout status, the demo): send
 	// them every few seconds, not at 80% of the 30 s heartbeat timeout.
 	w := sdkworker.New(tc, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: progressHeartbeat})
 	workflows.Register(w, workflows.KeyringTrust{Keys: keys, SelfApproval: cfg.Policy.AllowSelfApproval, UnverifiedStart: cfg.Policy.AllowUnverifiedStarts})
 	w.RegisterActivity(acts)
+	w.RegisterActivity(&activities.LockActivities{Client: tc})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

@@ -1,0 +1,191 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ssprflow/ssprflow/activities"
+)
+
+// The tenant lock: one workflow per tenant id holds which rollout may
+// change the tenant, and a queue of rollouts that asked to wait. Rollouts
+// ask in their preflight (LockTenant, an update-with-start, so the first
+// asker creates the lock); the lock watches its holder's run and passes
+// the lock on when that run closes, however it closes — so a terminated
+// rollout cannot leave the tenant locked.
+
+// TenantLockWorkflowName is the lock workflow's registered name.
+const TenantLockWorkflowName = "ssprflow.TenantLock"
+
+// UpdateAcquire asks for the lock (activities.LockRequest ->
+// activities.LockReply).
+const UpdateAcquire = "acquire"
+
+// SignalTenantGranted tells a queued rollout that it holds the lock now.
+const SignalTenantGranted = "tenant-lock-granted"
+
+// QueryLock returns the lock's TenantLockState.
+const QueryLock = "lock"
+
+// TenantLockID is the lock workflow's id for a tenant id.
+func TenantLockID(tenantID string) string { return "sspr-tenant-lock/" + tenantID }
+
+// TenantLockInput names the tenant.
+type TenantLockInput struct {
+	TenantID string `json:"tenantId"`
+	// Tenant is how the first asker's plan named it, for people.
+	Tenant string `json:"tenant,omitempty"`
+}
+
+// TenantLockState is the lock's holder and queue.
+type TenantLockState struct {
+	TenantID string                   `json:"tenantId"`
+	Holder   *activities.LockRequest  `json:"holder,omitempty"`
+	Queue    []activities.LockRequest `json:"queue,omitempty"`
+	History  []activities.LockRequest `json:"-"`
+}
+
+// watchWindow bounds one watch of the holder; the lock asks again, so a
+// weeks-long rollout adds a few events a day to the lock's history.
+const watchWindow = 6 * time.Hour
+
+// TenantLock is the lock workflow. It ends when nobody holds or waits.
+func TenantLock(ctx workflow.Context, in TenantLockInput) error {
+	st := TenantLockState{TenantID: in.TenantID}
+	if err := workflow.SetQueryHandler(ctx, QueryLock, func() (TenantLockState, error) { return st, nil }); err != nil {
+		return err
+	}
+	same := func(a, b activities.LockRequest) bool { return a.WorkflowID == b.WorkflowID && a.RunID == b.RunID }
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcquire,
+		func(ctx workflow.Context, req activities.LockRequest) (activities.LockReply, error) {
+			if st.Holder == nil {
+				st.Holder = &req
+				return activities.LockReply{Verdict: activities.LockGranted}, nil
+			}
+			if same(*st.Holder, req) {
+				return activities.LockReply{Verdict: activities.LockGranted}, nil
+			}
+			for i, q := range st.Queue {
+				if same(q, req) {
+					return activities.LockReply{Verdict: activities.LockQueued, Holder: *st.Holder, Position: i + 1}, nil
+				}
+			}
+			if !req.Queue {
+				return activities.LockReply{Verdict: activities.LockRefused, Holder: *st.Holder}, nil
+			}
+			st.Queue = append(st.Queue, req)
+			return activities.LockReply{Verdict: activities.LockQueued, Holder: *st.Holder, Position: len(st.Queue)}, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req activities.LockRequest) error {
+			if req.WorkflowID == "" || req.RunID == "" {
+				return fmt.Errorf("a lock request names the rollout's workflow id and run id")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+	var la *activities.LockActivities
+	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: watchWindow + 10*time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute},
+	})
+	for {
+		if err := workflow.Await(ctx, func() bool { return st.Holder != nil }); err != nil {
+			return err
+		}
+		var res activities.WatchResult
+		if err := workflow.ExecuteActivity(watchCtx, la.WatchRollout, activities.WatchInput{
+			WorkflowID: st.Holder.WorkflowID, RunID: st.Holder.RunID, For: watchWindow}).Get(ctx, &res); err != nil {
+			return err
+		}
+		if !res.Closed {
+			continue
+		}
+		workflow.GetLogger(ctx).Info("tenant lock released", "holder", st.Holder.WorkflowID, "status", res.Status)
+		st.Holder = nil
+		for st.Holder == nil && len(st.Queue) > 0 {
+			next := st.Queue[0]
+			st.Queue = st.Queue[1:]
+			// A queued rollout cancelled or terminated while it waited
+			// cannot be signalled: the lock goes to the one after it.
+			if err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, "", SignalTenantGranted, next.RunID).Get(ctx, nil); err == nil {
+				st.Holder = &next
+			}
+		}
+		if st.Holder == nil {
+			// Let an acquire that is being handled finish first: it may
+			// take the lock, and the loop goes on.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			if st.Holder == nil && len(st.Queue) == 0 {
+				return nil
+			}
+		}
+	}
+}
+
+// AcquireTenantLock asks tenantID's lock workflow for the lock, starting
+// the lock workflow when none runs (update-with-start).
+func AcquireTenantLock(ctx context.Context, c client.Client, taskQueue, tenantID, tenant string, req activities.LockRequest) (activities.LockReply, error) {
+	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       TenantLockID(tenantID),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, TenantLockWorkflowName, TenantLockInput{TenantID: tenantID, Tenant: tenant})
+	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     req.RunID, // a retried activity asks once
+			UpdateName:   UpdateAcquire,
+			Args:         []any{req},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return activities.LockReply{}, err
+	}
+	var reply activities.LockReply
+	err = h.Get(ctx, &reply)
+	return reply, err
+}
+
+// AwaitTenantLock waits up to wait for a just-started rollout's tenant
+// lock verdict. A refused lock is returned as the error (the rollout has
+// failed at preflight, changing nothing); a queued one as the note; a
+// verdict not reached in time is a note too, not an error.
+func AwaitTenantLock(ctx context.Context, c client.Client, workflowID string, wait time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		var st State
+		v, err := c.QueryWorkflow(ctx, workflowID, "", QueryState)
+		if err == nil && v.Get(&st) == nil {
+			switch {
+			case st.TenantLock == activities.LockGranted:
+				return "", nil
+			case strings.HasPrefix(st.TenantLock, activities.LockRefused):
+				return "", fmt.Errorf("rollout %s refused: %s", workflowID, strings.TrimPrefix(st.TenantLock, activities.LockRefused+": "))
+			case st.TenantLock != "":
+				return "waiting for the tenant lock: " + st.TenantLock, nil
+			case st.Status != StatusRunning && st.Status != StatusWaiting:
+				return "", fmt.Errorf("rollout %s %s at preflight: %s", workflowID, st.Status, st.LastError)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "the tenant lock's verdict is not in yet: see 'ssprflow rollout status " + workflowID + "'", nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
