@@ -226,6 +226,7 @@ func (r *rollout) finish(ctx workflow.Context, status Status, msg string) (State
 		r.st.LastError = msg
 	}
 	r.upsert(ctx)
+	r.releaseTenant(ctx)
 	r.emit(ctx, rolloutKind(status), r.st.Stage, "", string(status), msg)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if status == StatusSucceeded {

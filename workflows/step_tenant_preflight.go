@@ -102,3 +102,14 @@ func (r *rollout) lockTenant(ctx workflow.Context) error {
 			string(errtype.TenantBusy), nil)
 	}
 }
+
+// releaseTenant hands the tenant lock back as the rollout ends, so the
+// next rollout need not wait for the lock's watch to notice.
+func (r *rollout) releaseTenant(ctx workflow.Context) {
+	if r.st.TenantLock != activities.LockGranted || r.st.TenantID == "" {
+		return
+	}
+	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.st.RunID}
+	// The lock may have ended already (its watch saw a cancel first): no harm.
+	_ = workflow.SignalExternalWorkflow(ctx, TenantLockID(r.st.TenantID), "", SignalTenantRelease, req).Get(ctx, nil)
+}

@@ -31,6 +31,9 @@ const UpdateAcquire = "acquire"
 // SignalTenantGranted tells a queued rollout that it holds the lock now.
 const SignalTenantGranted = "tenant-lock-granted"
 
+// SignalTenantRelease is a holder's release (its activities.LockRequest).
+const SignalTenantRelease = "release"
+
 // QueryLock returns the lock's TenantLockState.
 const QueryLock = "lock"
 
@@ -92,6 +95,7 @@ func TenantLock(ctx workflow.Context, in TenantLockInput) error {
 	if err != nil {
 		return err
 	}
+	release := workflow.GetSignalChannel(ctx, SignalTenantRelease)
 	var la *activities.LockActivities
 	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: watchWindow + 10*time.Minute,
@@ -102,10 +106,26 @@ func TenantLock(ctx workflow.Context, in TenantLockInput) error {
 		if err := workflow.Await(ctx, func() bool { return st.Holder != nil }); err != nil {
 			return err
 		}
+		// The holder signals its release when it ends; the watch catches a
+		// holder that cannot (terminated, timed out).
 		var res activities.WatchResult
-		if err := workflow.ExecuteActivity(watchCtx, la.WatchRollout, activities.WatchInput{
-			WorkflowID: st.Holder.WorkflowID, RunID: st.Holder.RunID, For: watchWindow}).Get(ctx, &res); err != nil {
-			return err
+		wctx, cancelWatch := workflow.WithCancel(watchCtx)
+		watch := workflow.ExecuteActivity(wctx, la.WatchRollout, activities.WatchInput{
+			WorkflowID: st.Holder.WorkflowID, RunID: st.Holder.RunID, For: watchWindow})
+		sel := workflow.NewSelector(ctx)
+		var watchErr error
+		sel.AddFuture(watch, func(f workflow.Future) { watchErr = f.Get(ctx, &res) })
+		sel.AddReceive(release, func(c workflow.ReceiveChannel, _ bool) {
+			var r activities.LockRequest
+			c.Receive(ctx, &r)
+			if same(r, *st.Holder) {
+				res = activities.WatchResult{Closed: true, Status: "released"}
+			}
+		})
+		sel.Select(ctx)
+		cancelWatch()
+		if watchErr != nil {
+			return watchErr
 		}
 		if !res.Closed {
 			continue

@@ -113,6 +113,17 @@ type Credential struct {
 	ClientSecret    Secret `yaml:"clientSecret,omitempty"`
 	CertificateFile string `yaml:"certificateFile,omitempty"`
 	Token           Secret `yaml:"token,omitempty"`
+	// device-code (the portal only): an admin signs in once with
+	// `ssprflow-worker login portal --tenant T`; the refresh token is kept
+	// in CacheFile, encrypted with CacheKey, and access tokens are acquired
+	// silently. Authority defaults to https://login.microsoftonline.com;
+	// AuthorityCAFile pins a private CA (the tenant simulator).
+	Authority       string `yaml:"authority,omitempty"`
+	AuthorityCAFile string `yaml:"authorityCAFile,omitempty"`
+	CacheFile       string `yaml:"cacheFile,omitempty"`
+	CacheKey        Secret `yaml:"cacheKey,omitempty"`
+	// Account picks the signed-in UPN when the cache holds several.
+	Account string `yaml:"account,omitempty"`
 }
 
 // Secret is a reference to a secret: an environment variable or a file.
@@ -224,6 +235,17 @@ func (c *Config) Validate() error {
 		case "client-secret", "client-certificate", "workload-identity", "managed-identity", "token":
 		default:
 			errs = append(errs, fmt.Errorf("tenants[%d].graph.method %q: use client-secret, client-certificate, workload-identity, managed-identity or token", i, t.Graph.Method))
+		}
+		if p := t.Portal; p != nil {
+			switch p.Method {
+			case "device-code":
+				if p.TenantID == "" || p.CacheFile == "" || p.CacheKey == (Secret{}) {
+					errs = append(errs, fmt.Errorf("tenants[%d].portal: method device-code needs tenantID, cacheFile and cacheKey (a secret reference; make a key with: openssl rand -base64 32)", i))
+				}
+			case "token", "client-secret", "client-certificate", "workload-identity", "managed-identity":
+			default:
+				errs = append(errs, fmt.Errorf("tenants[%d].portal.method %q: use device-code (a delegated admin sign-in that lasts, see ssprflow-worker login portal) or token", i, p.Method))
+			}
 		}
 		if b := t.GraphBudget; b != nil {
 			switch b.Size {

@@ -63,6 +63,19 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.FailNextWrites(n, code)
 		w.WriteHeader(http.StatusNoContent)
+	case p == "devicecode/approve" && r.Method == http.MethodPost:
+		if err := s.ApproveDeviceCode(q.Get("code"), q.Get("upn")); err != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case p == "signin/revoke" && r.Method == http.MethodPost:
+		writeJSON(w, http.StatusOK, map[string]int{"revoked": s.RevokeSignIns(q.Get("upn"))})
+	case p == "signin/consent" && r.Method == http.MethodPost:
+		s.SetConsent(q.Get("client"), q.Get("granted") != "false")
+		w.WriteHeader(http.StatusNoContent)
+	case p == "signin" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.IdentityStats())
 	case p == "token" && r.Method == http.MethodGet:
 		// Convenience for scripts: mint a token.
 		roles := AllRoles()

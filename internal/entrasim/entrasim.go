@@ -22,7 +22,9 @@
 //	GET|PUT    /api/PasswordReset/PasswordResetPolicies          (delegated token)
 //	GET|PUT    /api/PasswordReset/OnPremisesPasswordResetPolicies (delegated token)
 //	           /_sim/audit, /_sim/state, /_sim/clock/advance?d=1h, /_sim/faults,
-//	           /_sim/fail-next-writes?n=2&code=503, /_sim/token (no token needed)
+//	           /_sim/fail-next-writes?n=2&code=503, /_sim/token, /_sim/devicecode/approve,
+//	           /_sim/signin[/revoke|/consent] (no token needed)
+//	HTTPS      the identity platform's v2.0 device code and token endpoints (identity.go)
 //
 // Users' SSPR registration is computed lazily from the simulated clock: each
 // user has a hashed registration delay that starts counting when SSPR becomes
@@ -104,6 +106,9 @@ type Server struct {
 
 	reqSeq atomic.Uint64
 
+	idOnce sync.Once
+	id     *identityState
+
 	srvMu    sync.Mutex
 	httpSrv  *http.Server
 	listener net.Listener
@@ -184,6 +189,7 @@ func (s *Server) BaseURL() string {
 
 // Close stops the server started by Start. It is safe to call more than once.
 func (s *Server) Close() error {
+	s.closeIdentity()
 	s.srvMu.Lock()
 	srv := s.httpSrv
 	s.httpSrv = nil

@@ -145,6 +145,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnauthorized, codeInvalidToken, msg)
 		return
 	}
+	if s.tokenExpired(c) {
+		writeError(w, r, http.StatusUnauthorized, codeInvalidToken, "Lifetime validation failed, the token is expired.")
+		return
+	}
 	if !s.checkQuota(w, r, c) {
 		return
 	}

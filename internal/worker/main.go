@@ -22,8 +22,8 @@ import (
 // server and serves only the writeback activities on its own task queue,
 // or `ssprflow-worker ad ...`, the directory step by hand.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "ad" || args[0] == "--version" || args[0] == "-version") {
-		root := &cmdline.Command{Name: "ssprflow-worker", Summary: "the ssprflow worker and its tools", Subs: []*cmdline.Command{adCmd()}}
+	if len(args) > 0 && (args[0] == "ad" || args[0] == "login" || args[0] == "--version" || args[0] == "-version") {
+		root := &cmdline.Command{Name: "ssprflow-worker", Summary: "the ssprflow worker and its tools", Subs: []*cmdline.Command{adCmd(), loginCmd()}}
 		return cmdline.Program{Root: root, Version: cmdline.Version}.Main(ctx, args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("ssprflow-worker", flag.ContinueOnError)
@@ -32,6 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: ssprflow-worker --config worker.yaml        run the worker")
 		fmt.Fprintln(stderr, "       ssprflow-worker --agent writeback ...       run the writeback agent on a sync server")
 		fmt.Fprintln(stderr, "       ssprflow-worker ad check|grant|revoke ...   the directory step by hand")
+		fmt.Fprintln(stderr, "       ssprflow-worker login portal --tenant T    sign in once for the portal API (device code)")
 		fmt.Fprintln(stderr, "       ssprflow-worker --version")
 		fs.PrintDefaults()
 	}

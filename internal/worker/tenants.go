@@ -44,7 +44,9 @@ func TenantFactory(cfg *config.Config, logger *slog.Logger) activities.TenantFac
 		gc := graph.Config{BaseURL: tc.GraphURL, PortalURL: tc.PortalURL, Credential: cred, Mode: mode, Logger: logger,
 			Budget: graphBudget(tc.GraphBudget)}
 		if tc.Portal != nil {
-			if gc.PortalCredential, err = graph.NewCredential(credentialConfig(*tc.Portal)); err != nil {
+			pc := credentialConfig(*tc.Portal)
+			pc.LoginTenant = tenant
+			if gc.PortalCredential, err = graph.NewCredential(pc); err != nil {
 				logger.Error("tenant: portal credential could not be built", "tenant", tenant, "err", err)
 				return nil, fmt.Errorf("the portal credential for %q could not be built (see the worker log)", tenant)
 			}
@@ -67,6 +69,7 @@ func credentialConfig(c config.Credential) graph.CredentialConfig {
 		Kind: graph.CredentialKind(c.Method), TenantID: c.TenantID, ClientID: c.ClientID,
 		Secret:          secret,
 		CertificateFile: c.CertificateFile,
+		Authority:       c.Authority, AuthorityCAFile: c.AuthorityCAFile, CacheFile: c.CacheFile, CacheKey: c.CacheKey, Account: c.Account,
 	}
 }
 

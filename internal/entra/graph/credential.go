@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/signin"
 )
 
 // CredentialKind selects how a credential authenticates.
@@ -33,6 +34,10 @@ const (
 	// CredentialToken is a bearer token obtained elsewhere (the simulator,
 	// or a delegated portal token handed over by an operator).
 	CredentialToken CredentialKind = "token"
+	// CredentialDeviceCode is a delegated admin sign-in made once with the
+	// device code flow and refreshed silently from an encrypted cache
+	// (internal/signin): the portal API's credential for long rollouts.
+	CredentialDeviceCode CredentialKind = "device-code"
 )
 
 // CredentialConfig describes a credential. Secrets are references resolved
@@ -53,6 +58,13 @@ type CredentialConfig struct {
 	// ManagedIdentityClientID selects a user-assigned managed identity;
 	// empty means the system-assigned one.
 	ManagedIdentityClientID string
+	// CredentialDeviceCode: the identity platform host, a private CA for it,
+	// the encrypted cache and its key, and which account to use.
+	Authority, AuthorityCAFile, CacheFile, Account string
+	// LoginTenant is how the worker configuration names the tenant, for
+	// the sign-in command an error tells a person to run.
+	LoginTenant string
+	CacheKey    config.Secret
 }
 
 // NewCredential builds an azcore.TokenCredential from cfg.
@@ -104,6 +116,12 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 			opts.ID = azidentity.ClientID(cfg.ManagedIdentityClientID)
 		}
 		return azidentity.NewManagedIdentityCredential(opts)
+	case CredentialDeviceCode:
+		key, err := cfg.CacheKey.Require()
+		if err != nil {
+			return nil, fmt.Errorf("graph: credential %s: cache key: %w", cfg.Kind, err)
+		}
+		return signin.NewCredential(cfg.SignIn(key))
 	case CredentialToken:
 		tok, err := cfg.Secret.Require()
 		if err != nil {
@@ -113,8 +131,8 @@ func NewCredential(cfg CredentialConfig) (azcore.TokenCredential, error) {
 	case "":
 		return nil, errors.New("graph: credential: Kind is required")
 	default:
-		return nil, fmt.Errorf("graph: credential: unknown kind %q (want %s, %s, %s, %s or %s)", cfg.Kind,
-			CredentialSecret, CredentialCertificate, CredentialWorkload, CredentialManaged, CredentialToken)
+		return nil, fmt.Errorf("graph: credential: unknown kind %q (want %s, %s, %s, %s, %s or %s)", cfg.Kind,
+			CredentialSecret, CredentialCertificate, CredentialWorkload, CredentialManaged, CredentialToken, CredentialDeviceCode)
 	}
 }
 
@@ -183,4 +201,15 @@ func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 		return azcore.AccessToken{}, errors.New("graph: static token is empty")
 	}
 	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// SignIn is the sign-in configuration of a device-code credential, for the
+// portal's scope, with the resolved cache key.
+func (cfg CredentialConfig) SignIn(key string) signin.Config {
+	sc := signin.Config{Authority: cfg.Authority, CAFile: cfg.AuthorityCAFile, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
+		Scopes: []string{PortalScope}, CacheFile: cfg.CacheFile, CacheKey: []byte(key), Account: cfg.Account}
+	if cfg.LoginTenant != "" && cfg.LoginTenant != "*" {
+		sc.Command = "ssprflow-worker login portal --tenant " + cfg.LoginTenant
+	}
+	return sc
 }

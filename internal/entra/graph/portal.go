@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/signin"
 )
 
 // The portal's PasswordReset API (undocumented): both objects are read and
@@ -252,6 +254,11 @@ func (c *Client) portalDo(ctx context.Context, method, path string, in, out any)
 	}
 	tok, err := c.cfg.PortalCredential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{PortalScope}})
 	if err != nil {
+		var se *signin.Error
+		if errors.As(err, &se) {
+			// Retrying cannot sign a person in again: the step fails with the fix.
+			return &entra.PermanentError{Op: op, Message: se.Error()}
+		}
 		return fmt.Errorf("%s: get portal token: %w", op, err)
 	}
 	var body []byte
