@@ -20,7 +20,8 @@ FUZZ_TARGETS := \
 	./internal/entrasim:FuzzFilter \
 	./internal/entra/graph:FuzzPortalDecode \
 	./internal/entra/graph:FuzzParseRetryAfter \
-	./internal/payloadcrypt:FuzzDecode
+	./internal/payloadcrypt:FuzzDecode \
+	./internal/signin:FuzzOpen
 
 .PHONY: all build demo demo-org test lint windows bench fuzz deps clean
 
