@@ -61,6 +61,9 @@ func (a *Activities) TenantPreflight(ctx context.Context, in TenantPreflightInpu
 		return res, classify(fmt.Errorf("read the registration report: %w", err)) // throttled or unavailable: retried
 	}
 	res.Licensed, res.TenantUsers, res.Registered = true, cov.Total, cov.Registered
+	if snap.MigrationState == "" {
+		res.Warnings = append(res.Warnings, "the authentication methods policy reports no policyMigrationState (null, as new tenants do): ssprflow manages methods in the authentication methods policy; check Protection > Authentication methods > Manage migration in the Entra admin center")
+	}
 	if snap.MigrationState != "" && snap.MigrationState != "migrationComplete" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"authentication methods policy migration state is %s: methods are managed in both the legacy SSPR policy and the authentication methods policy until it is migrationComplete", snap.MigrationState))

@@ -100,9 +100,7 @@ func onPremSyncObject(t *tenant) map[string]any {
 	return map[string]any{
 		"id": t.id,
 		"configuration": map[string]any{
-			"synchronizationInterval":                  "PT30M",
-			"customerRequestedSynchronizationInterval": nil,
-			"accidentalDeletionPrevention":             map[string]any{"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500},
+			"accidentalDeletionPrevention": map[string]any{"synchronizationPreventionType": "enabledForCount", "alertThreshold": 500},
 		},
 		"features": map[string]any{
 			"blockCloudObjectTakeoverThroughHardMatchEnabled":  false,

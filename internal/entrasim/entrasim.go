@@ -80,6 +80,11 @@ type Options struct {
 	// Quota enables realistic throttling budgets (see DefaultQuota); the
 	// zero value disables them.
 	Quota Quota
+	// Strict answers only what Microsoft's v1.0 documentation lists for each
+	// resource and refuses the rest: userRegistrationDetails takes no
+	// $top and no `id in (...)` filter, and new tenants report
+	// policyMigrationState null. The product must work in this mode.
+	Strict bool
 	// Logger receives one debug record per request (default: discard).
 	Logger *slog.Logger
 }
@@ -228,6 +233,9 @@ func (s *Server) tenant(nameOrID string) *tenant {
 		domain = key[:8] + ".onmicrosoft.com"
 	}
 	t := newTenant(domain, s.opts.Users, s.opts.Seed, s.opts.NoPremium, s.opts.Org, s.clock.now())
+	if s.opts.Strict {
+		t.methodsPolicy.policyMigrationState = "" // new tenants report null
+	}
 	if isGUID(key) {
 		t.id = key
 	}

@@ -129,9 +129,12 @@ func writePage(w http.ResponseWriter, r *http.Request, ctx string, n int, p page
 		}
 	}()
 	buf.WriteString(`{"@odata.context":`)
+	if len(p.sel) > 0 {
+		ctx += "(" + strings.Join(p.sel, ",") + ")" // as Graph names a projection
+	}
 	cb, _ := json.Marshal(ctx)
 	buf.Write(cb)
-	if p.count {
+	if p.count && p.start == 0 { // Graph gives the count on the first page only
 		total := 0
 		for j := 0; j < n; j++ {
 			if _, ok := item(j); ok {

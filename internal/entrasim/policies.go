@@ -35,7 +35,6 @@ type methodsPolicy struct {
 	policyMigrationState    string
 	reconfirmationInDays    int
 	registrationEnforcement map[string]any
-	extras                  map[string]any            // reportSuspiciousActivitySettings, systemCredentialPreferences
 	configs                 map[string]map[string]any // by canonical id
 }
 
@@ -91,6 +90,8 @@ func defaultMethodConfig(id string) map[string]any {
 			map[string]any{"x509CertificateField": "PrincipalName", "userProperty": "onPremisesUserPrincipalName", "priority": 1},
 		}
 		c["authenticationModeConfiguration"] = map[string]any{"x509CertificateAuthenticationDefaultMode": "x509CertificateSingleFactor", "rules": []any{}}
+		// Non-nullable in v1.0.
+		c["crlValidationConfiguration"] = map[string]any{"state": "disabled", "exemptedCertificateAuthoritiesSubjectKeyIdentifiers": []any{}}
 		c["includeTargets"] = allUsersTarget(nil)
 	}
 	return c
@@ -112,10 +113,6 @@ func defaultMethodsPolicy(now time.Time) *methodsPolicy {
 				}},
 			},
 		},
-		extras: map[string]any{
-			"reportSuspiciousActivitySettings": map[string]any{"state": "default", "voiceReportingCode": 0, "includeTarget": map[string]any{"targetType": "group", "id": "all_users"}},
-			"systemCredentialPreferences":      map[string]any{"state": "default", "excludeTargets": []any{}, "includeTargets": []any{map[string]any{"targetType": "group", "id": "all_users"}}},
-		},
 		configs: map[string]map[string]any{},
 	}
 	for _, id := range methodIDs {
@@ -136,13 +133,10 @@ func (p *methodsPolicy) object(withTimes bool) map[string]any {
 		"displayName":                        "Authentication Methods Policy",
 		"description":                        "The tenant-wide policy that controls which authentication methods are allowed in the tenant, authentication method registration requirements, and self-service password reset settings",
 		"policyVersion":                      p.policyVersion,
-		"policyMigrationState":               p.policyMigrationState,
+		"policyMigrationState":               nullable(p.policyMigrationState),
 		"reconfirmationInDays":               p.reconfirmationInDays,
 		"registrationEnforcement":            p.registrationEnforcement,
 		"authenticationMethodConfigurations": cfgs,
-	}
-	for k, v := range p.extras {
-		o[k] = v
 	}
 	if withTimes {
 		o["lastModifiedDateTime"] = p.lastModified.UTC().Format(time.RFC3339Nano)
@@ -189,13 +183,6 @@ func (p *methodsPolicy) patch(body map[string]any, now time.Time) error {
 			next.registrationEnforcement = m
 		case "displayName", "description", "policyVersion", "lastModifiedDateTime", "@odata.context":
 			// Read-only; ignored so that a GET object can be sent back.
-		case "reportSuspiciousActivitySettings", "systemCredentialPreferences":
-			m, ok := v.(map[string]any)
-			if !ok {
-				return fmt.Errorf("Invalid value for property '%s'.", k)
-			}
-			next.extras = maps.Clone(next.extras)
-			next.extras[k] = m
 		case "authenticationMethodConfigurations":
 			return fmt.Errorf("Update authentication method configurations one at a time with PATCH /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}.")
 		default:
@@ -458,4 +445,13 @@ func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
+}
+
+// nullable renders "" as JSON null (policyMigrationState on tenants that
+// never migrated: new tenants report null).
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package entrasim
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -148,7 +149,17 @@ func (s *Server) serveReports(w http.ResponseWriter, r *http.Request, t *tenant,
 		}{metadata + "reports/authenticationMethods/userRegistrationDetails/$entity", d})
 		return
 	}
-	p, match, ok := listQuery(w, r, registrationFields, "userRegistrationDetails")
+	fields := registrationFields
+	if s.opts.Strict {
+		// Documented: $filter on the is* flags, userType, methodsRegistered,
+		// startsWith on the UPN and display name; not on id, and no $top.
+		if queryOption(r.URL.Query(), "top") != "" {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Query option '$top' is not allowed for resource 'userRegistrationDetails'.")
+			return
+		}
+		fields = strictRegistrationFields
+	}
+	p, match, ok := listQuery(w, r, fields, "userRegistrationDetails")
 	if !ok {
 		return
 	}
@@ -357,3 +368,10 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// strictRegistrationFields are the documented filter properties: no id.
+var strictRegistrationFields = func() map[string]field[regRow] {
+	m := maps.Clone(registrationFields)
+	delete(m, "id")
+	return m
+}()

@@ -35,6 +35,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (ServeConfig, error) {
 	fs.StringVar(&cfg.Options.Token, "token", "", "fixed bearer token to accept (optional)")
 	fs.StringVar(&roles, "roles", "", "comma-separated roles of the printed token (default: all)")
 	fs.BoolVar(&cfg.Options.NoPremium, "no-premium", false, "tenant without an Entra ID P1 licence")
+	fs.BoolVar(&cfg.Options.Strict, "strict", false, "refuse query shapes and properties the v1.0 documentation does not list")
 	quota := fs.Bool("realistic-quota", false, "enforce Graph's throttling budgets (DefaultQuota)")
 	fs.StringVar(&faults, "faults", "", "fault spec, e.g. 'rate=0.2;codes=429,503;retry-after=1'")
 	if err := fs.Parse(args); err != nil {

@@ -170,11 +170,6 @@ func (s *Server) loadTenant(raw []byte) error {
 	if v, ok := st.AuthenticationMethodsPolicy["registrationEnforcement"].(map[string]any); ok {
 		mp.registrationEnforcement = v
 	}
-	for _, k := range []string{"reportSuspiciousActivitySettings", "systemCredentialPreferences"} {
-		if v, ok := st.AuthenticationMethodsPolicy[k].(map[string]any); ok {
-			mp.extras[k] = v
-		}
-	}
 	if cfgs, ok := st.AuthenticationMethodsPolicy["authenticationMethodConfigurations"].([]any); ok {
 		for _, c := range cfgs {
 			m, ok := c.(map[string]any)

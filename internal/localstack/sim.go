@@ -3,6 +3,8 @@ package localstack
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ssprflow/ssprflow/internal/cmdline"
@@ -22,10 +24,12 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	org := fs.Bool("org", true, "model an organisation: departments, countries, job titles, All-<Department> and regional groups, Break-Glass")
 	quota := fs.String("quota", "off", "throttling: realistic (Graph's documented budgets for a small tenant, on the simulated clock) or off")
 	state := fs.String("state", "", "load tenant state from this JSON file at start and save it on exit")
+	strict := fs.Bool("strict", true, "answer only the query shapes and properties Microsoft's v1.0 documentation lists (--strict=false also takes `id in` and $top on userRegistrationDetails)")
+	identity := fs.Bool("identity", false, "also serve the identity platform's device code and token endpoints over HTTPS (for ssprflow-worker login portal)")
 	if _, err := cmdline.Parse(fs, args); err != nil {
 		return err
 	}
-	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale, Org: *org}
+	opts := entrasim.Options{Users: *users, Seed: *seed, Token: *token, TimeScale: *scale, Org: *org, Strict: *strict}
 	switch *quota {
 	case "realistic":
 		opts.Quota = entrasim.DefaultQuota
@@ -59,6 +63,23 @@ func runSimServe(ctx context.Context, io IO, args []string) error {
 	defer s.Close()
 	fmt.Fprintf(io.Out, "tenant simulator serving\n  base URL      %s  (Graph at %s/v1.0)\n  app token     %s\n  portal token  %s\n  control       %s/_sim/ (audit, state, clock, faults)\n",
 		url, url, s.Token(), s.PortalToken(), url)
+	mode := "strict: only documented v1.0 query shapes and properties"
+	if !*strict {
+		mode = "permissive: also undocumented query shapes (--strict=false)"
+	}
+	fmt.Fprintf(io.Out, "  Graph         %s\n", mode)
+	if *identity {
+		host, err := s.StartIdentity("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		ca := filepath.Join(os.TempDir(), "entrasim-identity-ca.pem")
+		if err := os.WriteFile(ca, s.IdentityCA(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Out, "  identity      %s/%s (device code, token; CA %s)\n  sign in       POST %s/_sim/devicecode/approve?code=CODE&upn=admin@%s\n",
+			host, s.TenantID(entrasim.DefaultTenant), ca, url, entrasim.DefaultTenant)
+	}
 	fmt.Fprintf(io.Out, "\na worker configuration's tenant for it:\n  tenants: [{tenant: \"*\", graphURL: %s/v1.0, portalURL: %s,\n    graph: {method: token, token: {env: SSPRFLOW_SIM_TOKEN}}, portal: {method: token, token: {env: SSPRFLOW_SIM_TOKEN_PORTAL}}}]\n  export SSPRFLOW_SIM_TOKEN=%s SSPRFLOW_SIM_TOKEN_PORTAL=%s\n", url, url, s.Token(), s.PortalToken())
 	<-ctx.Done()
 	if *state != "" {

@@ -106,7 +106,9 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	}
 	s.stops = append(s.stops, s.NATS.Stop)
 
-	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, Org: true, TimeScale: o.TimeScale, Quota: o.Quota, Logger: logger})
+	// Strict: the demo and every end-to-end test run against only what
+	// Microsoft documents for v1.0.
+	s.Sim, err = entrasim.New(entrasim.Options{Users: o.Users, Org: true, Strict: true, TimeScale: o.TimeScale, Quota: o.Quota, Logger: logger})
 	if err != nil {
 		return s, fmt.Errorf("start tenant simulator: %w", err)
 	}

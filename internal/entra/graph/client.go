@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -85,6 +86,9 @@ type Client struct {
 	http    *http.Client  // portal and raw calls
 	timeout time.Duration // per Graph request attempt, after pacing
 	pace    *pacer
+	// noIDIn and noReportTop remember that the tenant refused an
+	// undocumented query shape on userRegistrationDetails.
+	noIDIn, noReportTop atomic.Bool
 }
 
 var _ entra.Tenant = (*Client)(nil)

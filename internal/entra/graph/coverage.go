@@ -2,7 +2,10 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/microsoft/kiota-abstractions-go/serialization"
@@ -19,6 +22,9 @@ const (
 	inFilterMax = 15
 	// reportPageSize is the page size asked of userRegistrationDetails.
 	reportPageSize = 999
+	// reportDefaultPage is the page size assumed when a tenant refuses
+	// $top on the report (an estimate for choosing a strategy) [I].
+	reportDefaultPage = 100
 )
 
 // Coverage reads SSPR registration coverage. For the whole tenant
@@ -39,6 +45,7 @@ const (
 	strategyAuto coverageStrategy = iota
 	strategyFilter
 	strategyScan
+	strategyPerUser
 )
 
 func (c *Client) coverage(ctx context.Context, groupID string, strategy coverageStrategy) (entra.Coverage, error) {
@@ -78,28 +85,83 @@ func (c *Client) coverage(ctx context.Context, groupID string, strategy coverage
 		}
 	}
 
+	// Documented requests first: one userRegistrationDetails/{id} per
+	// member, or one paged scan of the report. The `id in (...)` filter
+	// (15 members a request) is not documented for this report: it is
+	// tried when it would be cheaper, and once a tenant refuses it, never
+	// again for this client.
 	byFilter := (len(ids) + inFilterMax - 1) / inFilterMax
-	scanPages := -1
-	if byFilter > 1 && strategy == strategyAuto {
+	tenantTotal := -1
+	if strategy == strategyAuto && len(ids) > 1 {
 		tenant, err := c.tenantCoverage(ctx)
 		if err != nil {
 			return entra.Coverage{}, fmt.Errorf("coverage: %w", err)
 		}
-		scanPages = (tenant.Total + reportPageSize - 1) / reportPageSize
+		tenantTotal = tenant.Total
 	}
-	if strategy == strategyScan || scanPages >= 0 && scanPages < byFilter {
-		c.log.Debug("graph: coverage by full scan", "group", groupID, "members", len(ids), "pages", scanPages)
+	scanPages := func() int {
+		size := reportPageSize
+		if c.noReportTop.Load() {
+			size = reportDefaultPage
+		}
+		return (tenantTotal + size - 1) / size
+	}
+	scan := func() (entra.Coverage, error) {
+		c.log.Debug("graph: coverage by full scan", "group", groupID, "members", len(ids))
 		if err := c.eachRegistration(ctx, "", func(d models.UserRegistrationDetailsable) bool { count(d); return len(ids) > 0 }); err != nil {
 			return entra.Coverage{}, fmt.Errorf("coverage: %w", err)
 		}
 		return cov, nil
 	}
-	c.log.Debug("graph: coverage by id filter", "group", groupID, "members", len(ids), "requests", byFilter)
-	batch := make([]string, 0, inFilterMax)
-	all := make([]string, 0, len(ids))
-	for id := range ids {
-		all = append(all, id)
+	perUser := func() (entra.Coverage, error) {
+		c.log.Debug("graph: coverage per member", "group", groupID, "members", len(ids))
+		for _, id := range sortedKeys(ids) {
+			d, err := c.registration(ctx, id)
+			if errors.Is(err, entra.ErrNotFound) {
+				delete(ids, id) // not in the report yet: not registered
+				continue
+			}
+			if err != nil {
+				return entra.Coverage{}, fmt.Errorf("coverage: %w", err)
+			}
+			count(d)
+		}
+		return cov, nil
 	}
+	switch {
+	case strategy == strategyScan:
+		return scan()
+	case strategy == strategyPerUser:
+		return perUser()
+	case strategy == strategyFilter, strategy == strategyAuto && !c.noIDIn.Load() && tenantTotal >= 0 &&
+		byFilter < len(ids) && byFilter < scanPages():
+		err := c.coverageByFilter(ctx, groupID, ids, count)
+		var refused *queryRefusedError
+		if !errors.As(err, &refused) || strategy == strategyFilter {
+			if err != nil {
+				return entra.Coverage{}, fmt.Errorf("coverage: %w", err)
+			}
+			return cov, nil
+		}
+		// A tenant that refuses one undocumented shape is taken to refuse the
+		// other ($top on the report) too: documented requests only from now.
+		c.noIDIn.Store(true)
+		c.noReportTop.Store(true)
+		c.log.Info("graph: the tenant refuses `id in` on userRegistrationDetails; coverage uses documented requests", "err", refused.msg)
+	}
+	if tenantTotal >= 0 && scanPages() < len(ids) {
+		return scan()
+	}
+	return perUser()
+}
+
+// coverageByFilter counts the members' rows with `id in (...)` filters.
+// count removes each member it counts from ids, so after a refusal the
+// documented fallback counts only the members not yet counted.
+func (c *Client) coverageByFilter(ctx context.Context, groupID string, ids map[string]bool, count func(models.UserRegistrationDetailsable)) error {
+	c.log.Debug("graph: coverage by id filter", "group", groupID, "members", len(ids))
+	all := sortedKeys(ids)
+	batch := make([]string, 0, inFilterMax)
 	for start := 0; start < len(all); start += inFilterMax {
 		batch = batch[:0]
 		for _, id := range all[start:min(start+inFilterMax, len(all))] {
@@ -107,27 +169,64 @@ func (c *Client) coverage(ctx context.Context, groupID string, strategy coverage
 		}
 		filter := "id in (" + strings.Join(batch, ",") + ")"
 		if err := c.eachRegistration(ctx, filter, func(d models.UserRegistrationDetailsable) bool { count(d); return true }); err != nil {
-			return entra.Coverage{}, fmt.Errorf("coverage: %w", err)
+			return err
 		}
 	}
-	return cov, nil
+	return nil
 }
 
+// registration reads one user's row (documented: GET
+// /reports/authenticationMethods/userRegistrationDetails/{id}).
+func (c *Client) registration(ctx context.Context, id string) (models.UserRegistrationDetailsable, error) {
+	d, err := c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().ByUserRegistrationDetailsId(id).Get(ctx, nil)
+	if err != nil {
+		return nil, wrap(call{op: "read user registration details", object: "registration details of user " + id, perm: permReports}, err)
+	}
+	return d, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// queryRefusedError is a 400 for a query shape the tenant does not support.
+type queryRefusedError struct{ msg string }
+
+func (e *queryRefusedError) Error() string { return "query refused: " + e.msg }
+
 // eachRegistration streams userRegistrationDetails (optionally filtered)
-// page by page with the SDK's page iterator; fn returns false to stop.
+// page by page with the SDK's page iterator; fn returns false to stop. A
+// 400 for the query shape is a *queryRefusedError; an unfiltered scan
+// refused its $top (undocumented for this report) is asked again without.
 func (c *Client) eachRegistration(ctx context.Context, filter string, fn func(models.UserRegistrationDetailsable) bool) error {
 	op := call{op: "read user registration details", perm: permReports}
 	q := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{
 		Select: []string{"id", "userPrincipalName", "isSsprEnabled", "isSsprRegistered", "isSsprCapable"},
 	}
+	withTop := filter == "" && !c.noReportTop.Load()
 	if filter != "" {
 		q.Filter = &filter
-	} else {
+	} else if withTop {
 		top := int32(reportPageSize)
 		q.Top = &top
 	}
 	resp, err := c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx,
 		&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{QueryParameters: q})
+	if e, ok := fromSDK(err); ok && e.status == http.StatusBadRequest {
+		if withTop {
+			c.noReportTop.Store(true)
+			c.log.Info("graph: the tenant refuses $top on userRegistrationDetails; scanning with its default page size", "err", e.message)
+			return c.eachRegistration(ctx, filter, fn)
+		}
+		if filter != "" {
+			return &queryRefusedError{msg: e.message}
+		}
+	}
 	if err != nil {
 		return wrap(op, err)
 	}

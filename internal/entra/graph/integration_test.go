@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -669,5 +670,81 @@ func TestClientsBuiltWhileOthersRead(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestCoverageStrict: the strict simulator (only documented v1.0 query
+// shapes) refuses `$filter=id in (...)` and `$top` on
+// userRegistrationDetails; group coverage then falls back to documented
+// requests — per member for a small group, a paged scan for a large one —
+// and still agrees with the permissive simulator's numbers.
+func TestCoverageStrict(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	opts := entrasim.Options{Users: 3000, Seed: 3}
+	loose := startSim(t, opts)
+	opts.Strict = true
+	strict := startSim(t, opts)
+
+	// The refusal itself, as any client meets it.
+	tok := strict.srv.Token()
+	for _, q := range []string{"$filter=" + url.QueryEscape("id in ('a','b')"), "$top=999"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, strict.base+"/v1.0/reports/authenticationMethods/userRegistrationDetails?"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("strict %s: %d, want 400", q, resp.StatusCode)
+		}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		members int
+		// want is the documented strategy the strict client must end on.
+		perUser bool
+	}{
+		{"small group, per member", 12, true},
+		{"large group, paged scan", 400, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want, got entra.Coverage
+			var reports int
+			for _, s := range []*sim{loose, strict} {
+				// Unpaced: this test counts requests; pacing has its own test.
+				c := s.client(t, withoutPacing())
+				g := mustGroup(t, ctx, c, "Cov "+tc.name)
+				if _, err := c.AddMembers(ctx, g.ID, upns(existingUsers(t, ctx, c, 5, tc.members)...)); err != nil {
+					t.Fatal(err)
+				}
+				before := s.srv.Usage().Reports
+				cov, err := c.Coverage(ctx, g.ID)
+				if err != nil {
+					t.Fatalf("strict=%t: %v", s == strict, err)
+				}
+				if s == loose {
+					want = cov
+					continue
+				}
+				got, reports = cov, s.srv.Usage().Reports-before
+				if tc.perUser && !c.noIDIn.Load() {
+					t.Error("the strict tenant's refusal of `id in` was not noticed")
+				}
+			}
+			if got != want || got.Total != tc.members {
+				t.Fatalf("strict coverage %+v, permissive %+v", got, want)
+			}
+			// Per member: one summary, (maybe one refused filter), one per member.
+			if tc.perUser && reports < tc.members {
+				t.Errorf("%d report requests for %d members: not per member", reports, tc.members)
+			}
+			if !tc.perUser && reports >= tc.members {
+				t.Errorf("%d report requests for %d members: not a scan", reports, tc.members)
+			}
+			t.Logf("strict: %+v in %d report requests", got, reports)
+		})
 	}
 }

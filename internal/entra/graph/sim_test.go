@@ -37,6 +37,7 @@ type clientOpt func(*Config)
 func withToken(tok string) clientOpt       { return func(c *Config) { c.Credential = StaticToken(tok) } }
 func withMode(m plan.PolicyMode) clientOpt { return func(c *Config) { c.Mode = m } }
 func withoutPortal() clientOpt             { return func(c *Config) { c.PortalCredential = nil } }
+func withoutPacing() clientOpt             { return func(c *Config) { c.Budget = &Budget{} } }
 func withMaxWait(d time.Duration) clientOpt {
 	return func(c *Config) { c.MaxRetryWait = d }
 }
