@@ -61,6 +61,9 @@ func (a *Activities) TenantPreflight(ctx context.Context, in TenantPreflightInpu
 		return res, classify(fmt.Errorf("read the registration report: %w", err)) // throttled or unavailable: retried
 	}
 	res.Licensed, res.TenantUsers, res.Registered = true, cov.Total, cov.Registered
+	if len(d.Unread) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d portal setting(s) could not be read (%s): in manual mode a person is asked to set them; plan diff lists them", len(d.Unread), d.Unread[0].Why))
+	}
 	if snap.MigrationState == "" {
 		res.Warnings = append(res.Warnings, "the authentication methods policy reports no policyMigrationState (null, as new tenants do): ssprflow manages methods in the authentication methods policy; check Protection > Authentication methods > Manage migration in the Entra admin center")
 	}

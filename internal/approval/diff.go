@@ -26,6 +26,27 @@ type SettingDiff struct {
 	From   string `json:"from"`
 	To     string `json:"to"`
 	Portal bool   `json:"portal,omitempty"`
+	// Stage is the stage that makes the change.
+	Stage string `json:"stage,omitempty"`
+	// TenantWide says the setting governs more than SSPR for the plan's
+	// users (the authentication methods policy also rules MFA sign-in).
+	TenantWide string `json:"tenantWide,omitempty"`
+}
+
+// UnreadSetting is a setting the plan sets whose current value the worker
+// could not read: never shown as a change.
+type UnreadSetting struct {
+	Field string `json:"field"`
+	Label string `json:"label,omitempty"`
+	To    string `json:"to"`
+	Why   string `json:"why"`
+}
+
+// Check is one preflight check: licence, permissions, directory, agent.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
 }
 
 // DiffReply answers a DiffRequest.
@@ -38,7 +59,15 @@ type DiffReply struct {
 	Notes      []string      `json:"notes,omitempty"`
 	// Stages previews each stage's members as the tenant stands now.
 	Stages []StageDiff `json:"stages,omitempty"`
-	Error  string      `json:"error,omitempty"`
+	// Unreadable are planned settings that could not be read.
+	Unreadable []UnreadSetting `json:"unreadable,omitempty"`
+	// Checks are the preflight's checks; a failed one is also a Blocker.
+	Checks []Check `json:"checks,omitempty"`
+	// BlastRadius says who a change reaches beyond the plan's stages.
+	BlastRadius []string `json:"blastRadius,omitempty"`
+	// Blockers are why the rollout would stop (exit 1 of plan diff).
+	Blockers []string `json:"blockers,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // StageDiff is what a stage's member selection resolves to today: counts

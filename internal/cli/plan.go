@@ -87,7 +87,9 @@ func runPlanValidate(ctx context.Context, io IO, args []string) error {
 func runPlanDiff(ctx context.Context, io IO, args []string) error {
 	c := newCommand(io, "plan diff", "FILE",
 		"Preview what a plan would change. A worker reads the tenant with its own credentials (nothing is changed)\n"+
-			"and answers over NATS; you ask as your NATS user, an operator. Exit 0: no change, 3: changes, 1: error.", natsFlags|outputFlag)
+			"and answers over NATS; you ask as your NATS user, an operator.\n"+
+			"Exit 0: no change; 2: changes (or settings it could not read); 1: an error, or the rollout would stop (a failed check,\n"+
+			"missing members under missingMembers: stop) — as terraform plan -detailed-exitcode.", natsFlags|outputFlag)
 	file, err := c.parseFile(args)
 	if err != nil {
 		return err
@@ -116,28 +118,88 @@ func runPlanDiff(ctx context.Context, io IO, args []string) error {
 	} else {
 		renderDiff(io.Out, file, reply)
 	}
-	if len(reply.Changes) > 0 {
-		return &cmdline.ExitError{Code: 3} // like diff(1): "there are differences"
+	if code := diffExit(reply); code != 0 {
+		return &cmdline.ExitError{Code: code}
 	}
 	return nil
 }
 
-func renderDiff(w io.Writer, file string, r approval.DiffReply) {
-	if len(r.Changes) == 0 {
-		fmt.Fprintf(w, "%s: no change — the tenant already matches the plan's final state\n", safeText(file))
-	} else {
-		fmt.Fprintf(w, "%s would change %d setting(s) in %s (final state, after stage %q):\n", safeText(file), len(r.Changes), safeText(r.Tenant), safeText(r.FinalStage))
+// diffExit is plan diff's exit code: 1 the rollout would stop, 2 it would
+// change something (or something could not be read), 0 nothing to do.
+func diffExit(r approval.DiffReply) int {
+	if len(r.Blockers) > 0 {
+		return 1
 	}
+	if len(r.Changes) > 0 || len(r.Unreadable) > 0 {
+		return 2
+	}
+	for _, st := range r.Stages {
+		if st.ToAdd > 0 {
+			return 2
+		}
+	}
+	return 0
+}
+
+func renderDiff(w io.Writer, file string, r approval.DiffReply) {
+	fmt.Fprintf(w, "%s: tenant %s, ssprPolicy.mode %s\n", safeText(file), safeText(r.Tenant), safeText(r.Mode))
+	if len(r.Checks) > 0 {
+		fmt.Fprintln(w, "checks:")
+	}
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-16s %s\n", mark, safeText(c.Name), safeText(c.Detail))
+	}
+	if len(r.Changes) == 0 {
+		fmt.Fprintln(w, "settings: no change that could be read — the tenant already matches the plan")
+	}
+	stage := ""
 	for _, c := range r.Changes {
+		if c.Stage != stage {
+			stage = c.Stage
+			n := 0
+			for _, x := range r.Changes {
+				if x.Stage == stage {
+					n++
+				}
+			}
+			fmt.Fprintf(w, "stage %s changes %d setting(s):\n", safeText(stage), n)
+		}
 		how := "Graph"
 		if c.Portal {
 			how = "portal (" + r.Mode + ")"
 		}
 		name := c.Field
 		if c.Label != "" {
-			name = c.Label + " (" + c.Field + ")"
+			name = c.Label + "  [" + c.Field + "]"
 		}
-		fmt.Fprintf(w, "  %-32s %-14s -> %-14s via %s\n", safeText(name), safeText(quote(c.From)), safeText(quote(c.To)), how)
+		fmt.Fprintf(w, "  %s\n      %s -> %s  via %s\n", safeText(name), safeText(quote(c.From)), safeText(quote(c.To)), how)
+	}
+	// Grouped by reason: one reason (no portal credential) usually covers
+	// every portal setting.
+	var whys []string
+	byWhy := map[string][]approval.UnreadSetting{}
+	for _, u := range r.Unreadable {
+		if _, ok := byWhy[u.Why]; !ok {
+			whys = append(whys, u.Why)
+		}
+		byWhy[u.Why] = append(byWhy[u.Why], u)
+	}
+	for _, why := range whys {
+		fmt.Fprintf(w, "could not read %d setting(s) — not shown as changes: %s\n", len(byWhy[why]), safeText(why))
+		for _, u := range byWhy[why] {
+			name := u.Field
+			if u.Label != "" {
+				name = u.Label + "  [" + u.Field + "]"
+			}
+			fmt.Fprintf(w, "  %s\n      plan sets %s\n", safeText(name), safeText(quote(u.To)))
+		}
+	}
+	for _, b := range r.BlastRadius {
+		fmt.Fprintln(w, "  blast radius:", safeText(b))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "  note:", safeText(n))
@@ -157,9 +219,12 @@ func renderDiff(w io.Writer, file string, r approval.DiffReply) {
 			line += " — e.g. " + safeText(strings.Join(st.Sample, ", "))
 		}
 		fmt.Fprintln(w, line)
-		if st.Problem != "" {
-			fmt.Fprintln(w, "    would stop here:", safeText(st.Problem))
-		}
+	}
+	if len(r.Blockers) > 0 {
+		fmt.Fprintln(w, "the rollout would stop:")
+	}
+	for _, b := range r.Blockers {
+		fmt.Fprintln(w, "  -", safeText(b))
 	}
 }
 

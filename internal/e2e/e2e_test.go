@@ -448,7 +448,7 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 
 // TestPlanDiffRolloutNoDiff: `ssprflow plan diff` asks the worker (over NATS,
 // as an operator; the CLI holds no tenant credential) what the plan changes
-// in the simulated tenant: exit 3 and the changes before the rollout, exit 0
+// in the simulated tenant: exit 2 and the changes before the rollout, exit 0
 // and "no change" after it.
 func TestPlanDiffRolloutNoDiff(t *testing.T) {
 	e := newEnv(t)
@@ -472,8 +472,8 @@ func TestPlanDiffRolloutNoDiff(t *testing.T) {
 		}
 		return out.String()
 	}
-	before := diff(3)
-	for _, want := range []string{"scope", "helpdesk.contact", "policy.softwareOath", "would change"} {
+	before := diff(2)
+	for _, want := range []string{"[scope]", "helpdesk.contact", "policy.softwareOath", "stage pilot changes"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("diff before the rollout lacks %q:\n%s", want, before)
 		}

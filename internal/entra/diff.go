@@ -64,8 +64,25 @@ type PlanDiff struct {
 	GroupExists bool  `json:"groupExists"`
 	// Scope is who SSPR is for once the last stage has run.
 	Scope Scope `json:"scope"`
-	// Changes are in the portal's order.
+	// Changes are in the portal's order. Fields that could not be read are
+	// not among them: they are in Unread.
 	Changes []Change `json:"changes"`
+	// Unread are the plan's settings whose current value could not be read
+	// (Why), with the value the plan wants (To).
+	Unread []Unread `json:"unread,omitempty"`
+}
+
+// Unread is a planned setting whose current value is unknown.
+type Unread struct {
+	Field Field  `json:"field"`
+	To    string `json:"to"`
+	Why   string `json:"why"`
+}
+
+// Previewer is a Tenant that can read its configuration as far as it can,
+// naming what it could not read instead of failing (graph.Client).
+type Previewer interface {
+	Preview(ctx context.Context) (Snapshot, error)
 }
 
 // PendingGroupID stands for the id of a group the rollout will create, in
@@ -81,8 +98,22 @@ func PendingGroupID(name string) string { return "<new group " + name + ">" }
 // The rollout's tenant preflight and `ssprflow plan diff` both call it, so
 // that what an operator previews is what the rollout records.
 func DiffPlan(ctx context.Context, t Tenant, p *plan.Rollout) (PlanDiff, error) {
+	return diffPlan(ctx, t, p, t.Snapshot)
+}
+
+// PreviewPlan is DiffPlan for `plan diff`: settings the tenant adapter
+// cannot read are reported in Unread instead of failing the preview.
+func PreviewPlan(ctx context.Context, t Tenant, p *plan.Rollout) (PlanDiff, error) {
+	read := t.Snapshot
+	if pv, ok := t.(Previewer); ok {
+		read = pv.Preview
+	}
+	return diffPlan(ctx, t, p, read)
+}
+
+func diffPlan(ctx context.Context, t Tenant, p *plan.Rollout, read func(context.Context) (Snapshot, error)) (PlanDiff, error) {
 	var d PlanDiff
-	snap, err := t.Snapshot(ctx)
+	snap, err := read(ctx)
 	if err != nil {
 		return d, fmt.Errorf("read SSPR configuration: %w", err)
 	}
@@ -104,6 +135,12 @@ func DiffPlan(ctx context.Context, t Tenant, p *plan.Rollout) (PlanDiff, error) 
 			return d, fmt.Errorf("find group %q: %w", name, err)
 		}
 	}
-	d.Changes = Diff(snap, DesiredSettings(p, groupID, d.Scope))
+	for _, c := range Diff(snap, DesiredSettings(p, groupID, d.Scope)) {
+		if why, ok := snap.Unreadable[c.Field]; ok {
+			d.Unread = append(d.Unread, Unread{Field: c.Field, To: c.To, Why: why})
+			continue
+		}
+		d.Changes = append(d.Changes, c)
+	}
 	return d, nil
 }

@@ -55,6 +55,10 @@ type Snapshot struct {
 	// MigrationState is the authentication methods policy migration state
 	// (preMigration, migrationInProgress, migrationComplete).
 	MigrationState string `json:"migrationState,omitempty"`
+	// Unreadable names the fields that could not be read, and why (no
+	// portal credential, a refused sign-in). Their value in Settings is
+	// not the tenant's: a diff must say "could not read", not "change".
+	Unreadable map[Field]string `json:"unreadable,omitempty"`
 }
 
 // Change sets one field from one value to another.
@@ -195,4 +199,10 @@ type Organization struct {
 // implement it; the tenant lock and the preflight use it when present.
 type Organizer interface {
 	Organization(ctx context.Context) (Organization, error)
+}
+
+// PermissionReader says which Graph permissions the worker's credential
+// holds (the token's roles or scopes), for the preflight's check.
+type PermissionReader interface {
+	GrantedPermissions(ctx context.Context) ([]string, error)
 }

@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return nil
 	})
 	g.Go(func() error {
-		err := approval.ServeDiffs(gctx, nc, &Differ{Tenants: acts.Tenants, People: cfg.PersonByNATS, Blobs: blobs, Acts: acts}, logger)
+		err := approval.ServeDiffs(gctx, nc, &Differ{Tenants: acts.Tenants, People: cfg.PersonByNATS, Blobs: blobs, Acts: acts, Temporal: tc}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("diff service: %w", err)
 		}

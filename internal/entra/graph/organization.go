@@ -2,8 +2,14 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/ssprflow/ssprflow/internal/entra"
 )
@@ -49,4 +55,34 @@ func (c *Client) Organization(ctx context.Context) (entra.Organization, error) {
 		}
 	}
 	return org, nil
+}
+
+// graphScope is the application token scope for Microsoft Graph.
+const graphScope = "https://graph.microsoft.com/.default"
+
+// GrantedPermissions returns the permissions the Graph credential's access
+// token carries: its roles claim (application permissions) or scp claim
+// (delegated scopes). The token is not verified: this only reads what the
+// worker was issued, to say which permission a plan lacks before it runs.
+func (c *Client) GrantedPermissions(ctx context.Context) ([]string, error) {
+	tok, err := c.cfg.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
+	if err != nil {
+		return nil, fmt.Errorf("get a Graph token: %w", err)
+	}
+	parts := strings.Split(tok.Token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("the Graph token is not a JWT: its permissions cannot be read")
+	}
+	body, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("the Graph token's claims: %w", err)
+	}
+	var cl struct {
+		Roles []string `json:"roles"`
+		Scp   string   `json:"scp"`
+	}
+	if err := json.Unmarshal(body, &cl); err != nil {
+		return nil, fmt.Errorf("the Graph token's claims: %w", err)
+	}
+	return append(cl.Roles, strings.Fields(cl.Scp)...), nil
 }

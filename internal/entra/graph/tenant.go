@@ -13,24 +13,52 @@ import (
 // missing portal credential is an error; in manual mode the snapshot then
 // holds Graph fields only.
 func (c *Client) Snapshot(ctx context.Context) (entra.Snapshot, error) {
+	snap, err := c.Preview(ctx)
+	if err != nil {
+		return snap, err
+	}
+	if len(snap.Unreadable) > 0 && c.cfg.Mode == plan.PolicyModePortalAPI {
+		// portal-api mode writes these fields: it must read them first.
+		for _, why := range snap.Unreadable {
+			return entra.Snapshot{}, fmt.Errorf("snapshot: %w", &entra.PermanentError{Op: "read portal password reset policy", Message: why})
+		}
+	}
+	return snap, nil
+}
+
+// Preview reads the whole configuration as far as it can: portal fields it
+// cannot read (no portal credential, a sign-in a person must renew, a
+// permission the token lacks) are named in Unreadable with the reason,
+// not returned as errors, so that `plan diff` shows them as "could not
+// read". Throttling and outages are still errors.
+func (c *Client) Preview(ctx context.Context) (entra.Snapshot, error) {
 	snap := entra.Snapshot{Settings: entra.Settings{}}
 	mig, err := c.readPolicy(ctx, snap.Settings)
 	if err != nil {
 		return entra.Snapshot{}, fmt.Errorf("snapshot: %w", err)
 	}
 	snap.MigrationState = mig
-	switch {
-	case c.cfg.PortalCredential != nil:
-		name, err := c.readPortal(ctx, snap.Settings)
-		if err != nil {
+	unreadable := func(why string) {
+		snap.Unreadable = map[entra.Field]string{}
+		for f := range portalKeys {
+			snap.Unreadable[f] = why
+		}
+	}
+	if c.cfg.PortalCredential == nil {
+		unreadable("no portal credential on the worker: the PasswordReset API needs " + permPortal +
+			" (tenants[].portal, method device-code; see ssprflow-worker login portal)")
+		c.log.Warn("graph: snapshot without portal fields: no portal credential configured")
+		return snap, nil
+	}
+	name, err := c.readPortal(ctx, snap.Settings)
+	if err != nil {
+		if !entra.IsPermanent(err) {
 			return entra.Snapshot{}, fmt.Errorf("snapshot: %w", err)
 		}
-		snap.GroupName = name
-	case c.cfg.Mode == plan.PolicyModePortalAPI:
-		return entra.Snapshot{}, fmt.Errorf("snapshot: %w", errNoPortalCredential("read portal password reset policy"))
-	default:
-		c.log.Warn("graph: snapshot without portal fields: no portal credential configured (manual mode)")
+		unreadable(err.Error())
+		return snap, nil
 	}
+	snap.GroupName = name
 	return snap, nil
 }
 
