@@ -137,6 +137,9 @@ func (d *demo) followAndReport(ctx context.Context, id string, start time.Time) 
 	} else {
 		fmt.Fprintf(d.io.Err, "read the rollout's history: %v\n", err)
 	}
+	if s := d.st.Sim.IdentityStats(); s.DeviceCodeLogin > 0 {
+		fmt.Fprintf(d.io.Out, "portal sign-in: 1 device code sign-in, %d silent token refreshes, %d refused\n", s.Refreshes, s.RefusedGrants)
+	}
 	fmt.Fprintf(d.io.Out, "\ndemo finished in %s\n", time.Since(start).Round(100*time.Millisecond))
 	if final.Status != workflows.StatusSucceeded {
 		return cmdline.Exit(1, "the rollout did not succeed: %s", final.LastError)
@@ -194,6 +197,10 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 	st.Codec(cfg)
 	st.LabDirectory(cfg, envADPassword)
 	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
+	if err := portalSignIn(ctx, st, cfg, d.dir, func(f string, a ...any) { fmt.Fprintf(io.Out, f, a...) }); err != nil {
+		st.Stop()
+		return nil, err
+	}
 	d.cfg = cfg
 	return st.Stop, nil
 }
