@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -165,7 +166,7 @@ func approve(id, who, gate string) approval.Decision {
 
 func (h *harness) run(t *testing.T, p plan.Rollout) (State, error) {
 	t.Helper()
-	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
+	h.execute(signedStart(p, "operator"))
 	if !h.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -532,7 +533,7 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 	p := testPlan()
 	p.Spec.Stages[0].Gate.Soak = plan.Duration(3 * time.Hour)
 	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 30*time.Minute)
-	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
+	h.execute(signedStart(p, "operator"))
 	err := h.env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
@@ -566,7 +567,7 @@ func TestContinueAsNewMidSoakCarriesState(t *testing.T) {
 	h2.register()
 	h2.env.SetContinuedExecutionRunID("run-1")
 	h2.decide(3*time.Hour, approve("d1", "alice", "pilot"), false, t)
-	h2.env.ExecuteWorkflow(RolloutWorkflowName, in)
+	h2.execute(in)
 	var st State
 	if err := h2.env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
@@ -630,7 +631,7 @@ func TestContinueAsNewDuringTaskIsNotAFailure(t *testing.T) {
 	p := testPlan()
 	p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
 	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 30*time.Minute)
-	h.env.ExecuteWorkflow(RolloutWorkflowName, signedStart(p, "operator"))
+	h.execute(signedStart(p, "operator"))
 	var can *workflow.ContinueAsNewError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
@@ -696,4 +697,12 @@ func TestDecisionBoundToAnEarlierRequestIsRefused(t *testing.T) {
 	if err != nil || st.Status != StatusSucceeded {
 		t.Fatalf("status %s, err %v (%s)", st.Status, err, st.LastError)
 	}
+}
+
+// execute runs the rollout workflow; the lock workflow is not running in
+// the test environment, so the rollout's release of the tenant lock is
+// answered here.
+func (h *harness) execute(in RolloutInput) {
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalTenantRelease, mock.Anything).Return(nil).Maybe()
+	h.env.ExecuteWorkflow(RolloutWorkflowName, in)
 }

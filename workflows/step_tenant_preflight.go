@@ -61,12 +61,8 @@ func (r *rollout) preflight() *Preflight {
 // refused fails the preflight naming the rollout that holds the tenant,
 // queued waits for the lock's grant.
 func (r *rollout) lockTenant(ctx workflow.Context) error {
-	info := workflow.GetInfo(ctx)
-	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.st.RunID, Plan: r.plan.Metadata.Name,
+	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.lockRunID(ctx), Plan: r.plan.Metadata.Name,
 		StartedBy: r.st.StartedBy, StartedAt: r.st.StartedAt, Queue: r.queueForTenant}
-	if req.RunID == "" {
-		req.RunID = info.WorkflowExecution.RunID
-	}
 	var res activities.LockTenantResult
 	if err := workflow.ExecuteActivity(tenantCtx(ctx), a.LockTenant, activities.LockTenantInput{Plan: r.plan, Request: req}).Get(ctx, &res); err != nil {
 		return err
@@ -109,7 +105,16 @@ func (r *rollout) releaseTenant(ctx workflow.Context) {
 	if r.st.TenantLock != activities.LockGranted || r.st.TenantID == "" {
 		return
 	}
-	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.st.RunID}
+	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.lockRunID(ctx)}
 	// The lock may have ended already (its watch saw a cancel first): no harm.
 	_ = workflow.SignalExternalWorkflow(ctx, TenantLockID(r.st.TenantID), "", SignalTenantRelease, req).Get(ctx, nil)
+}
+
+// lockRunID names this rollout to the lock: its first run's id (the
+// rollout continues as new; the test environment has no first run id).
+func (r *rollout) lockRunID(ctx workflow.Context) string {
+	if r.st.RunID != "" {
+		return r.st.RunID
+	}
+	return workflow.GetInfo(ctx).WorkflowExecution.RunID
 }

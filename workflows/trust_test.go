@@ -111,7 +111,7 @@ func TestStartIsVerifiedOnlyWhenAttested(t *testing.T) {
 				}
 				h.env.CancelWorkflow()
 			}, time.Second)
-			h.env.ExecuteWorkflow(RolloutWorkflowName, tt.in)
+			h.execute(tt.in)
 		})
 	}
 }
@@ -122,7 +122,7 @@ func TestForgedResumeIsRefused(t *testing.T) {
 	h := newHarness(t)
 	p := testPlan()
 	forged := &State{StartedBy: "bob", StartedByVerified: true, Status: StatusRunning, Next: len(program(&p)) - 1}
-	h.env.ExecuteWorkflow(RolloutWorkflowName, RolloutInput{Plan: p, StartedBy: "bob", Resume: forged})
+	h.execute(RolloutInput{Plan: p, StartedBy: "bob", Resume: forged})
 	err := h.env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != "ResumeForged" {
@@ -137,7 +137,7 @@ func TestDirectStartTakesNoDecisionUnlessThePolicyAllows(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		h := newHarness(t, func(h *harness) { h.unverifiedStart = allow })
 		h.decide(time.Minute, approve("d1", "bob", "pilot"), !allow, t)
-		h.env.ExecuteWorkflow(RolloutWorkflowName, RolloutInput{Plan: testPlan(), StartedBy: "someone-else"})
+		h.execute(RolloutInput{Plan: testPlan(), StartedBy: "someone-else"})
 		var st State
 		err := h.env.GetWorkflowResult(&st)
 		if allow && (err != nil || st.Status != StatusSucceeded) {
@@ -162,5 +162,5 @@ func TestStaleStartAttestationIsUnverified(t *testing.T) {
 		}
 		h.env.CancelWorkflow()
 	}, time.Second)
-	h.env.ExecuteWorkflow(RolloutWorkflowName, old)
+	h.execute(old)
 }
