@@ -79,4 +79,6 @@ func TestTenantLock(t *testing.T) {
 	}
 }
 
-func workflowOptions(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }
+func workflowOptions(name string) workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: name}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 const maxBindPerRequest = 20
 
 func groupObject(g *group) map[string]any {
-	return map[string]any{
+	o := map[string]any{
 		"id":                            g.id,
 		"deletedDateTime":               nil,
 		"classification":                nil,
@@ -44,6 +45,12 @@ func groupObject(g *group) map[string]any {
 		"onPremisesProvisioningErrors":  []string{},
 		"serviceProvisioningErrors":     []string{},
 	}
+	if g.unified {
+		o["groupTypes"], o["mailEnabled"], o["securityEnabled"] = []string{"Unified"}, true, false
+		o["mail"] = g.mailNickname + "@" + g.domainHint
+		o["visibility"] = "Private"
+	}
+	return o
 }
 
 func nilIfEmpty(s string) any {
@@ -57,8 +64,14 @@ var groupFields = map[string]field[*group]{
 	"displayname":     {kind: kindString, s: func(g *group) string { return g.displayName }, ops: []string{"eq", "ne", "startsWith", "in"}},
 	"mailnickname":    {kind: kindString, s: func(g *group) string { return g.mailNickname }, ops: []string{"eq", "ne", "startsWith", "in"}},
 	"id":              {kind: kindString, s: func(g *group) string { return g.id }, ops: []string{"eq", "ne", "in"}},
-	"securityenabled": {kind: kindBool, b: func(*group) bool { return true }, ops: []string{"eq", "ne"}},
-	"mailenabled":     {kind: kindBool, b: func(*group) bool { return false }, ops: []string{"eq", "ne"}},
+	"securityenabled": {kind: kindBool, b: func(g *group) bool { return !g.unified }, ops: []string{"eq", "ne"}},
+	"mailenabled":     {kind: kindBool, b: func(g *group) bool { return g.unified }, ops: []string{"eq", "ne"}},
+	"grouptypes": {kind: kindStrings, ss: func(g *group) []string {
+		if g.unified {
+			return []string{"Unified"}
+		}
+		return nil
+	}, ops: []string{"any"}},
 }
 
 func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, c claims, rest []string) {
@@ -77,6 +90,20 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 		switch r.Method {
 		case http.MethodGet:
 			if !require(w, r, c, permGroupRead...) {
+				return
+			}
+			if rest[0] == "$count" {
+				// An advanced query, as /users/$count.
+				if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+					writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Count is not currently supported. Add the ConsistencyLevel: eventual header.")
+					return
+				}
+				t.mu.Lock()
+				n := len(t.groups)
+				t.mu.Unlock()
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(strconv.Itoa(n)))
 				return
 			}
 			p, ok := paging(w, r)
@@ -144,7 +171,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, t *tenant, c
 		return
 	}
 	p, match, ok := listQuery(w, r, groupFields, "groups")
-	if !ok {
+	if !ok || !orderAndSearch(w, r, p, []string{"displayname"}, []string{"displayname", "description", "mail", "mailnickname"}) {
 		return
 	}
 	t.mu.Lock()
@@ -154,9 +181,23 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, t *tenant, c
 		gs = append(gs, g)
 	}
 	slices.SortFunc(gs, func(a, b *group) int { return strings.Compare(a.id, b.id) })
+	if order := ordering(p, len(gs), func(i int) string { return gs[i].displayName }); order != nil {
+		sorted := make([]*group, len(gs))
+		for i, j := range order {
+			sorted[i] = gs[j]
+		}
+		gs = sorted
+	}
 	writeSelected(w, r, metadata+"groups", len(gs), p, func(i int) (map[string]any, bool) {
 		if !match(gs[i]) {
 			return nil, false
+		}
+		if len(p.search) > 0 {
+			g := gs[i]
+			props := map[string]string{"displayname": g.displayName, "description": g.description, "mailnickname": g.mailNickname, "mail": g.mailNickname}
+			if hit, _ := searchMatch(p.search, func(n string) (string, bool) { v, ok := props[n]; return v, ok }); !hit {
+				return nil, false
+			}
 		}
 		return groupObject(gs[i]), true
 	})
@@ -185,6 +226,17 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, 
 	mailEnabled, meOK := body["mailEnabled"].(bool)
 	secEnabled, seOK := body["securityEnabled"].(bool)
 	desc, _ := body["description"].(string)
+	unified := false
+	if gt, ok := body["groupTypes"].([]any); ok {
+		for _, v := range gt {
+			if s, _ := v.(string); strings.EqualFold(s, "Unified") {
+				unified = true
+			} else if s != "" {
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid value specified for property 'groupTypes' of resource 'Group': '"+s+"'.")
+				return
+			}
+		}
+	}
 	switch {
 	case strings.TrimSpace(name) == "":
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid value specified for property 'displayName' of resource 'Group'.")
@@ -195,9 +247,12 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, 
 	case !meOK || !seOK:
 		writeError(w, r, http.StatusBadRequest, codeBadRequest, "A value is required for properties 'mailEnabled' and 'securityEnabled' of resource 'Group'.")
 		return
-	case mailEnabled || !secEnabled:
-		// Only security groups are simulated; Graph can't create mail-enabled security groups either.
-		writeError(w, r, http.StatusBadRequest, codeBadRequest, "The simulator creates security groups only: set mailEnabled false and securityEnabled true.")
+	case unified && !mailEnabled:
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "A Microsoft 365 group (groupTypes Unified) must be mail-enabled.")
+		return
+	case !unified && (mailEnabled || !secEnabled):
+		// Graph cannot create mail-enabled security groups or distribution lists.
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Only security groups (mailEnabled false, securityEnabled true) and Microsoft 365 groups (groupTypes [\"Unified\"]) can be created through Graph.")
 		return
 	}
 	binds, ok := bindsOr400(w, r, body)
@@ -218,7 +273,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, t *tenant, 
 		h = mix(h + 1)
 		id = guidFrom(h, mix(h))
 	}
-	g := &group{id: id, displayName: name, mailNickname: nick, description: desc, created: now, members: map[int32]struct{}{}}
+	g := &group{id: id, displayName: name, mailNickname: nick, description: desc, unified: unified, domainHint: t.domain, created: now, members: map[int32]struct{}{}}
 	for _, i := range idx {
 		g.members[i] = struct{}{}
 	}

@@ -47,6 +47,9 @@ var regions = []string{"EU", "Americas", "APAC"}
 // rollouts exclude.
 const BreakGlassGroup = "Break-Glass"
 
+// M365Group is the organisation's Microsoft 365 (Unified) group.
+const M365Group = "All Company"
+
 // Organisation user fields, index+1 into departments, countries and the
 // department's jobs; 0 = not set.
 func (u *user) department() string {
@@ -115,6 +118,10 @@ func (t *tenant) seedOrg(base uint64, now time.Time) {
 	// A legacy group whose name needs quoting in $filter.
 	legacy := t.seedGroup("Sales 'EU'", "Legacy Sales distribution in Europe", now)
 	bg := t.seedGroup(BreakGlassGroup, "Emergency access accounts: never in scope of policy changes", now)
+	// A Microsoft 365 group, as every tenant with Teams has: not a security
+	// group, so never an SSPR group or a selection by name.
+	m365 := t.seedGroup(M365Group, "Microsoft 365 group for the whole company (Teams, SharePoint)", now)
+	m365.unified, m365.domainHint = true, t.domain
 	for i := range t.users {
 		u := &t.users[i]
 		if strings.HasPrefix(u.upn, "breakglass") {
@@ -123,6 +130,9 @@ func (t *tenant) seedOrg(base uint64, now time.Time) {
 		}
 		if u.guest || u.dept == 0 {
 			continue
+		}
+		if len(m365.members) < 50 {
+			m365.members[int32(i)] = struct{}{}
 		}
 		rg := regional[u.department()+"/"+u.countryOf().region]
 		rg.members[int32(i)] = struct{}{}

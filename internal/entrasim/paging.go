@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,18 @@ type pageParams struct {
 	filter string
 	sel    []string
 	count  bool // $count=true: add @odata.count
+	// orderBy is the $orderby property (lower case), desc its direction;
+	// search the $search clauses. Only users and groups take them.
+	orderBy string
+	desc    bool
+	search  []searchClause
+}
+
+// searchClause is one "property:term" of $search; clauses are ANDed
+// unless or is set (OR).
+type searchClause struct {
+	prop, term string
+	or         bool
 }
 
 func queryOption(q url.Values, name string) string {
@@ -70,10 +84,38 @@ func parsePaging(r *http.Request) (pageParams, error) {
 		}
 		p.start = n
 	}
-	for _, unsupported := range []string{"search", "orderby", "skip", "expand"} {
+	for _, unsupported := range []string{"skip", "expand"} {
 		if queryOption(q, unsupported) != "" {
 			return p, fmt.Errorf("The query option '$%s' is not supported by the simulator.", unsupported)
 		}
+	}
+	ordered := strings.HasSuffix(r.URL.Path, "/users") || strings.HasSuffix(r.URL.Path, "/groups")
+	if v := queryOption(q, "orderby"); v != "" {
+		if !ordered {
+			return p, fmt.Errorf("The query option '$orderby' is not supported for this resource.")
+		}
+		prop, dir, _ := strings.Cut(strings.TrimSpace(v), " ")
+		switch strings.ToLower(strings.TrimSpace(dir)) {
+		case "", "asc":
+		case "desc":
+			p.desc = true
+		default:
+			return p, fmt.Errorf("Invalid $orderby direction '%s'.", dir)
+		}
+		p.orderBy = strings.ToLower(prop)
+	}
+	if v := queryOption(q, "search"); v != "" {
+		if !ordered {
+			return p, fmt.Errorf("The query option '$search' is not supported for this resource.")
+		}
+		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+			return p, fmt.Errorf("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+		}
+		clauses, err := parseSearch(v)
+		if err != nil {
+			return p, err
+		}
+		p.search = clauses
 	}
 	switch v := strings.ToLower(queryOption(q, "count")); v {
 	case "", "false":
@@ -228,4 +270,106 @@ func writeSelected(w http.ResponseWriter, r *http.Request, ctx string, n int, p 
 		}
 	}
 	writePage(w, r, ctx, n, p, item)
+}
+
+// parseSearch reads $search: "prop:term" clauses in double quotes, joined
+// by AND or OR, e.g. "displayName:wa" OR "mail:wa".
+func parseSearch(v string) ([]searchClause, error) {
+	var out []searchClause
+	rest := strings.TrimSpace(v)
+	or := false
+	for rest != "" {
+		if !strings.HasPrefix(rest, `"`) {
+			return nil, fmt.Errorf("Syntax error: the $search clause must be a quoted \"property:value\" at '%s'.", rest)
+		}
+		end := strings.Index(rest[1:], `"`)
+		if end < 0 {
+			return nil, fmt.Errorf("Syntax error: unterminated quote in $search.")
+		}
+		clause := rest[1 : end+1]
+		prop, term, ok := strings.Cut(clause, ":")
+		if !ok || prop == "" || term == "" {
+			return nil, fmt.Errorf("Syntax error: '%s' is not of the form property:value.", clause)
+		}
+		out = append(out, searchClause{prop: strings.ToLower(prop), term: strings.ToLower(term), or: or})
+		rest = strings.TrimSpace(rest[end+2:])
+		switch {
+		case rest == "":
+		case strings.HasPrefix(rest, "AND "):
+			rest, or = strings.TrimSpace(rest[4:]), false
+		case strings.HasPrefix(rest, "OR "):
+			rest, or = strings.TrimSpace(rest[3:]), true
+		default:
+			return nil, fmt.Errorf("Syntax error: expected AND or OR at '%s'.", rest)
+		}
+	}
+	return out, nil
+}
+
+// searchMatch applies $search clauses: a term matches a property when one
+// of its words (split at spaces and punctuation) starts with it, as
+// Graph's tokenised search does. prop returns a property's value and
+// whether the resource has it.
+func searchMatch(clauses []searchClause, prop func(name string) (string, bool)) (bool, error) {
+	result := true
+	for i, c := range clauses {
+		v, ok := prop(c.prop)
+		if !ok {
+			return false, fmt.Errorf("Invalid search property '%s'.", c.prop)
+		}
+		hit := false
+		for _, word := range strings.FieldsFunc(strings.ToLower(v), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
+		}) {
+			if strings.HasPrefix(word, c.term) {
+				hit = true
+				break
+			}
+		}
+		switch {
+		case i == 0:
+			result = hit
+		case c.or:
+			result = result || hit
+		default:
+			result = result && hit
+		}
+	}
+	return result, nil
+}
+
+// ordering returns the indices 0..n-1 sorted by key (stable), for
+// $orderby; nil when p has no $orderby.
+func ordering(p pageParams, n int, key func(i int) string) []int {
+	if p.orderBy == "" {
+		return nil
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ka, kb := strings.ToLower(key(idx[a])), strings.ToLower(key(idx[b]))
+		if p.desc {
+			return ka > kb
+		}
+		return ka < kb
+	})
+	return idx
+}
+
+// orderAndSearch checks $orderby and $search against the properties a
+// collection documents for them, answering 400 itself.
+func orderAndSearch(w http.ResponseWriter, r *http.Request, p pageParams, orderable, searchable []string) bool {
+	if p.orderBy != "" && !slices.Contains(orderable, p.orderBy) {
+		writeError(w, r, http.StatusBadRequest, codeBadRequest, "Sorting not supported for '"+p.orderBy+"'.")
+		return false
+	}
+	for _, c := range p.search {
+		if !slices.Contains(searchable, c.prop) {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "Invalid search property '"+c.prop+"'.")
+			return false
+		}
+	}
+	return true
 }

@@ -32,6 +32,7 @@ type groupState struct {
 	Description  string   `json:"description"`
 	Members      []string `json:"members"`
 	NestedGroups []string `json:"nestedGroups,omitempty"` // organisation model
+	Unified      bool     `json:"unified,omitempty"`      // a Microsoft 365 group
 }
 
 func (t *tenant) state() tenantState {
@@ -50,6 +51,7 @@ func (t *tenant) state() tenantState {
 		}
 		slices.Sort(gs.Members)
 		gs.NestedGroups = slices.Clone(g.nested)
+		gs.Unified = g.unified
 		st.Groups = append(st.Groups, gs)
 	}
 	slices.SortFunc(st.Groups, func(a, b groupState) int { return strings.Compare(a.ID, b.ID) })
@@ -189,7 +191,8 @@ func (s *Server) loadTenant(raw []byte) error {
 		if !isGUID(gs.ID) {
 			return fmt.Errorf("group %q: id is not a GUID", gs.ID)
 		}
-		g := &group{id: strings.ToLower(gs.ID), displayName: gs.DisplayName, mailNickname: gs.MailNickname, description: gs.Description, created: now, members: map[int32]struct{}{}}
+		g := &group{id: strings.ToLower(gs.ID), displayName: gs.DisplayName, mailNickname: gs.MailNickname, description: gs.Description,
+			unified: gs.Unified, domainHint: t.domain, created: now, members: map[int32]struct{}{}}
 		for _, m := range gs.Members {
 			i, ok := t.byID[strings.ToLower(m)]
 			if !ok {

@@ -54,10 +54,14 @@ type user struct {
 // group is a security group.
 type group struct {
 	id, displayName, mailNickname, description string
-	created                                    time.Time
-	members                                    map[int32]struct{}
-	nested                                     []string // ids of member groups (organisation model)
-	sorted                                     []int32  // cache of members in user order; nil = stale
+	// unified is a Microsoft 365 group (groupTypes ["Unified"], mail-enabled,
+	// not a security group): SSPR cannot target it.
+	unified    bool
+	domainHint string // the tenant's domain, for a Unified group's mail
+	created    time.Time
+	members    map[int32]struct{}
+	nested     []string // ids of member groups (organisation model)
+	sorted     []int32  // cache of members in user order; nil = stale
 }
 
 func (g *group) memberList() []int32 {

@@ -93,15 +93,31 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, t *tenant, c
 		return
 	}
 	p, match, ok := listQuery(w, r, userFields, "users")
-	if !ok {
+	if !ok || !orderAndSearch(w, r, p, []string{"displayname", "userprincipalname"}, []string{"displayname", "userprincipalname", "mail", "givenname", "surname"}) {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	order := ordering(p, len(t.users), func(i int) string {
+		if p.orderBy == "userprincipalname" {
+			return t.users[i].upn
+		}
+		return t.users[i].displayName
+	})
 	writeSelected(w, r, metadata+"users", len(t.users), p, func(i int) (map[string]any, bool) {
+		if order != nil {
+			i = order[i]
+		}
 		u := &t.users[i]
 		if !match(u) {
 			return nil, false
+		}
+		if len(p.search) > 0 {
+			first, last, _ := strings.Cut(u.displayName, " ")
+			props := map[string]string{"displayname": u.displayName, "userprincipalname": u.upn, "mail": u.upn, "givenname": first, "surname": last}
+			if hit, _ := searchMatch(p.search, func(n string) (string, bool) { v, ok := props[n]; return v, ok }); !hit {
+				return nil, false
+			}
 		}
 		return userObject(u, t.domain, len(p.sel) > 0), true
 	})
