@@ -31,7 +31,7 @@ type Activities struct {
 	Directory DirectoryDialer
 	Events    EventPublisher
 	// Blobs holds plans, member lists and rosters by digest.
-	Blobs  Blobs
+	Blobs Blobs
 	// Locker asks a tenant's lock workflow for the lock.
 	Locker TenantLocker
 	Logger *slog.Logger
