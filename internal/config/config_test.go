@@ -25,6 +25,10 @@ func TestParse(t *testing.T) {
 		{"no temporal", "nats: {url: nats://x}\n", "temporal.address is required"},
 		{"empty", "", "temporal.address is required"},
 		{"bad method", "temporal: {address: t}\ntenants: [{tenant: a, graph: {method: password}}]\n", "tenants[0].graph.method"},
+		{"device-code portal", "temporal: {address: t}\ntenants: [{tenant: a, graph: {method: token, token: {env: X}}, portal: {method: device-code, tenantID: tid, cacheFile: /var/c, cacheKey: {env: K}}}]\n", ""},
+		{"device-code portal without a cache key", "temporal: {address: t}\ntenants: [{tenant: a, graph: {method: token, token: {env: X}}, portal: {method: device-code, tenantID: tid, cacheFile: /var/c}}]\n",
+			"tenants[0].portal: method device-code needs tenantID, cacheFile and cacheKey"},
+		{"bad portal method", "temporal: {address: t}\ntenants: [{tenant: a, graph: {method: token, token: {env: X}}, portal: {method: password}}]\n", "tenants[0].portal.method \"password\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("w.yaml", []byte(tc.yaml))
