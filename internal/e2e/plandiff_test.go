@@ -77,6 +77,14 @@ func TestPlanDiffHonest(t *testing.T) {
 	if !strings.Contains(out, "the rollout would stop") || !strings.Contains(out, "nobody.here@contoso.onmicrosoft.com") {
 		t.Errorf("plan diff with a missing member:\n%s", out)
 	}
+	// A writeback agent queue nobody polls: the rollout would wait for it.
+	noAgent := e.plan(func(p *plan.Rollout) {
+		p.Spec.SSPRPolicy.Mode = plan.PolicyModeManual
+		p.Spec.Writeback = plan.Writeback{Mode: plan.WritebackConnect, AgentQueue: "ssprflow-writeback-nobody"}
+	})
+	if out := diff(noAgent, "no-agent.yaml", 1); !strings.Contains(out, "FAIL writeback agent") || !strings.Contains(out, "no agent polls task queue ssprflow-writeback-nobody") {
+		t.Errorf("plan diff with an agent queue nobody polls:\n%s", out)
+	}
 	var reply approval.DiffReply
 	if err := json.Unmarshal([]byte(diff(missing, "missing.yaml", 1, "--output", "json")), &reply); err != nil {
 		t.Fatal(err)
