@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -93,17 +92,10 @@ func (s *Server) serveGroups(w http.ResponseWriter, r *http.Request, t *tenant, 
 				return
 			}
 			if rest[0] == "$count" {
-				// An advanced query, as /users/$count.
-				if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
-					writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Count is not currently supported. Add the ConsistencyLevel: eventual header.")
-					return
-				}
 				t.mu.Lock()
 				n := len(t.groups)
 				t.mu.Unlock()
-				w.Header().Set("Content-Type", "text/plain")
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(strconv.Itoa(n)))
+				serveCount(w, r, n)
 				return
 			}
 			p, ok := paging(w, r)

@@ -75,17 +75,10 @@ func (s *Server) serveUsers(w http.ResponseWriter, r *http.Request, t *tenant, c
 		return
 	}
 	if len(rest) == 1 && rest[0] == "$count" {
-		// An advanced query: Graph refuses it without ConsistencyLevel.
-		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
-			writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Count is not currently supported. Add the ConsistencyLevel: eventual header.")
-			return
-		}
 		t.mu.Lock()
 		n := len(t.users)
 		t.mu.Unlock()
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(strconv.Itoa(n)))
+		serveCount(w, r, n)
 		return
 	}
 	if len(rest) == 1 {
@@ -148,4 +141,16 @@ func countryField(u *user, code bool) string {
 		return c.code
 	}
 	return c.name
+}
+
+// serveCount answers /users/$count and /groups/$count: advanced queries,
+// which Graph refuses without ConsistencyLevel: eventual.
+func serveCount(w http.ResponseWriter, r *http.Request, n int) {
+	if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+		writeError(w, r, http.StatusBadRequest, codeUnsupportedQuery, "Count is not currently supported. Add the ConsistencyLevel: eventual header.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(strconv.Itoa(n)))
 }
