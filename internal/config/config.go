@@ -37,10 +37,37 @@ type Config struct {
 	TaskQueue string `yaml:"taskQueue,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"logLevel,omitempty"`
+	// ApprovalWeb serves the approval web app (empty = off).
+	ApprovalWeb *ApprovalWeb `yaml:"approvalWeb,omitempty"`
 	// BlobCache is a directory for verified copies of plans, member lists
 	// and rosters read from NATS (default: ssprflow-blobs in the OS cache
 	// or temporary directory).
 	BlobCache string `yaml:"blobCache,omitempty"`
+}
+
+// ApprovalWeb is the approval web app: approvers sign in with OpenID
+// Connect (Microsoft Entra ID) and decide gates in the browser.
+type ApprovalWeb struct {
+	// Listen is the address to serve on, e.g. ":8443" or "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is the app's address as approvers reach it; PublicURL +
+	// "/callback" is the redirect URI registered on the Entra app.
+	PublicURL string `yaml:"publicURL"`
+	// Issuer is https://login.microsoftonline.com/<tenant id>/v2.0.
+	Issuer   string `yaml:"issuer"`
+	ClientID string `yaml:"clientID"`
+	// ClientSecret is for a confidential (web) client; omit for PKCE only.
+	ClientSecret Secret `yaml:"clientSecret,omitempty"`
+	// IssuerCAFile pins a private CA for the issuer (the tenant simulator).
+	IssuerCAFile string `yaml:"issuerCAFile,omitempty"`
+	// SessionKey signs session cookies: 32+ random bytes, base64, the same
+	// on every worker (openssl rand -base64 32).
+	SessionKey Secret `yaml:"sessionKey"`
+	// CertFile and KeyFile serve https; without them the app serves http
+	// for a TLS-terminating proxy in front (cookies are Secure when
+	// publicURL is https).
+	CertFile string `yaml:"certFile,omitempty"`
+	KeyFile  string `yaml:"keyFile,omitempty"`
 }
 
 // Temporal says how to reach the Temporal frontend.

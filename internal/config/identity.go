@@ -18,6 +18,22 @@ type Person struct {
 	Name string `yaml:"name,omitempty"`
 	// NATS lists the NATS users that authenticate as this person.
 	NATS []string `yaml:"nats,omitempty"`
+	// Entra lists the Microsoft Entra object ids (the id token's oid) that
+	// sign in to the approval web app as this person. Object ids, not
+	// user names: a UPN can be renamed or reused, an object id cannot.
+	Entra []string `yaml:"entra,omitempty"`
+}
+
+// PersonByEntra returns the person an Entra object id signs in as.
+func (c *Config) PersonByEntra(oid string) (Person, bool) {
+	for _, p := range c.People {
+		for _, o := range p.Entra {
+			if strings.EqualFold(o, oid) {
+				return p, true
+			}
+		}
+	}
+	return Person{}, false
 }
 
 // Policy is the worker's rules for every rollout it runs: what a plan

@@ -55,6 +55,8 @@ type IdentityStats struct {
 	DeviceCodeLogin int `json:"deviceCodeLogins"`
 	Refreshes       int `json:"refreshes"`
 	RefusedGrants   int `json:"refusedGrants"`
+	// WebSignIns counts authorization codes redeemed (OpenID Connect).
+	WebSignIns int `json:"webSignIns"`
 	// ExpiredRefused counts API requests refused because their access
 	// token had expired.
 	ExpiredRefused int `json:"expiredRefused"`
@@ -87,6 +89,7 @@ type identityState struct {
 	refresh   map[string]*refreshToken
 	noConsent map[string]bool // client ids without admin consent
 	stats     IdentityStats
+	oidc      *oidcState // web sign-in (oidc.go), made on first use
 
 	srv     *http.Server
 	baseURL string
@@ -225,6 +228,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 			"token_endpoint":                        base + "/oauth2/v2.0/token",
 			"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
 			"jwks_uri":                              host + "/" + t.id + "/discovery/v2.0/keys",
+			"code_challenge_methods_supported":      []string{"plain", "S256"},
 			"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 			"subject_types_supported":               []string{"pairwise"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
@@ -232,6 +236,14 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 			"tenant_region_scope":                   "NA",
 			"cloud_instance_name":                   "microsoftonline.com",
 		})
+	case parts[1] == "oauth2/v2.0/authorize" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		s.serveAuthorize(w, r, t)
+	case parts[1] == "discovery/v2.0/keys" && r.Method == http.MethodGet:
+		id := s.identity()
+		id.mu.Lock()
+		keys := id.oidcLocked().jwks()
+		id.mu.Unlock()
+		writeJSON(w, http.StatusOK, keys)
 	case parts[1] == "oauth2/v2.0/devicecode" && r.Method == http.MethodPost:
 		s.serveDeviceCode(w, r, t, host)
 	case parts[1] == "oauth2/v2.0/token" && r.Method == http.MethodPost:
@@ -316,6 +328,8 @@ func (s *Server) serveTokenGrant(w http.ResponseWriter, r *http.Request, t *tena
 			}
 			s.issueTokens(w, id, t, rt.client, scope, rt.upn, now)
 		}
+	case "authorization_code":
+		s.redeemCode(w, r, id, t, now)
 	default:
 		refuse(http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+f.Get("grant_type")+"'.")
 	}

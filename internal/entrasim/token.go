@@ -178,3 +178,15 @@ func (s *Server) parseToken(raw string) (claims, bool) {
 
 // TenantID is the id of a tenant named by domain (or by id).
 func (s *Server) TenantID(tenant string) string { return s.tenant(tenant).id }
+
+// UserID is the object id of a tenant's user (by UPN).
+func (s *Server) UserID(tenant, upn string) (string, bool) {
+	t := s.tenant(tenant)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i, ok := t.byUPN[strings.ToLower(upn)]
+	if !ok {
+		return "", false
+	}
+	return t.users[i].id, true
+}

@@ -3,6 +3,7 @@ package localstack
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -39,4 +40,46 @@ func (s *Stack) PortalSignIn(cfg *config.Config, dir string) error {
 			CacheKey: config.Secret{Env: SignInKeyEnv}}
 	}
 	return nil
+}
+
+// WebClientID is the approval web app's client id in the simulator.
+const WebClientID = "5eb5e1f0-0000-4000-8000-0000000a9900"
+
+// webKeyEnv holds the dev stack's approval web session key.
+const webKeyEnv = "SSPRFLOW_DEV_WEB_SESSION_KEY"
+
+// ApprovalWeb turns on the approval web app for cfg on a free local port,
+// with the simulator as its OpenID Connect provider: the app is registered
+// with its redirect URI, and each person of cfg signs in as the tenant's
+// user <id>@<tenant> (alice@contoso.onmicrosoft.com is alice). It returns
+// the app's URL.
+func (s *Stack) ApprovalWeb(cfg *config.Config, dir string) (string, error) {
+	if _, err := s.Sim.StartIdentity("127.0.0.1:0"); err != nil {
+		return "", err
+	}
+	ca := filepath.Join(dir, "identity-ca.pem")
+	if err := os.WriteFile(ca, s.Sim.IdentityCA(), 0o644); err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	public := "http://" + addr
+	s.Sim.RegisterWebApp(WebClientID, public+"/callback")
+	if os.Getenv(webKeyEnv) == "" {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		os.Setenv(webKeyEnv, base64.StdEncoding.EncodeToString(key))
+	}
+	cfg.ApprovalWeb = &config.ApprovalWeb{Listen: addr, PublicURL: public, Issuer: s.Sim.Issuer(entrasim.DefaultTenant),
+		ClientID: WebClientID, IssuerCAFile: ca, SessionKey: config.Secret{Env: webKeyEnv}}
+	for i, p := range cfg.People {
+		if oid, ok := s.Sim.UserID(entrasim.DefaultTenant, p.ID+"@"+entrasim.DefaultTenant); ok {
+			cfg.People[i].Entra = append(cfg.People[i].Entra, oid)
+		}
+	}
+	return public, nil
 }

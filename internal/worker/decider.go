@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/attest"
+	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -51,7 +52,16 @@ func (d *Decider) Decide(ctx context.Context, tenant, rollout string, dec approv
 	if !ok {
 		return approval.Verdict{DecisionID: dec.ID, Reason: fmt.Sprintf("NATS user %q is %v in the worker configuration: ask an administrator to add you under people:", user, ErrUnknownIdentity)}, nil
 	}
-	dec.Approver, dec.Via = person.ID, "nats:"+user
+	return d.DecideAs(ctx, id, person, "nats:"+user, dec)
+}
+
+// DecideAs applies a decision of an authenticated person (via names the
+// identity: "nats:alice", "entra:<object id>") to a rollout: signed for the
+// workflow's validator, which applies the same rules to every path.
+func (d *Decider) DecideAs(ctx context.Context, id string, person config.Person, via string, dec approval.Decision) (approval.Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
+	dec.Approver, dec.Via = person.ID, via
 	dec = workflows.SignDecision(d.Keys, id, dec)
 	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,

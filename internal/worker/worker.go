@@ -34,6 +34,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready, when set, is called once the worker polls and the bridge runs.
 	Ready func()
+	// WebReady, when set, is called with the approval web app's address
+	// once it listens.
+	WebReady func(addr string)
 }
 
 // Run runs the main worker until ctx is cancelled.
@@ -108,7 +111,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		w.Stop() // waits for running activities to finish or time out
 		return nil
 	})
-	bridge := approval.NewBridge(js, nc, &Decider{Client: tc, Keys: keys, People: cfg.PersonByNATS}, approval.BridgeOptions{Logger: logger})
+	decider := &Decider{Client: tc, Keys: keys, People: cfg.PersonByNATS}
+	bridge := approval.NewBridge(js, nc, decider, approval.BridgeOptions{Logger: logger})
 	g.Go(func() error {
 		err := bridge.Run(gctx)
 		if err != nil && gctx.Err() == nil {
@@ -137,6 +141,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 		return nil
 	})
+	if cfg.ApprovalWeb != nil {
+		g.Go(func() error {
+			if err := serveApprovalWeb(gctx, cfg, tc, decider, logger, opts.WebReady); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("approval web app: %w", err)
+			}
+			return nil
+		})
+	}
 	if cs := cfg.Temporal.CodecServer; cs != nil {
 		codec, err := dial.PayloadCodec(cfg.Temporal)
 		if err != nil {

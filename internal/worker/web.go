@@ -1,0 +1,118 @@
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ssprflow/ssprflow/internal/approvalweb"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// webRollouts reads rollouts for the approval web app from Temporal:
+// visibility finds the waiting ones, the state query says what they wait on.
+type webRollouts struct{ c client.Client }
+
+func (w webRollouts) Waiting(ctx context.Context) ([]workflows.State, error) {
+	q := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SAState, workflows.StatusWaiting)
+	var out []workflows.State
+	var token []byte
+	for {
+		resp, err := w.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 100})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range resp.GetExecutions() {
+			st, err := w.State(ctx, e.GetExecution().GetWorkflowId())
+			if err == nil {
+				out = append(out, st)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 || len(out) >= 500 {
+			return out, nil
+		}
+	}
+}
+
+func (w webRollouts) State(ctx context.Context, id string) (workflows.State, error) {
+	var st workflows.State
+	v, err := w.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// serveApprovalWeb runs the approval web app until ctx ends.
+func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client, d *Decider, logger *slog.Logger, ready func(addr string)) error {
+	aw := cfg.ApprovalWeb
+	keyText, err := aw.SessionKey.Require()
+	if err != nil {
+		return fmt.Errorf("approvalWeb.sessionKey: %w", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keyText))
+	if err != nil {
+		return errors.New("approvalWeb.sessionKey: not base64 (make one with: openssl rand -base64 32)")
+	}
+	secret, err := aw.ClientSecret.Resolve()
+	if err != nil {
+		return fmt.Errorf("approvalWeb.clientSecret: %w", err)
+	}
+	var hc *http.Client
+	if aw.IssuerCAFile != "" {
+		pem, err := os.ReadFile(aw.IssuerCAFile)
+		if err != nil {
+			return fmt.Errorf("approvalWeb.issuerCAFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("approvalWeb.issuerCAFile %s holds no PEM certificate", aw.IssuerCAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	app, err := approvalweb.New(ctx, approvalweb.Config{PublicURL: aw.PublicURL, Issuer: aw.Issuer, ClientID: aw.ClientID,
+		ClientSecret: secret, HTTPClient: hc, SessionKey: key, SelfApproval: cfg.Policy.AllowSelfApproval, Logger: logger},
+		webRollouts{c: tc}, d, cfg.PersonByEntra)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", aw.Listen)
+	if err != nil {
+		return fmt.Errorf("approvalWeb.listen %s: %w", aw.Listen, err)
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	logger.Info("approval web app serving", "listen", ln.Addr().String(), "publicURL", aw.PublicURL)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	if aw.CertFile != "" {
+		err = srv.ServeTLS(ln, aw.CertFile, aw.KeyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
