@@ -21,7 +21,8 @@ FUZZ_TARGETS := \
 	./internal/entra/graph:FuzzPortalDecode \
 	./internal/entra/graph:FuzzParseRetryAfter \
 	./internal/payloadcrypt:FuzzDecode \
-	./internal/signin:FuzzOpen
+	./internal/signin:FuzzOpen \
+	./internal/approvalweb:FuzzCookieDecode
 
 .PHONY: all build demo demo-org test lint windows bench fuzz deps clean
 
