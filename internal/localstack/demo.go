@@ -159,6 +159,7 @@ type demo struct {
 	st      *Stack
 	cfg     *config.Config // the in-process worker's
 	missing []string       // steps left out (no Samba)
+	web     string         // the approval web app's URL
 }
 
 // startStack starts Temporal, NATS, the simulator and (with Samba) the DC,
@@ -201,6 +202,11 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 		st.Stop()
 		return nil, err
 	}
+	if d.web, err = st.ApprovalWeb(cfg, d.dir); err != nil {
+		st.Stop()
+		return nil, err
+	}
+	fmt.Fprintf(io.Out, "  approvals %s (approval web app; sign in as <approver>@%s through the simulator)\n", d.web, entrasim.DefaultTenant)
 	d.cfg = cfg
 	return st.Stop, nil
 }
@@ -271,7 +277,11 @@ func (d *demo) startRollout(ctx context.Context) (string, error) {
 // printManual tells a person how to answer the gates with the CLI.
 func (d *demo) printManual(id string) {
 	out, st := d.io.Out, d.st
-	fmt.Fprintf(out, "\nGates wait for you. In another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
+	fmt.Fprintf(out, "\nGates wait for you. In a browser: open %s, sign in as one of", d.web)
+	for _, ap := range d.p.Spec.Approvers {
+		fmt.Fprintf(out, " %s@%s", ap.ID, entrasim.DefaultTenant)
+	}
+	fmt.Fprintf(out, " and decide.\nOr in another terminal:\n  export SSPRFLOW_NATS_URL=%s SSPRFLOW_TEMPORAL=%s\n", st.NATSURL(), st.Temporal.HostPort())
 	fmt.Fprintf(out, "  export %s=%s   # this run's payload key, for 'ssprflow rollout status'\n", config.EnvCodecKeys, st.CodecKeys())
 	for _, ap := range d.p.Spec.Approvers {
 		fmt.Fprintf(out, "  SSPRFLOW_NATS_PASSWORD=%s bin/ssprflow approve %s --user %s --gate <gate> --comment ok\n", st.Passwords[ap.ID], id, ap.ID)
