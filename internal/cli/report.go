@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/ssprflow/ssprflow/internal/cmdline"
 )
 
 func runReport(ctx context.Context, io IO, args []string) error {
-	c := newCommand(io, "report", "ROLLOUT", "Print a rollout's report (works while it runs and after it ended).", temporalFlags|outputFlag)
-	id, tc, err := c.rolloutOnTemporal(ctx, args)
+	c := newCommand(io, "report", "ROLLOUT [--format text|html|markdown]", "Print a rollout's report (works while it runs and after it ended);\n"+
+		"--format html is one self-contained page for a change ticket, markdown the same as text for a wiki or a PR.", temporalFlags|outputFlag)
+	format := c.fs.String("format", "text", "text, html (self-contained) or markdown")
+	id, tc, err := c.rolloutOnTemporal(ctx, args, func() error { return cmdline.OneOf("format", *format, "text", "html", "markdown") })
 	if err != nil {
 		return err
 	}
@@ -19,6 +22,9 @@ func runReport(ctx context.Context, io IO, args []string) error {
 	}
 	if c.json() {
 		return cmdline.PrintJSON(io.Out, st)
+	}
+	if *format != "text" {
+		return RenderReportDocument(io.Out, st, *format, time.Now())
 	}
 	RenderReport(io.Out, st)
 	return nil

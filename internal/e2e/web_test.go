@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/localstack"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
@@ -200,6 +202,36 @@ func TestApprovalInTheBrowser(t *testing.T) {
 	if len(d) != 1 || d[0].Approver != "alice" || !strings.HasPrefix(d[0].Via, "entra:") || d[0].Comment != "pilot looks good" {
 		t.Fatalf("recorded decision: %+v", d)
 	}
+
+	// The report for the change ticket: one self-contained HTML page, and Markdown.
+	report := func(format string) string {
+		var out, errb bytes.Buffer
+		if code := cli.Main(context.Background(), []string{"report", id, "--format", format, "--temporal", e.stack.Temporal.HostPort()}, &out, &errb); code != 0 {
+			t.Fatalf("report --format %s: exit %d: %s", format, code, errb.String())
+		}
+		return out.String()
+	}
+	html := report("html")
+	for _, want := range []string{"SUCCEEDED", "alice", "pilot looks good", "entra:", "Registration coverage", "Changes made"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("html report lacks %q", want)
+		}
+	}
+	for _, external := range []string{"<script", "<link", "src=", "@import", "url("} {
+		if strings.Contains(html, external) {
+			t.Errorf("html report is not self-contained: it has %q", external)
+		}
+	}
+	if md := report("markdown"); !strings.Contains(md, "| Result | **SUCCEEDED**") || !strings.Contains(md, "pilot looks good") {
+		t.Errorf("markdown report:\n%s", md)
+	}
+	reportFile := filepath.Join(artifacts(t), "report.html")
+	if err := os.WriteFile(reportFile, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(reportFile)
+	do(t, a, "open the html report", chromedp.Navigate("file://"+abs), chromedp.WaitVisible(chromedp.CSS("h1")))
+	screenshot(t, a, "report-html")
 
 	// bob rejects the next rollout: it rolls back.
 	id2 := e.start(gated("sspr-web-2"))
