@@ -37,12 +37,40 @@ type Config struct {
 	TaskQueue string `yaml:"taskQueue,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"logLevel,omitempty"`
+	// Notifications say where people hear of gates, tasks, failures and
+	// ends, per tenant (the first entry matching a plan's tenant, "*" any).
+	Notifications []Notification `yaml:"notifications,omitempty"`
 	// ApprovalWeb serves the approval web app (empty = off).
 	ApprovalWeb *ApprovalWeb `yaml:"approvalWeb,omitempty"`
 	// BlobCache is a directory for verified copies of plans, member lists
 	// and rosters read from NATS (default: ssprflow-blobs in the OS cache
 	// or temporary directory).
 	BlobCache string `yaml:"blobCache,omitempty"`
+}
+
+// Notification is one tenant's notification channels. Webhook URLs carry
+// their own credential: they are secret references, like passwords.
+type Notification struct {
+	Tenant string       `yaml:"tenant"`
+	Teams  *Webhook     `yaml:"teams,omitempty"`
+	Slack  *Webhook     `yaml:"slack,omitempty"`
+	Email  *EmailNotify `yaml:"email,omitempty"`
+}
+
+// Webhook is a webhook URL, as a secret reference.
+type Webhook struct {
+	URL Secret `yaml:"url"`
+}
+
+// EmailNotify sends through an SMTP submission server with STARTTLS.
+type EmailNotify struct {
+	Addr     string   `yaml:"addr"` // host:port, e.g. smtp.office365.com:587
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username,omitempty"`
+	Password Secret   `yaml:"password,omitempty"`
+	// CAFile pins a private CA for the server.
+	CAFile string `yaml:"caFile,omitempty"`
 }
 
 // ApprovalWeb is the approval web app: approvers sign in with OpenID

@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	acts := &activities.Activities{
 		Tenants:   TenantFactory(cfg, logger),
 		Directory: DirectoryDialer(cfg, logger),
-		Events:    &Events{JS: js},
+		Events:    &notifyingEvents{Events: &Events{JS: js}, cfg: cfg, logger: logger},
 		Blobs:     blobs,
 		Logger:    logger,
 	}
