@@ -26,7 +26,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var gateOpened = Message{Kind: "gate.opened", Title: "Gate pilot waits for your decision",
-	Text: "Stage pilot is done: 5 members, registration 100% (needs 60%). Approve before Mon 7 Dec 2026 10:00 UTC.",
+	Text:    "Stage pilot is done: 5 members, registration 100% (needs 60%). Approve before Mon 7 Dec 2026 10:00 UTC.",
 	Rollout: "sspr/contoso_onmicrosoft_com/sspr-pilot", Tenant: "contoso.onmicrosoft.com", Plan: "sspr-pilot", Stage: "pilot", Gate: "pilot",
 	Link: "https://approvals.contoso.com/gate?gate=pilot&rollout=sspr%2Fcontoso_onmicrosoft_com%2Fsspr-pilot",
 	At:   time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
