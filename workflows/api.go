@@ -156,7 +156,9 @@ type Gate struct {
 	Instructions  []string  `json:"instructions,omitempty"`
 	RequestID     string    `json:"requestId,omitempty"`
 	RequestedOnce bool      `json:"requestedOnce,omitempty"`
-	Attempt       int       `json:"attempt,omitempty"`
+	// Warned is set once the gate said it is about to expire.
+	Warned  bool `json:"warned,omitempty"`
+	Attempt int  `json:"attempt,omitempty"`
 }
 
 // Decision is a recorded approval decision.

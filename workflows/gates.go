@@ -116,7 +116,7 @@ func (r *rollout) task(ctx workflow.Context, o op, instructions []string) error 
 	if gs.OpenedAt.IsZero() || gs.Status != GateApproval {
 		now := workflow.Now(ctx)
 		timeout := gateTimeout(r.plan.GateFor(o.stageIdx))
-		gs.OpenedAt, gs.ExpiresAt, gs.Decisions, gs.RequestedOnce = now, now.Add(timeout), nil, false
+		gs.OpenedAt, gs.ExpiresAt, gs.Decisions, gs.RequestedOnce, gs.Warned = now, now.Add(timeout), nil, false, false
 	}
 	s := r.step(o.stage, o.step)
 	s.Status, s.Detail = StepWaiting, "waiting for an operator: "+strings.Join(instructions, " | ")
@@ -161,7 +161,22 @@ func (r *rollout) awaitApproval(ctx workflow.Context, gs *Gate, stage, next stri
 		gs.RequestedOnce = true
 		r.emit(ctx, approval.KindApprovalRequested, stage, gs.Name, "waiting", summary)
 	}
-	ok, err := r.awaitUntil(ctx, gs.ExpiresAt, func() bool { return approvals(gs) >= gs.Quorum || rejectedBy(gs) != nil })
+	decided := func() bool { return approvals(gs) >= gs.Quorum || rejectedBy(gs) != nil }
+	if workflow.GetVersion(ctx, "gate-expiry-warning", workflow.DefaultVersion, 1) == 1 && !gs.Warned && !gs.OpenedAt.IsZero() {
+		// When a fifth of the gate's time is left, say so once (notifications
+		// carry it to the approvers), then wait out the rest.
+		warnAt := gs.ExpiresAt.Add(-gs.ExpiresAt.Sub(gs.OpenedAt) / 5)
+		ok, err := r.awaitUntil(ctx, warnAt, decided)
+		if err != nil {
+			return err
+		}
+		if !ok && workflow.Now(ctx).Before(gs.ExpiresAt) {
+			gs.Warned = true
+			r.emit(ctx, approval.KindGateExpiring, stage, gs.Name, "expiring",
+				fmt.Sprintf("%d of %d approvals; the gate expires at %s", approvals(gs), gs.Quorum, gs.ExpiresAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	ok, err := r.awaitUntil(ctx, gs.ExpiresAt, decided)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,37 @@ func (h *harness) doTasksAndApprove(t *testing.T, gates ...string) {
 		h.env.RegisterDelayedCallback(answer, time.Minute)
 	}
 	h.env.RegisterDelayedCallback(answer, time.Minute)
+}
+
+// TestGateWarnsBeforeItExpires: an undecided gate says, once, that it is
+// about to expire (a fifth of its time left), before it expires.
+func TestGateWarnsBeforeItExpires(t *testing.T) {
+	h := newHarness(t)
+	p := testPlan()
+	st, _ := h.run(t, p) // nobody decides: the gate expires after its 1 h timeout
+	var kinds []approval.EventKind
+	var warnedAt, expiredAt time.Time
+	h.events.mu.Lock()
+	for _, ev := range h.events.events {
+		if ev.Stage == "pilot" && strings.HasPrefix(string(ev.Kind), "gate.") {
+			kinds = append(kinds, ev.Kind)
+			switch ev.Kind {
+			case approval.KindGateExpiring:
+				warnedAt = ev.At
+			case approval.KindGateExpired:
+				expiredAt = ev.At
+			}
+		}
+	}
+	h.events.mu.Unlock()
+	if n := slices.Index(kinds, approval.KindGateExpiring); n < 0 || n > slices.Index(kinds, approval.KindGateExpired) ||
+		slices.Index(kinds[n+1:], approval.KindGateExpiring) >= 0 {
+		t.Fatalf("gate events %v: want one gate.expiring before gate.expired", kinds)
+	}
+	if left := expiredAt.Sub(warnedAt); left < 10*time.Minute || left > 15*time.Minute {
+		t.Errorf("warned %s before expiry, want a fifth of the gate's time", left)
+	}
+	if g := st.Gates[0]; !g.Warned || g.Status != GateExpired {
+		t.Errorf("gate %+v", g)
+	}
 }

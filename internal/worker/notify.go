@@ -26,6 +26,7 @@ var notifyKinds = map[approval.EventKind]func(in activities.EventInput) string{
 	approval.KindGateFailed:        func(in activities.EventInput) string { return "Gate " + in.Stage + " failed" },
 	approval.KindGateRejected:      func(in activities.EventInput) string { return "Gate " + in.Stage + " rejected" },
 	approval.KindGateExpired:       func(in activities.EventInput) string { return "Gate " + in.Stage + " expired" },
+	approval.KindGateExpiring:      func(in activities.EventInput) string { return "Gate " + in.Stage + " expires soon: decide now" },
 	approval.KindStepFailed:        func(in activities.EventInput) string { return "Step " + in.Stage + "/" + in.Step + " failed" },
 	approval.KindStepNeedsHuman:    func(in activities.EventInput) string { return "Manual task waiting: " + in.Stage + "/" + in.Step },
 	approval.KindRolloutSucceeded:  func(activities.EventInput) string { return "Rollout succeeded" },
