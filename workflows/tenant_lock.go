@@ -60,16 +60,53 @@ type TenantLockState struct {
 const watchWindow = 6 * time.Hour
 
 // TenantLock is the lock workflow. It ends when nobody holds or waits.
+//
+// The holder changes in one place (release): on its release signal, when
+// its watch sees its run closed, or when a new run of the same workflow id
+// asks (Temporal runs one execution per workflow id at a time, so a new
+// run means the old one has closed, even if its release is still on the
+// way). The watch always follows the current holder.
 func TenantLock(ctx workflow.Context, in TenantLockInput) error {
 	st := TenantLockState{TenantID: in.TenantID}
 	if err := workflow.SetQueryHandler(ctx, QueryLock, func() (TenantLockState, error) { return st, nil }); err != nil {
 		return err
 	}
 	same := func(a, b activities.LockRequest) bool { return a.WorkflowID == b.WorkflowID && a.RunID == b.RunID }
+	changed := workflow.NewBufferedChannel(ctx, 1)
+	poke := func() { changed.SendAsync(true) }
+	// release hands the lock from r (if r holds it) to the next waiter that
+	// can still be told; queued runs that have gone are skipped.
+	release := func(ctx workflow.Context, r activities.LockRequest, why string) {
+		if st.Holder == nil || !same(*st.Holder, r) {
+			return
+		}
+		workflow.GetLogger(ctx).Info("tenant lock released", "holder", r.WorkflowID, "why", why)
+		st.Holder = nil
+		for st.Holder == nil && len(st.Queue) > 0 {
+			next := st.Queue[0]
+			st.Queue = st.Queue[1:]
+			if err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, "", SignalTenantGranted, next.RunID).Get(ctx, nil); err == nil {
+				st.Holder = &next
+			}
+		}
+		poke()
+	}
+	releases := workflow.GetSignalChannel(ctx, SignalTenantRelease)
+	drain := func(ctx workflow.Context) {
+		var r activities.LockRequest
+		for releases.ReceiveAsync(&r) {
+			release(ctx, r, "released")
+		}
+	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAcquire,
 		func(ctx workflow.Context, req activities.LockRequest) (activities.LockReply, error) {
+			drain(ctx) // a release that arrived first counts first
+			if st.Holder != nil && st.Holder.WorkflowID == req.WorkflowID && st.Holder.RunID != req.RunID {
+				release(ctx, *st.Holder, "a new run of the same rollout started")
+			}
 			if st.Holder == nil {
 				st.Holder = &req
+				poke()
 				return activities.LockReply{Verdict: activities.LockGranted}, nil
 			}
 			if same(*st.Holder, req) {
@@ -95,61 +132,59 @@ func TenantLock(ctx workflow.Context, in TenantLockInput) error {
 	if err != nil {
 		return err
 	}
-	release := workflow.GetSignalChannel(ctx, SignalTenantRelease)
 	var la *activities.LockActivities
 	watchCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: watchWindow + 10*time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute},
 	})
+	// The lock starts with an acquire (update-with-start): wait for it.
+	if err := workflow.Await(ctx, func() bool { return st.Holder != nil }); err != nil {
+		return err
+	}
 	for {
-		if err := workflow.Await(ctx, func() bool { return st.Holder != nil }); err != nil {
-			return err
+		drain(ctx)
+		if st.Holder == nil {
+			// Let an acquire being handled finish first: it may take the lock.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			drain(ctx)
+			if st.Holder == nil && len(st.Queue) == 0 {
+				return nil
+			}
+			if st.Holder == nil {
+				continue
+			}
 		}
-		// The holder signals its release when it ends; the watch catches a
-		// holder that cannot (terminated, timed out).
-		var res activities.WatchResult
+		// Watch the holder until it closes, releases, or is replaced.
+		watched := *st.Holder
 		wctx, cancelWatch := workflow.WithCancel(watchCtx)
 		watch := workflow.ExecuteActivity(wctx, la.WatchRollout, activities.WatchInput{
-			WorkflowID: st.Holder.WorkflowID, RunID: st.Holder.RunID, For: watchWindow})
-		sel := workflow.NewSelector(ctx)
+			WorkflowID: watched.WorkflowID, RunID: watched.RunID, For: watchWindow})
+		var res activities.WatchResult
 		var watchErr error
-		sel.AddFuture(watch, func(f workflow.Future) { watchErr = f.Get(ctx, &res) })
-		sel.AddReceive(release, func(c workflow.ReceiveChannel, _ bool) {
+		watchDone := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(watch, func(f workflow.Future) { watchDone, watchErr = true, f.Get(ctx, &res) })
+		sel.AddReceive(releases, func(c workflow.ReceiveChannel, _ bool) {
 			var r activities.LockRequest
 			c.Receive(ctx, &r)
-			if same(r, *st.Holder) {
-				res = activities.WatchResult{Closed: true, Status: "released"}
-			}
+			release(ctx, r, "released")
 		})
+		sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.Select(ctx)
+		if !watchDone {
+			cancelWatch()
+			_ = watch.Get(ctx, nil) // wait for the cancelled watch to end
+			continue
+		}
 		cancelWatch()
 		if watchErr != nil {
 			return watchErr
 		}
-		if !res.Closed {
-			continue
-		}
-		workflow.GetLogger(ctx).Info("tenant lock released", "holder", st.Holder.WorkflowID, "status", res.Status)
-		st.Holder = nil
-		for st.Holder == nil && len(st.Queue) > 0 {
-			next := st.Queue[0]
-			st.Queue = st.Queue[1:]
-			// A queued rollout cancelled or terminated while it waited
-			// cannot be signalled: the lock goes to the one after it.
-			if err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, "", SignalTenantGranted, next.RunID).Get(ctx, nil); err == nil {
-				st.Holder = &next
-			}
-		}
-		if st.Holder == nil {
-			// Let an acquire that is being handled finish first: it may
-			// take the lock, and the loop goes on.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return err
-			}
-			if st.Holder == nil && len(st.Queue) == 0 {
-				return nil
-			}
+		if res.Closed {
+			release(ctx, watched, "its run closed: "+res.Status)
 		}
 	}
 }

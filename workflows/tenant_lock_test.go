@@ -52,23 +52,29 @@ func TestTenantLock(t *testing.T) {
 	ask(3*time.Second, "c", req("C", true))
 	ask(4*time.Second, "c-again", req("C", true))
 	ask(5*time.Second, "a-again", req("A", false))
+	// A new run of A means A's run closed (one run per workflow id): the
+	// lock passes to C, who queued first, and the new run is refused.
+	a2 := req("A", false)
+	a2.RunID = "run-A2"
+	ask(7*time.Second, "a-new-run", a2)
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(QueryLock)
 		var st TenantLockState
 		if err != nil || v.Get(&st) != nil || st.Holder == nil || st.Holder.WorkflowID != "A" || len(st.Queue) != 1 {
 			t.Errorf("lock state at 6 s: %+v (%v)", st, err)
 		}
-	}, 6*time.Second)
+	}, 6500*time.Millisecond)
 	env.ExecuteWorkflow(TenantLockWorkflowName, TenantLockInput{TenantID: "tid", Tenant: "contoso.onmicrosoft.com"})
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("lock workflow: completed %t, err %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
 	}
 	for name, want := range map[string]activities.LockReply{
-		"a":       {Verdict: activities.LockGranted},
-		"b":       {Verdict: activities.LockRefused, Holder: req("A", false)},
-		"c":       {Verdict: activities.LockQueued, Holder: req("A", false), Position: 1},
-		"c-again": {Verdict: activities.LockQueued, Holder: req("A", false), Position: 1},
-		"a-again": {Verdict: activities.LockGranted},
+		"a":         {Verdict: activities.LockGranted},
+		"b":         {Verdict: activities.LockRefused, Holder: req("A", false)},
+		"c":         {Verdict: activities.LockQueued, Holder: req("A", false), Position: 1},
+		"c-again":   {Verdict: activities.LockQueued, Holder: req("A", false), Position: 1},
+		"a-again":   {Verdict: activities.LockGranted},
+		"a-new-run": {Verdict: activities.LockRefused, Holder: req("C", true)},
 	} {
 		if got := replies[name]; got != want {
 			t.Errorf("%s: %+v, want %+v", name, got, want)

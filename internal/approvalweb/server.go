@@ -289,31 +289,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 // pendingFor is what st waits on, as person may decide it.
 func (s *Server) pendingFor(st workflows.State, person string) []approval.PendingGate {
-	var out []approval.PendingGate
-	for _, g := range st.Gates {
-		if g.Status != workflows.GateApproval {
-			continue
-		}
-		pg := approval.PendingGate{Gate: g.Name, Stage: g.Stage, Task: g.Task, RequestID: g.RequestID, Attempt: g.Attempt,
-			Instructions: g.Instructions, Quorum: g.Quorum, ExpiresAt: g.ExpiresAt, MayDecide: true}
-		for _, d := range g.Decisions {
-			pg.Decided = append(pg.Decided, d.Approver+" "+string(d.Verdict))
-			if d.Verdict == workflows.VerdictApprove {
-				pg.Approvals++
-			}
-			if d.Approver == person {
-				pg.MayDecide, pg.Why = false, "you already decided ("+string(d.Verdict)+")"
-			}
-		}
-		switch {
-		case !slices.Contains(st.Approvers, person):
-			pg.MayDecide, pg.Why = false, "you are not an approver of this rollout"
-		case !s.cfg.SelfApproval && person == st.StartedBy:
-			pg.MayDecide, pg.Why = false, "you started this rollout and the worker's policy forbids self-approval"
-		}
-		out = append(out, pg)
-	}
-	return out
+	return st.PendingFor(person, s.cfg.SelfApproval)
 }
 
 // gateView is what the gate page shows.

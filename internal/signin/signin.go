@@ -14,11 +14,9 @@ package signin
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -26,6 +24,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+
+	"github.com/ssprflow/ssprflow/internal/config"
 )
 
 // DefaultAuthority is the Microsoft identity platform's host.
@@ -81,13 +81,9 @@ func (c Config) client() (public.Client, error) {
 	}
 	opts := []public.Option{public.WithAuthority(c.Authority + "/" + c.TenantID), public.WithCache(fc)}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pool, err := config.CAPool(c.CAFile)
 		if err != nil {
 			return public.Client{}, fmt.Errorf("signin: authority CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return public.Client{}, fmt.Errorf("signin: authority CA %s holds no PEM certificate", c.CAFile)
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}

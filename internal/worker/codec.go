@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/payloadcrypt"
@@ -60,15 +58,8 @@ func codecServer(c *config.CodecServer, codec *payloadcrypt.Codec, logger *slog.
 		if err != nil {
 			return fmt.Errorf("codec endpoint on %s: %w", c.Listen, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
 		logger.Info("codec endpoint for the Temporal Web UI", "listen", ln.Addr().String(), "origins", c.AllowedOrigins)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serveUntil(ctx, ln, h, "", ""); err != nil {
 			return fmt.Errorf("codec endpoint on %s: %w", c.Listen, err)
 		}
 		return nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -133,12 +132,10 @@ func (n *notifyingEvents) notifier(in activities.EventInput) *notify.Notifier {
 		pw, err := e.Password.Resolve()
 		var tc *tls.Config
 		if err == nil && e.CAFile != "" {
-			pem, rerr := os.ReadFile(e.CAFile)
-			pool := x509.NewCertPool()
-			if rerr != nil || !pool.AppendCertsFromPEM(pem) {
-				err = fmt.Errorf("caFile %s: no PEM certificate", e.CAFile)
+			var pool *x509.CertPool
+			if pool, err = config.CAPool(e.CAFile); err == nil {
+				tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
-			tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		}
 		if err == nil {
 			chans = append(chans, notify.SMTP{Addr: e.Addr, From: e.From, To: e.To, Username: e.Username, Password: pw, TLS: tc})

@@ -64,29 +64,5 @@ func (p *Pending) logger() *slog.Logger {
 
 // PendingFor lists the open gates and tasks of st as person sees them.
 func PendingFor(st workflows.State, person string, selfApproval bool) approval.PendingReply {
-	r := approval.PendingReply{WorkflowID: st.WorkflowID, Status: string(st.Status), Person: person}
-	for _, g := range st.Gates {
-		if g.Status != workflows.GateApproval {
-			continue
-		}
-		pg := approval.PendingGate{Gate: g.Name, Stage: g.Stage, Task: g.Task, RequestID: g.RequestID, Attempt: g.Attempt,
-			Instructions: g.Instructions, Quorum: g.Quorum, ExpiresAt: g.ExpiresAt, MayDecide: true}
-		for _, d := range g.Decisions {
-			pg.Decided = append(pg.Decided, d.Approver+" "+string(d.Verdict))
-			if d.Verdict == workflows.VerdictApprove {
-				pg.Approvals++
-			}
-			if d.Approver == person {
-				pg.MayDecide, pg.Why = false, "you already decided ("+string(d.Verdict)+")"
-			}
-		}
-		switch {
-		case !slices.Contains(st.Approvers, person):
-			pg.MayDecide, pg.Why = false, "you are not an approver of this rollout"
-		case !selfApproval && person == st.StartedBy:
-			pg.MayDecide, pg.Why = false, "you started this rollout and the worker's policy forbids self-approval"
-		}
-		r.Gates = append(r.Gates, pg)
-	}
-	return r
+	return approval.PendingReply{WorkflowID: st.WorkflowID, Status: string(st.Status), Person: person, Gates: st.PendingFor(person, selfApproval)}
 }

@@ -3,14 +3,12 @@ package worker
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -73,13 +71,9 @@ func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client,
 	}
 	var hc *http.Client
 	if aw.IssuerCAFile != "" {
-		pem, err := os.ReadFile(aw.IssuerCAFile)
+		pool, err := config.CAPool(aw.IssuerCAFile)
 		if err != nil {
 			return fmt.Errorf("approvalWeb.issuerCAFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("approvalWeb.issuerCAFile %s holds no PEM certificate", aw.IssuerCAFile)
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
@@ -95,24 +89,9 @@ func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client,
 	if err != nil {
 		return fmt.Errorf("approvalWeb.listen %s: %w", aw.Listen, err)
 	}
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
 	logger.Info("approval web app serving", "listen", ln.Addr().String(), "publicURL", aw.PublicURL)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	if aw.CertFile != "" {
-		err = srv.ServeTLS(ln, aw.CertFile, aw.KeyFile)
-	} else {
-		err = srv.Serve(ln)
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return serveUntil(ctx, ln, app.Handler(), aw.CertFile, aw.KeyFile)
 }
