@@ -220,13 +220,15 @@ func (r *rollout) cancelled(ctx workflow.Context) (State, error) {
 }
 
 func (r *rollout) finish(ctx workflow.Context, status Status, msg string) (State, error) {
+	// The tenant lock is handed back before the rollout shows as ended, so
+	// whoever sees it ended and starts the next one finds the tenant free.
+	r.releaseTenant(ctx)
 	r.st.Status = status
 	r.st.EndedAt = workflow.Now(ctx)
 	if msg != "" && r.st.LastError == "" {
 		r.st.LastError = msg
 	}
 	r.upsert(ctx)
-	r.releaseTenant(ctx)
 	r.emit(ctx, rolloutKind(status), r.st.Stage, "", string(status), msg)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if status == StatusSucceeded {

@@ -106,10 +106,10 @@ func (r *rollout) releaseTenant(ctx workflow.Context) {
 		return
 	}
 	req := activities.LockRequest{WorkflowID: r.st.WorkflowID, RunID: r.lockRunID(ctx)}
-	// Not waited for: the signal goes out with the workflow's last task, and
-	// a lock that has ended already (its watch saw the close first) is no
-	// harm. Waiting would hold the closing rollout open for a round trip.
-	_ = workflow.SignalExternalWorkflow(ctx, TenantLockID(r.st.TenantID), "", SignalTenantRelease, req)
+	// Waited for: once it returns the release is in the lock's history, and
+	// an acquire after it counts it first. A lock that has ended already
+	// (its watch saw a cancel first) is no harm.
+	_ = workflow.SignalExternalWorkflow(ctx, TenantLockID(r.st.TenantID), "", SignalTenantRelease, req).Get(ctx, nil)
 }
 
 // lockRunID names this rollout to the lock: its first run's id (the
