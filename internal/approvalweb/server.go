@@ -128,9 +128,10 @@ func New(ctx context.Context, cfg Config, rollouts Rollouts, decider Decider, pe
 	}, nil
 }
 
-// GateURL is the link to a gate's page (for notifications).
-func (s *Server) GateURL(workflowID, gate string) string {
-	return strings.TrimSuffix(s.cfg.PublicURL, "/") + "/gate?" + url.Values{"rollout": {workflowID}, "gate": {gate}}.Encode()
+// GateLink is the link to a gate's page under base (the app's public URL,
+// or "" for a link relative to the app): the pages and notifications use it.
+func GateLink(base, workflowID, gate string) string {
+	return strings.TrimSuffix(base, "/") + "/gate?" + url.Values{"rollout": {workflowID}, "gate": {gate}}.Encode()
 }
 
 // Handler serves the app.
@@ -276,7 +277,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	var mine, others []item
 	for _, st := range states {
 		for _, g := range s.pendingFor(st, se.Person) {
-			it := item{State: st, Gate: g, URL: "/gate?" + url.Values{"rollout": {st.WorkflowID}, "gate": {g.Gate}}.Encode()}
+			it := item{State: st, Gate: g, URL: GateLink("", st.WorkflowID, g.Gate)}
 			if g.MayDecide {
 				mine = append(mine, it)
 			} else if slices.Contains(st.Approvers, se.Person) || st.StartedBy == se.Person {

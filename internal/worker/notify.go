@@ -6,13 +6,13 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ssprflow/ssprflow/activities"
 	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/approvalweb"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/notify"
 )
@@ -96,7 +96,7 @@ func (n *notifyingEvents) link(in activities.EventInput) string {
 	if aw == nil || aw.PublicURL == "" {
 		return ""
 	}
-	return strings.TrimSuffix(aw.PublicURL, "/") + "/gate?" + url.Values{"rollout": {in.WorkflowID}, "gate": {in.Stage}}.Encode()
+	return approvalweb.GateLink(aw.PublicURL, in.WorkflowID, in.Stage)
 }
 
 // notifier builds the channels configured for the event's tenant; a
