@@ -119,3 +119,13 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// FreeAddr is a free loopback host:port, for a service of the stack that
+// another must know before it listens (the codec endpoint the Web UI calls).
+func FreeAddr() (string, error) {
+	p, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(loopback, strconv.Itoa(p)), nil
+}

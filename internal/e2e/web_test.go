@@ -6,109 +6,26 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/ssprflow/ssprflow/internal/browsertest"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/localstack"
+	"github.com/ssprflow/ssprflow/internal/payloadcrypt"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
-// artifacts is where browser tests leave screenshots
-// ($SSPRFLOW_ARTIFACTS, default bin/e2e-artifacts at the repository root).
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("SSPRFLOW_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "bin", "e2e-artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// browser starts headless Chromium (the Debian chromium package) for one
-// person: a fresh profile, so cookies are theirs alone.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt install chromium; .ci/install-deps does)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Flag("ignore-certificate-errors", true), // the simulator's identity endpoints use a certificate made at start
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 1000))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	// The first run starts the browser, which lives as long as the context
-	// of that run: start it on ctx itself, not on a step's timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	path := filepath.Join(artifacts(t), name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Error(err)
-	}
-	t.Logf("screenshot %s", path)
-}
-
-// signIn signs who in through the simulator's sign-in page.
-func signIn(t *testing.T, ctx context.Context, app, who string) {
-	t.Helper()
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step,
-		chromedp.Navigate(app),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), who+"@contoso.onmicrosoft.com"),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(chromedp.CSS("header")),
-	); err != nil {
-		loc, lerr := chromedp.Run(ctx, chromedp.Location())
-		html, herr := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		t.Fatalf("%s signs in: %v (at %s %v: %.800s %v)", who, err, loc, lerr, html, herr)
-	}
-}
-
-// do runs browser steps with a deadline, or fails the test showing the page.
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	step, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(step, steps...); err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-		t.Fatalf("%s: %v; the page: %.1500s", what, err, html)
-	}
-}
-
-// text reads an element's text, or fails the test.
-func text(t *testing.T, ctx context.Context, id string) string {
-	t.Helper()
-	step, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(step, chromedp.Text(chromedp.ID(id)))
-	if err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-		t.Fatalf("read #%s: %v; the page: %.1500s", id, err, html)
-	}
-	return s
+// browser is one person's headless Chromium; screenshots go to
+// bin/e2e-artifacts.
+func browser(t *testing.T) *browsertest.Browser {
+	return browsertest.Start(t, browsertest.Artifacts(t, filepath.Join("..", "..")))
 }
 
 // TestApprovalInTheBrowser: approvers sign in through the identity
@@ -119,7 +36,7 @@ func text(t *testing.T, ctx context.Context, id string) string {
 // POST without a session, or with a session but without the page's CSRF
 // token, is refused. Screenshots go to bin/e2e-artifacts.
 func TestApprovalInTheBrowser(t *testing.T) {
-	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "bob"}, Operators: []string{"grace"}})
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "bob"}, Operators: []string{"grace"}, TemporalUI: true})
 	app, err := e.stack.ApprovalWeb(e.cfg, e.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -158,31 +75,31 @@ func TestApprovalInTheBrowser(t *testing.T) {
 
 	// grace is a person the worker knows, but no approver: nothing to decide.
 	g := browser(t)
-	signIn(t, g, app, "grace")
-	if s := text(t, g, "nothing"); !strings.Contains(s, "Nothing waits") {
+	g.SignIn(app, "grace")
+	if s := g.Text("nothing"); !strings.Contains(s, "Nothing waits") {
 		t.Errorf("grace's list: %q", s)
 	}
-	screenshot(t, g, "web-non-approver")
+	g.Screenshot("web-non-approver")
 
 	// alice approves from "waiting for me".
 	a := browser(t)
-	signIn(t, a, app, "alice")
-	screenshot(t, a, "web-waiting-for-me")
-	do(t, a, "open the gate", chromedp.Click(chromedp.CSS("a.open-gate")), chromedp.WaitVisible(chromedp.ID("approve")))
-	screenshot(t, a, "web-gate")
+	a.SignIn(app, "alice")
+	a.Screenshot("web-waiting-for-me")
+	a.Do("open the gate", chromedp.Click(chromedp.CSS("a.open-gate")), chromedp.WaitVisible(chromedp.ID("approve")))
+	a.Screenshot("web-gate")
 	// The page's own form, with alice's session but another CSRF token, is refused.
-	do(t, a, "a decision with a forged CSRF token",
+	a.Do("a decision with a forged CSRF token",
 		chromedp.SetAttributeValue(chromedp.CSS(`#decide input[name="csrf"]`), "value", "forged"),
 		chromedp.Click(chromedp.ID("approve")),
 		chromedp.WaitVisible(chromedp.ID("error")),
 	)
-	if s := text(t, a, "error"); !strings.Contains(s, "CSRF") {
+	if s := a.Text("error"); !strings.Contains(s, "CSRF") {
 		t.Fatalf("forged CSRF token: %q", s)
 	}
 	if st := e.wait(id, time.Second, func(workflows.State) bool { return true }); len(st.Gates[0].Decisions) != 0 {
 		t.Fatalf("a refused form decided: %+v", st.Gates[0].Decisions)
 	}
-	do(t, a, "alice approves",
+	a.Do("alice approves",
 		chromedp.Navigate(app),
 		chromedp.Click(chromedp.CSS("a.open-gate")),
 		chromedp.WaitVisible(chromedp.ID("approve")),
@@ -190,8 +107,8 @@ func TestApprovalInTheBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("approve")),
 		chromedp.WaitVisible(chromedp.ID("verdict")),
 	)
-	screenshot(t, a, "web-approved")
-	if v := text(t, a, "verdict"); !strings.Contains(v, "Accepted") {
+	a.Screenshot("web-approved")
+	if v := a.Text("verdict"); !strings.Contains(v, "Accepted") {
 		t.Fatalf("verdict on the page: %q", v)
 	}
 	st := e.wait(id, 2*time.Minute, ended)
@@ -202,6 +119,8 @@ func TestApprovalInTheBrowser(t *testing.T) {
 	if len(d) != 1 || d[0].Approver != "alice" || !strings.HasPrefix(d[0].Via, "entra:") || d[0].Comment != "pilot looks good" {
 		t.Fatalf("recorded decision: %+v", d)
 	}
+
+	temporalUI(t, a, e, id, st.RunID)
 
 	// The report for the change ticket: one self-contained HTML page, and Markdown.
 	report := func(format string) string {
@@ -225,28 +144,67 @@ func TestApprovalInTheBrowser(t *testing.T) {
 	if md := report("markdown"); !strings.Contains(md, "| Result | **SUCCEEDED**") || !strings.Contains(md, "pilot looks good") {
 		t.Errorf("markdown report:\n%s", md)
 	}
-	reportFile := filepath.Join(artifacts(t), "report.html")
+	reportFile := filepath.Join(browsertest.Artifacts(t, filepath.Join("..", "..")), "report.html")
 	if err := os.WriteFile(reportFile, []byte(html), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs(reportFile)
-	do(t, a, "open the html report", chromedp.Navigate("file://"+abs), chromedp.WaitVisible(chromedp.CSS("h1")))
-	screenshot(t, a, "report-html")
+	a.Do("open the html report", chromedp.Navigate("file://"+abs), chromedp.WaitVisible(chromedp.CSS("h1")))
+	a.Screenshot("report-html")
 
 	// bob rejects the next rollout: it rolls back.
 	id2 := e.start(gated("sspr-web-2"))
 	e.wait(id2, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
 	b := browser(t)
-	signIn(t, b, app, "bob")
-	do(t, b, "bob rejects",
+	b.SignIn(app, "bob")
+	b.Do("bob rejects",
 		chromedp.Click(chromedp.CSS("a.open-gate")),
 		chromedp.WaitVisible(chromedp.ID("reject")),
 		chromedp.SendKeys(chromedp.ID("comment"), "not before the audit"),
 		chromedp.Click(chromedp.ID("reject")),
 		chromedp.WaitVisible(chromedp.ID("verdict")),
 	)
-	screenshot(t, b, "web-rejected")
+	b.Screenshot("web-rejected")
 	if st := e.wait(id2, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("rollout after the web rejection: %s: %s", st.Status, st.LastError)
 	}
+}
+
+// temporalUI: the stack's Temporal Web UI lists the rollout by its search
+// attribute, and its history page shows the payloads decoded by the
+// worker's codec endpoint (the browser calls it from the UI's origin).
+func temporalUI(t *testing.T, b *browsertest.Browser, e *env, id, runID string) {
+	ui := e.stack.UI.URL()
+	q := url.QueryEscape(workflows.SATenant + ` = "contoso.onmicrosoft.com"`)
+	b.Do("the Temporal UI lists the rollout",
+		chromedp.Navigate(ui+"/namespaces/default/workflows?query="+q),
+		chromedp.WaitVisible(chromedp.CSS(`a[href*="`+url.PathEscape(id)+`"]`)),
+	)
+	b.Screenshot("temporal-ui-list")
+	// Temporal holds the input encrypted; the page shows it as JSON only
+	// because the browser had the worker's codec endpoint decode it.
+	it := e.tc.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	first, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	if len(in) == 0 || string(in[0].GetMetadata()[payloadcrypt.MetadataEncoding]) != payloadcrypt.EncodingEncrypted {
+		t.Fatalf("the rollout's input in Temporal is not encrypted: %v", in)
+	}
+	b.Do("the Temporal UI shows the rollout's input decoded",
+		chromedp.Navigate(ui+"/namespaces/default/workflows/"+url.PathEscape(id)+"/"+runID+"/history"),
+		chromedp.WaitVisible(chromedp.CSS("body")),
+	)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		body, err := chromedp.Run(b.Ctx, chromedp.Text(chromedp.CSS("body")))
+		if err == nil && strings.Contains(body, `"apiVersion": "ssprflow/v1"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Screenshot("temporal-ui-history")
+			t.Fatalf("the Temporal UI's history page does not show the decoded input: %v %.1500s", err, body)
+		}
+	}
+	b.Screenshot("temporal-ui-history")
 }

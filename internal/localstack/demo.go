@@ -39,7 +39,7 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		"Start a local stack, a worker and a writeback agent, run a plan through every step, answer its gates over NATS, and print the report.")
 	planFile := fs.String("plan", "", "plan to run (default: the embedded examples/pilot.yaml)")
 	manual := fs.Bool("manual", false, "do not answer approval gates: wait for a human running 'ssprflow approve' in another terminal")
-	keep := fs.Bool("keep", false, "keep the work directory (logs, NATS store) after the demo")
+	keep := fs.Bool("keep", false, "keep the stack running after the report (Temporal UI, approval app) until Ctrl-C, and its work directory (logs, NATS store) after")
 	users := fs.Int("users", 200, "simulated tenant users")
 	quota := fs.String("quota", "off", "realistic: the simulator enforces Graph's documented budgets (small tenant), on its clock; off: none")
 	if _, err := cmdline.Parse(fs, args); err != nil {
@@ -102,7 +102,12 @@ func runDemo(ctx context.Context, io IO, args []string) error {
 		bot.Go(func() { approverBot(botCtx, io, d.st, p) })
 		defer func() { stopBot(); bot.Wait() }() // the bot stops writing before the stack stops
 	}
-	return d.followAndReport(ctx, id, start)
+	err = d.followAndReport(ctx, id, start)
+	if *keep && ctx.Err() == nil {
+		fmt.Fprintf(io.Out, "\nThe stack keeps running (--keep): Temporal UI %s, approvals %s. Ctrl-C stops it.\n", d.st.UI.URL(), d.web)
+		<-ctx.Done()
+	}
+	return err
 }
 
 // followAndReport prints the rollout's progress until it ends, then its
@@ -171,7 +176,7 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 		approvers = append(approvers, ap.ID)
 	}
 	st, err := StartStack(ctx, StackOptions{Dir: d.dir, SimAddr: "127.0.0.1:0", Users: users, TimeScale: 3600, Quota: d.quota,
-		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, SMB: canServeSMB(), Logger: d.logger})
+		Approvers: approvers, Operators: []string{demoOperator}, Directory: p.Spec.Directory != nil, SMB: canServeSMB(), TemporalUI: true, Logger: d.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +212,7 @@ func (d *demo) startStack(ctx context.Context, users int) (stop func(), err erro
 		return nil, err
 	}
 	fmt.Fprintf(io.Out, "  approvals %s (approval web app; sign in as <approver>@%s through the simulator)\n", d.web, entrasim.DefaultTenant)
+	fmt.Fprintf(io.Out, "  UI        %s (Temporal Web UI: rollouts by search attribute, payloads decoded by the worker's codec endpoint)\n", st.UI.URL())
 	d.cfg = cfg
 	return st.Stop, nil
 }

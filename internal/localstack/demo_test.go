@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/ssprflow/ssprflow/internal/browsertest"
 	"github.com/ssprflow/ssprflow/internal/sambadc"
 )
 
@@ -98,7 +102,7 @@ func TestDemoSucceeds(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Result: SUCCEEDED", "approved over NATS", "ad-permissions", "writeback", "password-age",
-		"Registration coverage:", "separate process",
+		"Registration coverage:", "separate process", "UI        http://127.0.0.1:", "approvals http://127.0.0.1:",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -106,6 +110,82 @@ func TestDemoSucceeds(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "Left out of this run") {
 		t.Errorf("demo left steps out:\n%s", out)
+	}
+}
+
+// TestDemoManualInTheBrowser: `demo --manual` answers no gate itself; a
+// person opens the approval app's link it prints, signs in through the
+// simulator's identity provider, approves the gate in the browser, and the
+// demo's rollout passes it and succeeds with the decision recorded as hers.
+func TestDemoManualInTheBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole local stack")
+	}
+	requireSamba(t)
+	cmd, out := demoCommand(t, "--manual")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	link := regexp.MustCompile(`In a browser: open (http://127\.0\.0\.1:\d+),`)
+	var app string
+	for deadline := time.Now().Add(3 * time.Minute); app == ""; time.Sleep(200 * time.Millisecond) {
+		if m := link.FindStringSubmatch(out.String()); m != nil {
+			app = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo --manual ended before a person could approve: %v\n%s", err, out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo --manual printed no approval link:\n%s", out)
+		}
+	}
+
+	b := browsertest.Start(t, browsertest.Artifacts(t, filepath.Join("..", "..")))
+	b.SignIn(app, "alice")
+	// The gate opens after the pilot's steps and its soak: reload the list
+	// until it shows.
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		if b.Try(2*time.Second, chromedp.WaitVisible(chromedp.CSS("a.open-gate"))) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's list never showed the gate; demo output:\n%s", out)
+		}
+		b.Do("reload the list", chromedp.Navigate(app), chromedp.WaitVisible(chromedp.CSS("header")))
+	}
+	b.Screenshot("demo-manual-waiting")
+	b.Do("alice approves the demo's gate",
+		chromedp.Click(chromedp.CSS("a.open-gate")),
+		chromedp.WaitVisible(chromedp.ID("approve")),
+		chromedp.SendKeys(chromedp.ID("comment"), "approved in the browser"),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("verdict")),
+	)
+	b.Screenshot("demo-manual-approved")
+	if v := b.Text("verdict"); !strings.Contains(v, "Accepted") {
+		t.Fatalf("verdict on the page: %q", v)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo --manual failed after the approval: %v\n%s", err, out)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("demo --manual did not finish after the approval:\n%s", out)
+	}
+	for _, want := range []string{"Result: SUCCEEDED", "alice", "approved in the browser"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "approved over NATS") {
+		t.Errorf("demo --manual answered a gate itself:\n%s", out)
 	}
 }
 

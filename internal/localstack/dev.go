@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/devstack"
+	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/worker"
 )
 
@@ -20,6 +21,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	tport := fs.Int("temporal-port", 7233, "Temporal frontend port")
 	nport := fs.Int("nats-port", 4223, "NATS port (4222 is often a system NATS)")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8787", "tenant simulator address")
+	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port (as temporal server start-dev)")
 	db := fs.String("db", "", "Temporal SQLite file: rollouts survive a restart (default: in memory)")
 	approvers := fs.String("approvers", "alice,bob,carol", "dev approver accounts to create on NATS")
 	queue := fs.String("agent-queue", "ssprflow-writeback-sync01", "task queue of the local writeback agent")
@@ -30,6 +32,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 		devstack.NamedPort{Override: "use --temporal-port", Addr: fmt.Sprintf("127.0.0.1:%d", *tport)},
 		devstack.NamedPort{Override: "use --nats-port", Addr: fmt.Sprintf("127.0.0.1:%d", *nport)},
 		devstack.NamedPort{Override: "use --sim-addr", Addr: *simAddr},
+		devstack.NamedPort{Override: "use --ui-port", Addr: fmt.Sprintf("127.0.0.1:%d", *uiPort)},
 	); err != nil {
 		return err
 	}
@@ -46,7 +49,7 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	logger := slog.New(slog.NewTextHandler(logf, nil))
 	aps := approval.ParseIDs(*approvers)
 	st, err := StartStack(ctx, StackOptions{Dir: dir, TemporalPort: *tport, NATSPort: *nport, SimAddr: *simAddr,
-		DBFile: *db, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, SMB: canServeSMB(), Logger: logger})
+		DBFile: *db, TemporalUI: true, UIPort: *uiPort, Users: 200, TimeScale: 60, Approvers: aps, Operators: []string{"operator"}, Directory: true, SMB: canServeSMB(), Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -63,6 +66,10 @@ func runDev(ctx context.Context, io IO, args []string) error {
 	}
 	st.Codec(cfg)
 	st.LabDirectory(cfg, envADPassword)
+	web, err := st.ApprovalWeb(cfg, dir)
+	if err != nil {
+		return err
+	}
 	cfg.NATS.User, cfg.NATS.Password = WorkerUser, config.Secret{Env: "SSPRFLOW_DEMO_NATS_PASSWORD"}
 	if st.DC != nil {
 		os.Setenv(envADPassword, st.DC.AdminPassword)
@@ -77,7 +84,9 @@ func runDev(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer stopAgent()
-	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s). In another terminal:\n\n", dir)
+	fmt.Fprintf(io.Out, "ssprflow dev stack running (logs in %s).\n\n", dir)
+	fmt.Fprintf(io.Out, "  Temporal UI   %s (payloads decoded by the worker's codec endpoint)\n", st.UI.URL())
+	fmt.Fprintf(io.Out, "  approvals     %s (sign in as <approver>@%s)\n\nIn another terminal:\n\n", web, entrasim.DefaultTenant)
 	fmt.Fprintf(io.Out, "  export SSPRFLOW_TEMPORAL=%s SSPRFLOW_NATS_URL=%s\n", st.Temporal.HostPort(), st.NATSURL())
 	fmt.Fprintf(io.Out, "  export %s=%s   # payload key: Temporal history is encrypted\n", config.EnvCodecKeys, st.CodecKeys())
 	if st.DC != nil {

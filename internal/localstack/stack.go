@@ -41,14 +41,19 @@ type StackOptions struct {
 	SMB bool
 	// Quota makes the simulator enforce Graph's throttling budgets (on its
 	// clock); the zero Quota enforces none.
-	Quota  entrasim.Quota
-	Logger *slog.Logger
+	Quota entrasim.Quota
+	// TemporalUI serves the Temporal Web UI on UIPort (0 = a free port),
+	// with the worker's codec endpoint, so its pages show decoded payloads.
+	TemporalUI bool
+	UIPort     int
+	Logger     *slog.Logger
 }
 
 // Stack is the local stack: embedded Temporal and NATS, the tenant
 // simulator and (when samba is installed) a Samba AD DC.
 type Stack struct {
 	Temporal  *devstack.Temporal
+	UI        *devstack.TemporalUI // nil unless StackOptions.TemporalUI
 	NATS      *devstack.NATS
 	Sim       *entrasim.Server
 	SimURL    string
@@ -57,7 +62,9 @@ type Stack struct {
 	// Passwords of the dev NATS users (approvers and the worker), for this
 	// run only.
 	Passwords map[string]string
-	stops     []func()
+	// codecListen is where the worker serves the UI's codec endpoint.
+	codecListen string
+	stops       []func()
 }
 
 // WorkerUser is the NATS user of the worker and the demo's own tooling.
@@ -80,6 +87,16 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		return s, fmt.Errorf("start Temporal: %w", err)
 	}
 	s.stops = append(s.stops, func() { _ = s.Temporal.Stop() })
+	if o.TemporalUI {
+		if s.codecListen, err = devstack.FreeAddr(); err != nil {
+			return s, fmt.Errorf("codec endpoint: %w", err)
+		}
+		s.UI, err = devstack.StartTemporalUI(ctx, devstack.TemporalUIOptions{Port: o.UIPort, Temporal: s.Temporal.HostPort(), CodecEndpoint: "http://" + s.codecListen})
+		if err != nil {
+			return s, err
+		}
+		s.stops = append(s.stops, s.UI.Stop)
+	}
 
 	// The same users and permissions as deploy/nats.conf (approval.RolePermissions).
 	people, err := approval.Deployment{WorkerUser: WorkerUser, Approvers: o.Approvers, Operators: o.Operators}.Users()

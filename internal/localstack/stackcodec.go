@@ -22,9 +22,14 @@ const (
 // Codec gives a worker configuration for this stack a payload codec, so
 // history holds no member UPN in clear text: a key made for this run (or
 // set by persistDevCodecKey), in this process's environment only. The
-// agent gets it through CodecEnv, a CLI through CodecKeys.
+// agent gets it through CodecEnv, a CLI through CodecKeys. With the
+// Temporal UI, the worker also serves the UI's codec endpoint, on loopback
+// and for the UI's origin only.
 func (s *Stack) Codec(cfg *config.Config) {
 	cfg.Temporal.Codec = &config.Codec{KeySet: devKeySet(envDevCodecKey, devCodecKeyID)}
+	if s.UI != nil {
+		cfg.Temporal.CodecServer = &config.CodecServer{Listen: s.codecListen, AllowedOrigins: []string{s.UI.URL()}}
+	}
 }
 
 // devKeySet is a one-key KeySet for the local stack: a random 32-byte key

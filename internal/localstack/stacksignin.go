@@ -3,11 +3,11 @@ package localstack
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"net"
 	"os"
 	"path/filepath"
 
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 )
 
@@ -61,12 +61,10 @@ func (s *Stack) ApprovalWeb(cfg *config.Config, dir string) (string, error) {
 	if err := os.WriteFile(ca, s.Sim.IdentityCA(), 0o644); err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := devstack.FreeAddr()
 	if err != nil {
 		return "", err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	public := "http://" + addr
 	s.Sim.RegisterWebApp(WebClientID, public+"/callback")
 	if os.Getenv(webKeyEnv) == "" {
