@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -236,11 +237,7 @@ func (b *Bridge) handle(ctx context.Context, msg jetstream.Msg) {
 // verdict finds it in the audit trail. It reports false (and arranges a
 // redelivery) if the event could not be stored.
 func (b *Bridge) answer(ctx context.Context, log *slog.Logger, msg jetstream.Msg, tenant, rollout string, d Decision, v Verdict) bool {
-	ev := NewEvent(KindDecision, source(tenant, rollout), d.Gate, decisionEventData{
-		DecisionID: d.ID, Approver: d.Approver, Gate: d.Gate, Verdict: d.Verdict, RequestID: d.RequestID,
-		Accepted: v.Accepted, Reason: v.Reason, GateState: v.GateState,
-	}).WithID(d.Approver, d.ID, strconv.FormatBool(v.Accepted), v.GateState, v.Reason) // a redelivery records once
-	if err := PublishEvent(ctx, b.js, tenant, rollout, ev); err != nil {
+	if err := RecordDecision(ctx, b.js, tenant, rollout, "nats:"+d.Approver, d, v); err != nil {
 		log.Warn("approval bridge: record event failed, will retry", "error", err)
 		_ = msg.NakWithDelay(b.opts.RetryDelay)
 		return false
@@ -301,11 +298,28 @@ func source(tenant, rollout string) string {
 	return "/ssprflow/" + tenant + "/" + rollout + "/approval-bridge"
 }
 
+// RecordDecision stores a decision and its verdict in the rollout's audit
+// trail (a KindDecision event), whichever way it came: via names the
+// identity that made it ("nats:alice", "entra:<object id>"). Recorded
+// once per decision and verdict, however often it is retried.
+func RecordDecision(ctx context.Context, js jetstream.JetStream, tenant, rollout, via string, d Decision, v Verdict) error {
+	src := source(tenant, rollout)
+	if strings.HasPrefix(via, "entra:") {
+		src = "/ssprflow/" + tenant + "/" + rollout + "/approval-web"
+	}
+	ev := NewEvent(KindDecision, src, d.Gate, decisionEventData{
+		DecisionID: d.ID, Approver: d.Approver, Via: via, Gate: d.Gate, Verdict: d.Verdict, RequestID: d.RequestID,
+		Accepted: v.Accepted, Reason: v.Reason, GateState: v.GateState,
+	}).WithID(d.Approver, d.ID, strconv.FormatBool(v.Accepted), v.GateState, v.Reason)
+	return PublishEvent(ctx, js, tenant, rollout, ev)
+}
+
 // decisionEventData is the data of a KindDecision event. It carries no
 // comment: free text may hold anything, and events are widely readable.
 type decisionEventData struct {
 	DecisionID string `json:"decision_id,omitempty"`
 	Approver   string `json:"approver"`
+	Via        string `json:"via,omitempty"`
 	Gate       string `json:"gate,omitempty"`
 	Verdict    string `json:"verdict,omitempty"`
 	RequestID  string `json:"request_id,omitempty"`

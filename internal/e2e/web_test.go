@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/browsertest"
 	"github.com/ssprflow/ssprflow/internal/cli"
 	"github.com/ssprflow/ssprflow/internal/localstack"
@@ -60,7 +61,8 @@ func TestApprovalInTheBrowser(t *testing.T) {
 			p.Spec.Stages[0].Gate.Approvals = 1
 		})
 	}
-	id := e.start(gated("sspr-web"))
+	web := gated("sspr-web")
+	id := e.start(web)
 	e.wait(id, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
 
 	// A forged POST without a session decides nothing.
@@ -120,6 +122,17 @@ func TestApprovalInTheBrowser(t *testing.T) {
 		t.Fatalf("recorded decision: %+v", d)
 	}
 
+	// The audit trail has the web decision as it has those over NATS.
+	var recorded []string
+	for _, ev := range e.events(web) {
+		if ev.Kind() == approval.KindDecision {
+			recorded = append(recorded, ev.Source+" "+string(ev.Data))
+		}
+	}
+	if len(recorded) != 1 || !strings.Contains(recorded[0], "/approval-web ") ||
+		!strings.Contains(recorded[0], `"via":"entra:`+d[0].Via[len("entra:"):]+`"`) || !strings.Contains(recorded[0], `"accepted":true`) {
+		t.Errorf("decision events of the web approval: %q", recorded)
+	}
 	temporalUI(t, a, e, id, st.RunID)
 
 	// The report for the change ticket: one self-contained HTML page, and Markdown.

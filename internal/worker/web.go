@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/approvalweb"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/workflows"
@@ -55,7 +57,7 @@ func (w webRollouts) State(ctx context.Context, id string) (workflows.State, err
 }
 
 // serveApprovalWeb runs the approval web app until ctx ends.
-func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client, d *Decider, logger *slog.Logger, ready func(addr string)) error {
+func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client, d approvalweb.Decider, logger *slog.Logger, ready func(addr string)) error {
 	aw := cfg.ApprovalWeb
 	keyText, err := aw.SessionKey.Require()
 	if err != nil {
@@ -94,4 +96,35 @@ func serveApprovalWeb(ctx context.Context, cfg *config.Config, tc client.Client,
 		ready(ln.Addr().String())
 	}
 	return serveUntil(ctx, ln, app.Handler(), aw.CertFile, aw.KeyFile)
+}
+
+// recordedDecider records each decision of the web app in the rollout's
+// audit trail, as the bridge does for those that arrive over NATS: the
+// events stream shows every decision, whichever way it came.
+type recordedDecider struct {
+	d      *Decider
+	js     jetstream.JetStream
+	logger *slog.Logger
+}
+
+func (r recordedDecider) DecideAs(ctx context.Context, id string, person config.Person, via string, dec approval.Decision) (approval.Verdict, error) {
+	v, err := r.d.DecideAs(ctx, id, person, via, dec)
+	if err != nil {
+		return v, err
+	}
+	tenant, rollout, ok := workflows.ParseWorkflowID(id)
+	if !ok {
+		return v, nil // not a rollout: the workflow refused it, there is nothing to record
+	}
+	dec.Approver = person.ID
+	// Applied is applied: the history holds the decision even if the event
+	// cannot be stored now, so the person gets the verdict either way.
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = approval.RecordDecision(ctx, r.js, tenant, rollout, via, dec, v); err == nil {
+			return v, nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	r.logger.Warn("approval web app: decision applied but not recorded in the events stream", "rollout", id, "decision", dec.ID, "error", err)
+	return v, nil
 }

@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	})
 	if cfg.ApprovalWeb != nil {
 		g.Go(func() error {
-			if err := serveApprovalWeb(gctx, cfg, tc, decider, logger, opts.WebReady); err != nil && gctx.Err() == nil {
+			if err := serveApprovalWeb(gctx, cfg, tc, recordedDecider{d: decider, js: js, logger: logger}, logger, opts.WebReady); err != nil && gctx.Err() == nil {
 				return fmt.Errorf("approval web app: %w", err)
 			}
 			return nil
