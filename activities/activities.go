@@ -34,6 +34,10 @@ type Activities struct {
 	Blobs Blobs
 	// Locker asks a tenant's lock workflow for the lock.
 	Locker TenantLocker
+	// Watch starts a plan's drift watch; nil starts none.
+	Watch Watches
+	// Rollouts reads a finished rollout, for its revert.
+	Rollouts RolloutReader
 	Logger *slog.Logger
 }
 

@@ -18,5 +18,5 @@ nsc add user --account "$ACCOUNT" --name 'alice' \
   --allow-sub '_INBOX_alice.>,ssprflow.*.*.approval.verdict.alice.*,ssprflow.*.*.event.>'
 # operator
 nsc add user --account "$ACCOUNT" --name 'ops1' \
-  --allow-pub 'ssprflow.*.*.start.ops1,ssprflow.*.*.diff.ops1,ssprflow.*.*.pending.ops1,$JS.API.DIRECT.GET.SSPRFLOW_EVENTS,ssprflow.blob.*.*,$JS.API.DIRECT.GET.SSPRFLOW_BLOBS' \
+  --allow-pub 'ssprflow.*.*.start.ops1,ssprflow.*.*.diff.ops1,ssprflow.*.*.pending.ops1,ssprflow.*.*.export.ops1,ssprflow.*.*.watch.ops1,ssprflow.*.*.revert.ops1,$JS.API.DIRECT.GET.SSPRFLOW_EVENTS,ssprflow.blob.*.*,$JS.API.DIRECT.GET.SSPRFLOW_BLOBS' \
   --allow-sub '_INBOX_ops1.>,ssprflow.*.*.event.>'

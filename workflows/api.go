@@ -49,6 +49,10 @@ type RolloutInput struct {
 	// QueueForTenant waits for the tenant lock when another rollout holds
 	// it, instead of failing at preflight.
 	QueueForTenant bool `json:"queueForTenant,omitempty"`
+	// RevertRunID makes this run a revert of that finished run of the same
+	// workflow id (see revert.go); Remediate makes it a remediation.
+	RevertRunID string `json:"revertRunId,omitempty"`
+	Remediate   bool   `json:"remediate,omitempty"`
 }
 
 // Status is the overall state of a rollout.
@@ -72,7 +76,7 @@ const (
 // Ended reports whether a rollout in status s has finished for good.
 func (s Status) Ended() bool {
 	switch s {
-	case StatusSucceeded, StatusFailed, StatusRolledBack, StatusCancelled, StatusTerminated:
+	case StatusSucceeded, StatusFailed, StatusRolledBack, StatusCancelled, StatusTerminated, StatusReverted:
 		return true
 	}
 	return false
@@ -299,6 +303,11 @@ type State struct {
 	// TenantLock is the lock's verdict (granted, queued, refused) and,
 	// when another rollout held it, which.
 	TenantLock string `json:"tenantLock,omitempty"`
+	// RevertOf is the run a revert undid; Remediation marks a remediation.
+	RevertOf    string `json:"revertOf,omitempty"`
+	Remediation bool   `json:"remediation,omitempty"`
+	// Summary says in a sentence how a revert ended.
+	Summary string `json:"summary,omitempty"`
 }
 
 // StepStatus is the status of step name in stage, or "" when the rollout's

@@ -126,6 +126,9 @@ type opKind int
 const (
 	opStep opKind = iota
 	opGate
+	// opApproval is the approval before a revert's or a remediation's
+	// changes (revert.go).
+	opApproval
 )
 
 // op is one operation of a rollout's program: a step of a stage, or the

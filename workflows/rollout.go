@@ -61,6 +61,9 @@ type rollout struct {
 	action *OperatorAction
 	// queueForTenant: see RolloutInput.QueueForTenant.
 	queueForTenant bool
+	// revertRunID and remediate: see RolloutInput and revert.go.
+	revertRunID string
+	remediate   bool
 	logger         interface {
 		Info(string, ...interface{})
 		Warn(string, ...interface{})
@@ -73,7 +76,8 @@ func newRollout(ctx workflow.Context, in RolloutInput, t Trust) *rollout {
 	// other, and applying them again changes nothing. No step re-applies a
 	// default of its own.
 	p := *in.Plan.WithDefaults()
-	r := &rollout{trust: t, plan: p, ops: program(&p), logger: workflow.GetLogger(ctx), queueForTenant: in.QueueForTenant}
+	r := &rollout{trust: t, plan: p, ops: programFor(&p, in), logger: workflow.GetLogger(ctx), queueForTenant: in.QueueForTenant,
+		revertRunID: in.RevertRunID, remediate: in.Remediate}
 	if in.Resume != nil {
 		r.st = *in.Resume
 		r.st.Runs++
@@ -93,11 +97,15 @@ func newRollout(ctx workflow.Context, in RolloutInput, t Trust) *rollout {
 		Stage:             PreflightStage,
 		StartedAt:         workflow.Now(ctx),
 		Runs:              1,
+		Remediation:       in.Remediate,
 	}
 	for _, o := range r.ops {
-		if o.kind == opStep {
+		switch o.kind {
+		case opStep:
 			r.st.Steps = append(r.st.Steps, Step{Stage: o.stage, Name: o.step, Status: StepPending})
-		} else {
+		case opApproval:
+			r.st.Gates = append(r.st.Gates, Gate{Name: o.stage, Stage: o.stage, Status: GatePending, Quorum: 1})
+		default:
 			g := p.GateFor(o.stageIdx)
 			gs := Gate{Name: o.stage, Stage: o.stage, Status: GatePending}
 			if g != nil {
@@ -143,6 +151,12 @@ func (r *rollout) setup(ctx workflow.Context) error {
 
 func (r *rollout) run(ctx workflow.Context) (State, error) {
 	r.upsert(ctx)
+	if r.revertRunID != "" && r.st.RevertOf == "" {
+		if err := r.loadReverted(ctx); err != nil {
+			r.st.LastError = err.Error()
+			return r.finish(ctx, StatusFailed, "nothing was changed: "+err.Error())
+		}
+	}
 	for r.st.Next < len(r.ops) {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return r.continueAsNew(ctx)
@@ -166,7 +180,11 @@ func (r *rollout) run(ctx workflow.Context) (State, error) {
 			return r.cancelled(ctx)
 		}
 		if o.stageIdx < 0 {
-			// Preflight changes nothing: stop before any change.
+			// Preflight (and a revert's or remediation's approval) changes
+			// nothing: stop before any change.
+			if o.kind == opApproval {
+				return r.finish(ctx, StatusFailed, "nothing was changed: "+err.Error())
+			}
 			return r.finish(ctx, StatusFailed, "preflight failed: "+err.Error())
 		}
 		switch r.plan.Spec.FailurePolicy {
@@ -194,6 +212,9 @@ func (r *rollout) run(ctx workflow.Context) (State, error) {
 			return r.finish(ctx, StatusRolledBack, "rolled back after: "+err.Error())
 		}
 	}
+	if r.revertRunID != "" {
+		return r.finishRevert(ctx)
+	}
 	return r.finish(ctx, StatusSucceeded, "")
 }
 
@@ -202,7 +223,8 @@ var errContinueAsNew = errors.New("continue as new")
 func (r *rollout) continueAsNew(ctx workflow.Context) (State, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	st := r.st
-	return r.st, workflow.NewContinueAsNewError(ctx, RolloutWorkflow, RolloutInput{Plan: r.plan, StartedBy: r.st.StartedBy, Resume: &st})
+	return r.st, workflow.NewContinueAsNewError(ctx, RolloutWorkflow, RolloutInput{Plan: r.plan, StartedBy: r.st.StartedBy, Resume: &st,
+		RevertRunID: r.revertRunID, Remediate: r.remediate})
 }
 
 // cancelled compensates on a disconnected context, since the workflow's own
@@ -229,9 +251,13 @@ func (r *rollout) finish(ctx workflow.Context, status Status, msg string) (State
 		r.st.LastError = msg
 	}
 	r.upsert(ctx)
+	if msg == "" {
+		msg = r.st.Summary
+	}
 	r.emit(ctx, rolloutKind(status), r.st.Stage, "", string(status), msg)
+	r.afterEnd(ctx, status)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	if status == StatusSucceeded {
+	if status == StatusSucceeded || status == StatusReverted {
 		return r.st, nil
 	}
 	return r.st, temporal.NewNonRetryableApplicationError(
@@ -254,15 +280,18 @@ func (r *rollout) pause(ctx workflow.Context, o op, cause error) (Action, error)
 }
 
 func nameOf(o op) string {
-	if o.kind == opGate {
+	if o.kind == opGate || o.kind == opApproval {
 		return "gate"
 	}
 	return string(o.step)
 }
 
 func (r *rollout) exec(ctx workflow.Context, o op) error {
-	if o.kind == opGate {
+	switch o.kind {
+	case opGate:
 		return r.gate(ctx, o)
+	case opApproval:
+		return r.approvalGate(ctx, o)
 	}
 	s := r.step(o.stage, o.step)
 	s.Status, s.Attempt, s.StartedAt, s.Error = StepRunning, s.Attempt+1, workflow.Now(ctx), ""

@@ -24,6 +24,9 @@ type StartOptions struct {
 	TaskQueue string
 	// QueueForTenant waits for the tenant lock instead of failing.
 	QueueForTenant bool
+	// RevertRunID and Remediate: see RolloutInput.
+	RevertRunID string
+	Remediate   bool
 }
 
 // ErrAlreadyRunning means the tenant plan has a rollout running.
@@ -36,7 +39,8 @@ var ErrAlreadyRunning = errors.New("already running")
 // as typed in and shown as unverified.
 func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, o StartOptions) (string, error) {
 	id := WorkflowID(p.TenantToken(), p.Metadata.Name)
-	in := RolloutInput{Plan: *p, StartedBy: o.StartedBy, StartedVia: o.Via, QueueForTenant: o.QueueForTenant}
+	in := RolloutInput{Plan: *p, StartedBy: o.StartedBy, StartedVia: o.Via, QueueForTenant: o.QueueForTenant,
+		RevertRunID: o.RevertRunID, Remediate: o.Remediate}
 	if o.Keys != nil {
 		in = SignStart(o.Keys, id, in)
 	}

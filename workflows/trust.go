@@ -100,7 +100,16 @@ func DecisionClaim(workflowID string, d approval.Decision) []string {
 func StartClaim(workflowID string, in RolloutInput) []string {
 	b, _ := json.Marshal(in.Plan) // a plan always marshals: plain data
 	sum := sha256.Sum256(b)
-	return []string{workflowID, in.StartedBy, in.StartedVia, hex.EncodeToString(sum[:]), in.AttestedAt.UTC().Format(time.RFC3339Nano)}
+	claim := []string{workflowID, in.StartedBy, in.StartedVia, hex.EncodeToString(sum[:]), in.AttestedAt.UTC().Format(time.RFC3339Nano)}
+	// What the run does, when it is not the plan's own rollout; appended
+	// only then, so earlier starts verify as they were signed.
+	if in.RevertRunID != "" {
+		claim = append(claim, "revert:"+in.RevertRunID)
+	}
+	if in.Remediate {
+		claim = append(claim, "remediate")
+	}
+	return claim
 }
 
 // refuseAll is the Trust of a workflow registered without one (replay
@@ -124,6 +133,7 @@ func Register(w sdkworker.WorkflowRegistry, t Trust) {
 		return runRollout(ctx, in, t)
 	}, workflow.RegisterOptions{Name: RolloutWorkflowName})
 	w.RegisterWorkflowWithOptions(TenantLock, workflow.RegisterOptions{Name: TenantLockWorkflowName})
+	w.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
 }
 
 // errResumeForged: RolloutInput.Resume carries a rollout's whole state,

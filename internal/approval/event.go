@@ -52,6 +52,10 @@ const (
 	KindRolloutFailed     EventKind = "rollout.failed"
 	KindRolloutRolledBack EventKind = "rollout.rolled-back"
 	KindRolloutCancelled  EventKind = "rollout.cancelled"
+	// KindDriftDetected: a scheduled drift check found the tenant or the
+	// domain no longer as the plan left it; KindDriftClear: it found none.
+	KindDriftDetected EventKind = "drift.detected"
+	KindDriftClear    EventKind = "drift.clear"
 )
 
 // Event is a CloudEvents 1.0 event in structured JSON mode.

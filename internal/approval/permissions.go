@@ -105,6 +105,9 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 				Prefix + ".*.*.start." + id,
 				Prefix + ".*.*.diff." + id,
 				Prefix + ".*.*.pending." + id,
+				Prefix + ".*.*." + VerbExport + "." + id,
+				Prefix + ".*.*." + VerbWatch + "." + id,
+				Prefix + ".*.*." + VerbRevert + "." + id,
 				directGetEvents,
 				// Plans and member files too large for a request are
 				// uploaded to the blob store: publish a chunk (the stream

@@ -250,7 +250,9 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	q := []string{"WorkflowType = 'RolloutWorkflow'"}
+	// Rollouts, their reverts and remediations (runs of the same workflow
+	// type), and the drift checks of their watches.
+	q := []string{fmt.Sprintf("WorkflowType IN ('RolloutWorkflow', '%s')", workflows.DriftCheckWorkflowName)}
 	if *tenant != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SATenant, strings.ReplaceAll(*tenant, "'", "")))
 	}
@@ -363,7 +365,8 @@ func runRolloutResume(ctx context.Context, io IO, args []string) error {
 // statuses are the values of the rollout state search attribute.
 var statuses = []string{string(workflows.StatusRunning), string(workflows.StatusWaiting), string(workflows.StatusPaused),
 	string(workflows.StatusSucceeded), string(workflows.StatusRolledBack), string(workflows.StatusFailed),
-	string(workflows.StatusCancelled), string(workflows.StatusTerminated)}
+	string(workflows.StatusCancelled), string(workflows.StatusTerminated), string(workflows.StatusReverted),
+	string(workflows.StateClean), string(workflows.StateDrift)}
 
 // StartOverNATS asks a worker to start the plan's rollout as operator.
 func StartOverNATS(ctx context.Context, nc config.NATS, operator string, p *plan.Rollout, file string, raw []byte) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cmdline"
 )
 
@@ -34,6 +35,14 @@ func root() *cmdline.Command {
 				{Name: "list", Summary: "list rollouts (filter by --tenant, --state)", Run: runRolloutList},
 				{Name: "cancel", Summary: "cancel a rollout; it undoes its changes per the plan's failure policy", Run: runRolloutCancel},
 				{Name: "resume", Summary: "answer a paused rollout: --action retry|rollback|abort", Run: runRolloutResume},
+				{Name: "revert", Summary: "undo a finished rollout's changes, behind an approval", Run: runRolloutRevert},
+			}},
+			{Name: "export", Summary: "write a tenant's current SSPR configuration as a plan (read by a worker)", Run: runExport},
+			{Name: "watch", Summary: "watch a plan for drift: scheduled read-only checks, status, remediation", Subs: []*cmdline.Command{
+				{Name: "start", Summary: "check the tenant against the plan on a schedule (default daily)", Run: runWatch(approval.WatchStart)},
+				{Name: "stop", Summary: "delete the plan's watch schedule", Run: runWatch(approval.WatchStop)},
+				{Name: "status", Summary: "the last drift checks and what drifted", Run: runWatchStatus},
+				{Name: "remediate", Summary: "put the plan's settings and rights back, behind an approval", Run: runWatch(approval.WatchRemediate)},
 			}},
 			{Name: "approve", Summary: "approve a gate (or confirm a manual task is done) over NATS", Run: runDecision("approve")},
 			{Name: "reject", Summary: "reject a gate; the rollout applies its failure policy", Run: runDecision("reject")},

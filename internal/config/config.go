@@ -46,6 +46,8 @@ type Config struct {
 	// and rosters read from NATS (default: ssprflow-blobs in the OS cache
 	// or temporary directory).
 	BlobCache string `yaml:"blobCache,omitempty"`
+	// Watch is the drift watch after a rollout (default: daily).
+	Watch *Watch `yaml:"watch,omitempty"`
 }
 
 // Notification is one tenant's notification channels. Webhook URLs carry
@@ -279,6 +281,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateIdentity()...)
 	errs = append(errs, c.validateDirectories()...)
 	errs = append(errs, c.Temporal.validateCodec()...)
+	errs = append(errs, c.Watch.validate()...)
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
 	}

@@ -32,6 +32,8 @@ var notifyKinds = map[approval.EventKind]func(in activities.EventInput) string{
 	approval.KindRolloutFailed:     func(activities.EventInput) string { return "Rollout failed" },
 	approval.KindRolloutRolledBack: func(activities.EventInput) string { return "Rollout rolled back" },
 	approval.KindRolloutCancelled:  func(activities.EventInput) string { return "Rollout cancelled" },
+	"rollout.reverted":             func(activities.EventInput) string { return "Rollout reverted" },
+	approval.KindDriftDetected:     func(activities.EventInput) string { return "Drift found: the tenant no longer matches the plan" },
 }
 
 // Notification outcomes recorded on the events stream.

@@ -95,6 +95,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	acts.Locker = func(ctx context.Context, tenantID, tenant string, req activities.LockRequest) (activities.LockReply, error) {
 		return workflows.AcquireTenantLock(ctx, tc, queue, tenantID, tenant, req)
 	}
+	ops, err := newOperations(cfg, tc, queue, keys, blobs, acts)
+	if err != nil {
+		return err
+	}
 	// Heartbeats carry a wave's progress (rollout status, the demo): send
 	// them every few seconds, not at 80% of the 30 s heartbeat timeout.
 	w := sdkworker.New(tc, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: progressHeartbeat})
@@ -124,6 +128,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		err := approval.ServeStarts(gctx, nc, &Starter{Client: tc, Queue: queue, Keys: keys, People: cfg.PersonByNATS, Blobs: blobs}, logger)
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("start service: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := approval.ServeOperations(gctx, nc, ops, logger)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("operations service: %w", err)
 		}
 		return nil
 	})

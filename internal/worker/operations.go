@@ -1,0 +1,228 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/activities"
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/attest"
+	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/dial"
+	"github.com/ssprflow/ssprflow/internal/entra"
+	"github.com/ssprflow/ssprflow/internal/plan"
+	"github.com/ssprflow/ssprflow/workflows"
+)
+
+// Operations answers export, watch and revert requests over NATS
+// (approval.Operations) for people the worker knows.
+type Operations struct {
+	Client    client.Client
+	Converter converter.DataConverter
+	Queue     string
+	Keys      *attest.Keyring
+	People    People
+	Blobs     PlanStore
+	Acts      *activities.Activities
+	// Every is the watch schedule's interval.
+	Every time.Duration
+}
+
+func (o *Operations) person(natsUser string) (config.Person, error) {
+	p, ok := o.People(natsUser)
+	if !ok {
+		return p, fmt.Errorf("NATS user %q is %w in the worker configuration (people: - id: ... nats: [%s])", natsUser, ErrUnknownIdentity, natsUser)
+	}
+	return p, nil
+}
+
+// Export reads the tenant (and a directory profile) and writes it as a
+// plan, with comments for what it could not read or cannot know.
+func (o *Operations) Export(ctx context.Context, operator string, req approval.ExportRequest) (approval.ExportReply, error) {
+	if _, err := o.person(operator); err != nil {
+		return approval.ExportReply{}, err
+	}
+	if req.Tenant == "" {
+		return approval.ExportReply{}, errors.New("export: name the tenant (--tenant contoso.onmicrosoft.com)")
+	}
+	t, err := o.Acts.Tenants(ctx, req.Tenant, plan.PolicyModePortalAPI)
+	if err != nil {
+		return approval.ExportReply{}, fmt.Errorf("export: connect to tenant %s: %w", req.Tenant, err)
+	}
+	snap, err := t.Snapshot(ctx)
+	if err != nil {
+		return approval.ExportReply{}, fmt.Errorf("export: read the SSPR configuration of %s: %w", req.Tenant, err)
+	}
+	p, notes := entra.ExportPlan(req.Tenant, snap)
+	if req.Directory != "" {
+		more, err := o.exportDirectory(ctx, &p, req.Directory)
+		if err != nil {
+			return approval.ExportReply{}, err
+		}
+		notes = append(notes, more...)
+	}
+	b, err := yaml.Marshal(&p)
+	if err != nil {
+		return approval.ExportReply{}, err
+	}
+	// What the export wrote must be a plan the worker accepts.
+	if _, err := plan.Load("export", b); err != nil {
+		return approval.ExportReply{}, fmt.Errorf("export: the exported plan does not validate (a bug; please report it): %w", err)
+	}
+	var doc strings.Builder
+	fmt.Fprintf(&doc, "# Exported by ssprflow from tenant %s", req.Tenant)
+	if req.Directory != "" {
+		fmt.Fprintf(&doc, " and directory profile %s", req.Directory)
+	}
+	doc.WriteString(".\n# plan diff of this file against the same tenant shows no change.\n")
+	for _, n := range notes {
+		doc.WriteString("# NOTE: " + n + "\n")
+	}
+	doc.Write(b)
+	return approval.ExportReply{Plan: doc.String()}, nil
+}
+
+// exportDirectory adds the directory profile when the connector's
+// writeback rights are on the domain root, and says what is missing when
+// not; the same for the minimum password age.
+func (o *Operations) exportDirectory(ctx context.Context, p *plan.Rollout, profile string) ([]string, error) {
+	d := &plan.Directory{Profile: profile}
+	dir, err := o.Acts.Directory(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
+	}
+	defer dir.Close()
+	var notes []string
+	scopes, err := dir.Scopes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
+	}
+	for _, dn := range scopes.DNs {
+		missing, err := dir.MissingACEs(ctx, dn)
+		if err != nil {
+			return nil, fmt.Errorf("export: read the ACL of %s: %w", dn, err)
+		}
+		if len(missing) > 0 {
+			notes = append(notes, fmt.Sprintf("%d of the connector's writeback ACE(s) are not on %s: a rollout of this plan grants them", len(missing), dn))
+		}
+	}
+	age, err := dir.PasswordAge(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("export: read the minimum password age: %w", err)
+	}
+	if !age.OK {
+		no := false
+		d.RequireMinPasswordAgeZero = &no
+		notes = append(notes, "minimum password age is not 0 ("+strings.Join(age.Findings, "; ")+"): writeback fails for users who changed their password within it; requireMinPasswordAgeZero is false to match the domain")
+	}
+	p.Spec.Directory = d
+	return notes, nil
+}
+
+// Watch starts or stops a plan's drift watch, or starts its remediation.
+func (o *Operations) Watch(ctx context.Context, tenant, rollout, operator string, req approval.WatchRequest) (approval.WatchReply, error) {
+	person, p, err := requestedPlan(ctx, o.People, o.Blobs, tenant, rollout, operator, approval.StartRequest{Plan: req.Plan, File: req.File})
+	if err != nil {
+		return approval.WatchReply{}, err
+	}
+	target := workflows.WatchTarget(*p)
+	switch req.Action {
+	case approval.WatchStart:
+		id, err := workflows.UpsertWatch(ctx, o.Client, target, o.Every, o.Queue)
+		return approval.WatchReply{ScheduleID: id, Every: o.Every}, err
+	case approval.WatchStop:
+		return approval.WatchReply{ScheduleID: workflows.WatchScheduleID(tenant, rollout)}, workflows.StopWatch(ctx, o.Client, tenant, rollout)
+	case approval.WatchRemediate:
+		id, err := workflows.StartRollout(ctx, o.Client, &target, workflows.StartOptions{StartedBy: person.ID, Via: "nats:" + operator,
+			Keys: o.Keys, TaskQueue: o.Queue, Remediate: true})
+		return approval.WatchReply{WorkflowID: id}, err
+	}
+	return approval.WatchReply{}, fmt.Errorf("watch: unknown action %q: use start, stop or remediate", req.Action)
+}
+
+// Revert starts the revert of the tenant plan's latest finished run (or
+// the run named): its plan is read from Temporal, not from the request.
+func (o *Operations) Revert(ctx context.Context, tenant, rollout, operator string, req approval.RevertRequest) (approval.RevertReply, error) {
+	person, err := o.person(operator)
+	if err != nil {
+		return approval.RevertReply{}, err
+	}
+	id := workflows.WorkflowID(tenant, rollout)
+	run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, req.RunID)
+	if err != nil {
+		return approval.RevertReply{}, err
+	}
+	if run.Input.RevertRunID != "" || run.State.Status == workflows.StatusReverted {
+		return approval.RevertReply{}, fmt.Errorf("the latest run of %s is a revert already: there is nothing of it to undo", id)
+	}
+	if run.Input.Remediate {
+		return approval.RevertReply{}, fmt.Errorf("the latest run of %s is a remediation: name the rollout's run with --run", id)
+	}
+	if run.State.Status == workflows.StatusRolledBack || run.State.Status == workflows.StatusCancelled {
+		return approval.RevertReply{}, fmt.Errorf("%s ended %s: its changes were undone already", id, run.State.Status)
+	}
+	p := run.Input.Plan
+	if _, err := workflows.StartRollout(ctx, o.Client, &p, workflows.StartOptions{StartedBy: person.ID, Via: "nats:" + operator,
+		Keys: o.Keys, TaskQueue: o.Queue, RevertRunID: run.RunID}); err != nil {
+		return approval.RevertReply{}, err
+	}
+	d, err := o.Client.DescribeWorkflowExecution(ctx, id, "")
+	reply := approval.RevertReply{WorkflowID: id, Reverts: run.RunID}
+	if err == nil {
+		reply.RunID = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	}
+	return reply, nil
+}
+
+// watches create and delete watch schedules for the rollout's activities.
+type watches struct {
+	c     client.Client
+	every time.Duration
+	queue string
+}
+
+func (w watches) Ensure(ctx context.Context, p plan.Rollout) (string, error) {
+	return workflows.UpsertWatch(ctx, w.c, workflows.WatchTarget(p), w.every, w.queue)
+}
+
+func (w watches) Stop(ctx context.Context, p plan.Rollout) error {
+	return workflows.StopWatch(ctx, w.c, p.TenantToken(), p.Metadata.Name)
+}
+
+// rolloutReader reads a finished run for a revert.
+func rolloutReader(c client.Client, dc converter.DataConverter) activities.RolloutReader {
+	return func(ctx context.Context, id, runID string) (activities.RolloutRecord, error) {
+		run, err := workflows.ReadRun(ctx, c, dc, id, runID)
+		if err != nil {
+			return activities.RolloutRecord{}, err
+		}
+		st, err := encodeState(run.State)
+		return activities.RolloutRecord{Plan: run.Input.Plan, State: st}, err
+	}
+}
+
+func encodeState(st workflows.State) ([]byte, error) { return json.Marshal(st) }
+
+// newOperations wires the watch and the revert: the rollout's activities
+// start watches and read finished runs, and the operations service answers
+// operators.
+func newOperations(cfg *config.Config, tc client.Client, queue string, keys *attest.Keyring, blobs PlanStore, acts *activities.Activities) (*Operations, error) {
+	dc, err := dial.DataConverter(cfg.Temporal)
+	if err != nil {
+		return nil, err
+	}
+	every := cfg.Watch.Interval()
+	if cfg.Watch == nil || !cfg.Watch.Off {
+		acts.Watch = watches{c: tc, every: every, queue: queue}
+	}
+	acts.Rollouts = rolloutReader(tc, dc)
+	return &Operations{Client: tc, Converter: dc, Queue: queue, Keys: keys, People: cfg.PersonByNATS, Blobs: blobs, Acts: acts, Every: every}, nil
+}
