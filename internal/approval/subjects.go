@@ -24,6 +24,10 @@ const (
 	EventSubjects    = Prefix + ".*.*.event.>"
 	PendingSubjects  = Prefix + ".*.*.pending.*"
 	DiffSubjects     = Prefix + ".*.*.diff.*"
+	// The operations services (operations.go).
+	ExportSubjects = Prefix + ".*.*." + VerbExport + ".*"
+	WatchSubjects  = Prefix + ".*.*." + VerbWatch + ".*"
+	RevertSubjects = Prefix + ".*.*." + VerbRevert + ".*"
 
 	// maxTokenLen bounds every token: subjects stay short and ids cannot be
 	// used to stuff data into headers or logs.

@@ -41,7 +41,14 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 	if !st.EndedAt.IsZero() {
 		elapsed = st.EndedAt.Sub(st.StartedAt)
 	}
-	fmt.Fprintf(w, "  state %s · stage %s · %s elapsed\n\n", safeText(strings.ToUpper(string(st.Status))), safeText(st.Stage), round(elapsed))
+	fmt.Fprintf(w, "  state %s · stage %s · %s elapsed\n", safeText(strings.ToUpper(string(st.Status))), safeText(st.Stage), round(elapsed))
+	switch {
+	case st.RevertOf != "":
+		fmt.Fprintf(w, "  a revert of run %s: its recorded changes, last first, behind an approval\n", safeText(st.RevertOf))
+	case st.Remediation:
+		fmt.Fprintln(w, "  a remediation: the plan's settings, AD rights and scope put back where they drifted, behind an approval")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-10s %-20s %-13s %7s  %s\n", "STAGE", "STEP", "STATE", "TIME", "DETAIL")
 	for _, s := range st.Steps {
 		d := ""
@@ -89,6 +96,11 @@ func RenderStatus(w io.Writer, st workflows.State, now time.Time) {
 					fmt.Fprintf(w, "      → %s\n", safeText(in))
 				}
 			}
+		}
+	}
+	if st.RevertOf != "" {
+		if st.Summary != "" {
+			fmt.Fprintf(w, "\n  %s\n", safeText(st.Summary))
 		}
 	}
 	if st.LastError != "" {

@@ -220,7 +220,7 @@ func runRolloutStatus(ctx context.Context, io IO, args []string) error {
 			}
 		}
 		if !*watch || st.Status.Ended() {
-			if st.Status != workflows.StatusSucceeded && st.Status.Ended() {
+			if st.Status != workflows.StatusSucceeded && st.Status != workflows.StatusReverted && st.Status.Ended() {
 				return &cmdline.ExitError{Code: 1}
 			}
 			return nil

@@ -1,6 +1,7 @@
 package entrasim
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -47,6 +48,17 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetFaults(cfg)
+		w.WriteHeader(http.StatusNoContent)
+	case p == "admin-edit" && r.Method == http.MethodPost:
+		var e AdminEdit
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&e); err != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, "body: "+err.Error())
+			return
+		}
+		if err := s.EditByHand(q.Get("tenant"), e); err != nil {
+			writeError(w, r, http.StatusBadRequest, codeBadRequest, err.Error())
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	case p == "fail-next-writes" && r.Method == http.MethodPost:
 		n, err := strconv.Atoi(q.Get("n"))

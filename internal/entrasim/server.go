@@ -231,3 +231,7 @@ func readJSONObject(r *http.Request) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// Requests is how many requests the simulator has served (every endpoint),
+// for tests that bound what a read costs.
+func (s *Server) Requests() uint64 { return s.reqSeq.Load() }

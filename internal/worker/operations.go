@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"gopkg.in/yaml.v3"
@@ -156,18 +157,12 @@ func (o *Operations) Revert(ctx context.Context, tenant, rollout, operator strin
 		return approval.RevertReply{}, err
 	}
 	id := workflows.WorkflowID(tenant, rollout)
-	run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, req.RunID)
+	run, err := o.runToRevert(ctx, id, req.RunID)
 	if err != nil {
 		return approval.RevertReply{}, err
 	}
-	if run.Input.RevertRunID != "" || run.State.Status == workflows.StatusReverted {
-		return approval.RevertReply{}, fmt.Errorf("the latest run of %s is a revert already: there is nothing of it to undo", id)
-	}
-	if run.Input.Remediate {
-		return approval.RevertReply{}, fmt.Errorf("the latest run of %s is a remediation: name the rollout's run with --run", id)
-	}
 	if run.State.Status == workflows.StatusRolledBack || run.State.Status == workflows.StatusCancelled {
-		return approval.RevertReply{}, fmt.Errorf("%s ended %s: its changes were undone already", id, run.State.Status)
+		return approval.RevertReply{}, fmt.Errorf("%s run %s ended %s: its changes were undone already", id, run.RunID, run.State.Status)
 	}
 	p := run.Input.Plan
 	if _, err := workflows.StartRollout(ctx, o.Client, &p, workflows.StartOptions{StartedBy: person.ID, Via: "nats:" + operator,
@@ -180,6 +175,39 @@ func (o *Operations) Revert(ctx context.Context, tenant, rollout, operator strin
 		reply.RunID = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	}
 	return reply, nil
+}
+
+// runToRevert is the run named, or the latest run of id that is the
+// plan's own rollout: remediations after it are skipped (the revert undoes
+// the rollout's recorded changes, which they only put back), a revert
+// after it means there is nothing left to revert.
+func (o *Operations) runToRevert(ctx context.Context, id, runID string) (workflows.Run, error) {
+	if runID != "" {
+		run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, runID)
+		if err == nil && (run.Input.RevertRunID != "" || run.Input.Remediate) {
+			err = fmt.Errorf("%s run %s is a revert or a remediation, not a rollout: name the rollout's run", id, runID)
+		}
+		return run, err
+	}
+	q := fmt.Sprintf("WorkflowId = '%s'", strings.ReplaceAll(id, "'", ""))
+	resp, err := o.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 50})
+	if err != nil {
+		return workflows.Run{}, fmt.Errorf("list the runs of %s: %w", id, err)
+	}
+	for _, e := range resp.GetExecutions() {
+		run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, e.GetExecution().GetRunId())
+		if err != nil {
+			return run, err
+		}
+		switch {
+		case run.Input.Remediate:
+			continue
+		case run.Input.RevertRunID != "":
+			return run, fmt.Errorf("%s was reverted already (run %s reverted run %s): run the plan again to have something to revert", id, run.RunID, run.Input.RevertRunID)
+		}
+		return run, nil
+	}
+	return workflows.Run{}, fmt.Errorf("no finished rollout %s to revert", id)
 }
 
 // watches create and delete watch schedules for the rollout's activities.
