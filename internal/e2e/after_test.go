@@ -120,7 +120,9 @@ func TestAfterTheRollout(t *testing.T) {
 	// Remediation, approved, puts the four back.
 	planFile := filepath.Join(e.dir, "plan.yaml")
 	e.cli(0, append([]string{"watch", "remediate", planFile}, nats...)...)
-	e.wait(id, time.Minute, func(st workflows.State) bool { return gateStatus(st, workflows.RemediateStage) == workflows.GateApproval })
+	e.wait(id, time.Minute, func(st workflows.State) bool {
+		return gateStatus(st, workflows.RemediateStage) == workflows.GateApproval
+	})
 	if v := e.decideOn(p.TenantToken(), p.Metadata.Name, workflows.RemediateStage, "alice", "approve"); !v.Accepted {
 		t.Fatalf("approve the remediation: %+v", v)
 	}
@@ -315,4 +317,3 @@ func jsonDiff(t *testing.T, a, b []byte) []string {
 	sort.Strings(out)
 	return out
 }
-
