@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ssprflow/ssprflow/internal/payloadcrypt"
 )
@@ -36,6 +37,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(RolloutWorkflow)
+			r.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
 			}
@@ -45,6 +47,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			rc.RegisterWorkflow(RolloutWorkflow)
+			rc.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
 			if err := rc.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s with the payload codec: %v", f, err)
 			}

@@ -130,6 +130,10 @@ func TestAfterTheRollout(t *testing.T) {
 	if rem.Status != workflows.StatusSucceeded || !rem.Remediation {
 		t.Fatalf("remediation: %s: %s", rem.Status, rem.LastError)
 	}
+	if *updateHistories {
+		e.saveHistory(id, "watch-remediation.json")
+		e.saveHistory(e.latestDriftCheck(p.Metadata.Name), "watch-drift-check.json")
+	}
 	if clean := e.driftChecksAfter(p.Metadata.Name, time.Now(), 1, time.Minute)[0]; clean.Drifted() {
 		t.Fatalf("drift after the remediation: %+v", clean.Items)
 	}
@@ -157,6 +161,9 @@ func TestAfterTheRollout(t *testing.T) {
 		t.Fatalf("revert: %s (of %s): %s", rev.Status, rev.RevertOf, rev.LastError)
 	}
 	t.Logf("revert: %s", rev.Summary)
+	if *updateHistories {
+		e.saveHistory(id, "watch-revert.json")
+	}
 	var conflicts []string
 	for _, c := range rev.Changes {
 		if c.Compensation != nil && c.Compensation.Status == workflows.CompensationConflict {
@@ -235,6 +242,17 @@ func (e *env) driftChecksAfter(planName string, after time.Time, n int, d time.D
 			e.t.Fatalf("%d drift check(s) of %s after %s, want %d", len(out), planName, after.Format(time.RFC3339), n)
 		}
 	}
+}
+
+// latestDriftCheck is the workflow id of the plan's latest finished drift
+// check (each scheduled run has its own id).
+func (e *env) latestDriftCheck(planName string) string {
+	q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND ExecutionStatus = 'Completed'", workflows.DriftCheckWorkflowName, workflows.SAPlan, planName)
+	resp, err := e.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1})
+	if err != nil || len(resp.GetExecutions()) == 0 {
+		e.t.Fatalf("no drift check of %s: %v", planName, err)
+	}
+	return resp.GetExecutions()[0].GetExecution().GetWorkflowId()
 }
 
 // lastRun is the latest run id of a workflow.

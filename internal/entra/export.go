@@ -18,7 +18,12 @@ const ExportName = "sspr-export"
 // not be read keeps the plan's default and says so; the sync engine behind
 // writeback; a scope of None, which a plan cannot ask for) instead of
 // guessing silently.
-func ExportPlan(tenant string, snap Snapshot) (plan.Rollout, []string) {
+//
+// dir is the plan's directory section (the worker reads the connector's
+// rights and the password age through that profile), nil for none: a plan
+// that turns writeback on needs one, so without it writeback is left out
+// (and said).
+func ExportPlan(tenant string, snap Snapshot, dir *plan.Directory) (plan.Rollout, []string) {
 	s := snap.Settings
 	var notes []string
 	p := plan.Rollout{APIVersion: plan.APIVersion, Kind: plan.Kind,
@@ -83,8 +88,11 @@ func ExportPlan(tenant string, snap Snapshot) (plan.Rollout, []string) {
 		}
 	}
 
+	spec.Directory = dir
 	spec.Writeback.Mode = plan.WritebackNone
-	if v, ok := read(FieldWritebackEnabled); ok && v == "true" {
+	if v, ok := read(FieldWritebackEnabled); ok && v == "true" && dir == nil {
+		notes = append(notes, "password writeback is on in the tenant, but a plan that manages writeback needs a directory section: export again with --directory PROFILE to include it (writeback is left out, so this plan neither changes nor checks it)")
+	} else if ok && v == "true" {
 		spec.Writeback.Mode = plan.WritebackConnect
 		spec.Writeback.UnlockAccounts = boolPtr(FieldUnlockEnabled)
 		notes = append(notes, "password writeback is on in the tenant; the tenant does not say which sync engine writes back: mode connect is assumed (change it to cloudsync if so), and agentQueue is empty (a person runs the wizard step) until you name your agent's queue")

@@ -62,14 +62,15 @@ func (o *Operations) Export(ctx context.Context, operator string, req approval.E
 	if err != nil {
 		return approval.ExportReply{}, fmt.Errorf("export: read the SSPR configuration of %s: %w", req.Tenant, err)
 	}
-	p, notes := entra.ExportPlan(req.Tenant, snap)
+	var dir *plan.Directory
+	var notes []string
 	if req.Directory != "" {
-		more, err := o.exportDirectory(ctx, &p, req.Directory)
-		if err != nil {
+		if dir, notes, err = o.exportDirectory(ctx, req.Directory); err != nil {
 			return approval.ExportReply{}, err
 		}
-		notes = append(notes, more...)
 	}
+	p, more := entra.ExportPlan(req.Tenant, snap, dir)
+	notes = append(more, notes...)
 	b, err := yaml.Marshal(&p)
 	if err != nil {
 		return approval.ExportReply{}, err
@@ -94,22 +95,22 @@ func (o *Operations) Export(ctx context.Context, operator string, req approval.E
 // exportDirectory adds the directory profile when the connector's
 // writeback rights are on the domain root, and says what is missing when
 // not; the same for the minimum password age.
-func (o *Operations) exportDirectory(ctx context.Context, p *plan.Rollout, profile string) ([]string, error) {
+func (o *Operations) exportDirectory(ctx context.Context, profile string) (*plan.Directory, []string, error) {
 	d := &plan.Directory{Profile: profile}
 	dir, err := o.Acts.Directory(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
+		return nil, nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
 	}
 	defer dir.Close()
 	var notes []string
 	scopes, err := dir.Scopes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
+		return nil, nil, fmt.Errorf("export: directory profile %s: %w", profile, err)
 	}
 	for _, dn := range scopes.DNs {
 		missing, err := dir.MissingACEs(ctx, dn)
 		if err != nil {
-			return nil, fmt.Errorf("export: read the ACL of %s: %w", dn, err)
+			return nil, nil, fmt.Errorf("export: read the ACL of %s: %w", dn, err)
 		}
 		if len(missing) > 0 {
 			notes = append(notes, fmt.Sprintf("%d of the connector's writeback ACE(s) are not on %s: a rollout of this plan grants them", len(missing), dn))
@@ -117,15 +118,14 @@ func (o *Operations) exportDirectory(ctx context.Context, p *plan.Rollout, profi
 	}
 	age, err := dir.PasswordAge(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("export: read the minimum password age: %w", err)
+		return nil, nil, fmt.Errorf("export: read the minimum password age: %w", err)
 	}
 	if !age.OK {
 		no := false
 		d.RequireMinPasswordAgeZero = &no
 		notes = append(notes, "minimum password age is not 0 ("+strings.Join(age.Findings, "; ")+"): writeback fails for users who changed their password within it; requireMinPasswordAgeZero is false to match the domain")
 	}
-	p.Spec.Directory = d
-	return notes, nil
+	return d, notes, nil
 }
 
 // Watch starts or stops a plan's drift watch, or starts its remediation.
