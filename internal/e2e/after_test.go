@@ -335,3 +335,43 @@ func jsonDiff(t *testing.T, a, b []byte) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestWatchAndRevertSurviveWorkerRestarts: the watch schedule and a revert
+// waiting for its approval live in Temporal, not in a worker: with the
+// worker SIGKILLed, the schedule's checks wait; a new worker process runs
+// them, and the revert started before the kill finishes once approved.
+func TestWatchAndRevertSurviveWorkerRestarts(t *testing.T) {
+	e := newEnvWith(t, localstack.StackOptions{Approvers: []string{"alice", "bob"}})
+	e.cfg.Watch = &config.Watch{Every: "6h", TimeScale: 3600}
+	w := e.startWorkerProcess()
+	daclBefore := e.dacl(e.stack.DC.BaseDN)
+	p := e.plan(nil)
+	id := e.start(p)
+	if st := e.wait(id, 3*time.Minute, ended); st.Status != workflows.StatusSucceeded {
+		t.Fatalf("rollout: %s: %s", st.Status, st.LastError)
+	}
+	e.driftChecks(p.Metadata.Name, 1, time.Minute)
+
+	// The revert waits for its approval; the worker dies.
+	t.Setenv("SSPRFLOW_E2E_PW_operator", e.stack.Passwords["operator"])
+	e.cli(0, "rollout", "revert", id, "--nats", e.stack.NATSURL(), "--user", "operator", "--password-env", "SSPRFLOW_E2E_PW_operator")
+	e.wait(id, time.Minute, func(st workflows.State) bool { return gateStatus(st, workflows.RevertStage) == workflows.GateApproval })
+	_ = w.Process.Kill()
+	_, _ = w.Process.Wait()
+	killed := time.Now()
+	time.Sleep(7 * time.Second) // a scheduled check comes due while no worker runs
+
+	e.startWorkerProcess()
+	if checks := e.driftChecksAfter(p.Metadata.Name, killed, 1, time.Minute); len(checks) == 0 {
+		t.Fatal("no drift check ran after the restart")
+	}
+	if v := e.decideOn(p.TenantToken(), p.Metadata.Name, workflows.RevertStage, "bob", "approve"); !v.Accepted {
+		t.Fatalf("approve the revert after the restart: %+v", v)
+	}
+	if st := e.wait(id, 2*time.Minute, ended); st.Status != workflows.StatusReverted {
+		t.Fatalf("revert after the restart: %s: %s", st.Status, st.LastError)
+	}
+	if !bytes.Equal(e.dacl(e.stack.DC.BaseDN), daclBefore) {
+		t.Error("DACL after the revert differs from before the rollout")
+	}
+}
