@@ -38,7 +38,7 @@ type Activities struct {
 	Watch Watches
 	// Rollouts reads a finished rollout, for its revert.
 	Rollouts RolloutReader
-	Logger *slog.Logger
+	Logger   *slog.Logger
 }
 
 func (a *Activities) log() *slog.Logger {

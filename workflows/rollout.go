@@ -64,7 +64,7 @@ type rollout struct {
 	// revertRunID and remediate: see RolloutInput and revert.go.
 	revertRunID string
 	remediate   bool
-	logger         interface {
+	logger      interface {
 		Info(string, ...interface{})
 		Warn(string, ...interface{})
 	}
