@@ -53,6 +53,10 @@ type DriftItem struct {
 // DriftReport is one check's findings.
 type DriftReport struct {
 	Items []DriftItem `json:"items,omitempty"`
+	// Unreadable are managed settings the worker could not read (no portal
+	// credential, a refused sign-in): not drift, which nothing could put
+	// back, but said on every check.
+	Unreadable []DriftItem `json:"unreadable,omitempty"`
 	// Coverage is the registration coverage of the plan's final scope.
 	Coverage *entra.Coverage `json:"coverage,omitempty"`
 	// Settings and Scopes count what was compared.
@@ -94,7 +98,7 @@ func (a *Activities) CheckDrift(ctx context.Context, in DriftInput) (DriftReport
 	for _, c := range entra.Diff(snap, desired) {
 		spec, _ := entra.Spec(c.Field)
 		if why, ok := snap.Unreadable[c.Field]; ok {
-			rep.Items = append(rep.Items, DriftItem{Kind: DriftUnreadable, Field: string(c.Field), Label: spec.Label(), Want: c.To,
+			rep.Unreadable = append(rep.Unreadable, DriftItem{Kind: DriftUnreadable, Field: string(c.Field), Label: spec.Label(), Want: c.To,
 				Detail: fmt.Sprintf("%s could not be read: %s", c.Field, why)})
 			continue
 		}
@@ -110,6 +114,9 @@ func (a *Activities) CheckDrift(ctx context.Context, in DriftInput) (DriftReport
 		rep.Items, rep.Scopes = append(rep.Items, items...), n
 	}
 
+	// The gates measured the SSPR group's coverage: the same population is
+	// compared with them. With All, the tenant's share is reported only
+	// (it is not what any gate asked for).
 	groupID := rep.GroupID
 	if scope == entra.ScopeAll {
 		groupID = ""
@@ -122,7 +129,7 @@ func (a *Activities) CheckDrift(ctx context.Context, in DriftInput) (DriftReport
 			return rep, classify(fmt.Errorf("read registration coverage: %w", err))
 		}
 		rep.Coverage = &c
-		if min := minCoverage(p); min > 0 && c.Percent() < min {
+		if min := minCoverage(p); min > 0 && groupID != "" && c.Percent() < min {
 			rep.Items = append(rep.Items, DriftItem{Kind: DriftCoverage, Want: fmt.Sprintf("%.1f%%", min), Found: fmt.Sprintf("%.1f%%", c.Percent()),
 				Detail: fmt.Sprintf("registration coverage is %.1f%% (%d of %d), below the plan's %.1f%%", c.Percent(), c.Registered, c.Total, min)})
 		}

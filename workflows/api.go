@@ -303,8 +303,12 @@ type State struct {
 	// TenantLock is the lock's verdict (granted, queued, refused) and,
 	// when another rollout held it, which.
 	TenantLock string `json:"tenantLock,omitempty"`
-	// RevertOf is the run a revert undid; Remediation marks a remediation.
-	RevertOf    string `json:"revertOf,omitempty"`
+	// RevertOf is the run a revert undoes; ToRevert are that run's changes,
+	// which become this run's Changes (and are undone) only once the revert
+	// is approved: a revert cancelled or refused before undoes nothing.
+	// Remediation marks a remediation.
+	RevertOf    string   `json:"revertOf,omitempty"`
+	ToRevert    []Change `json:"toRevert,omitempty"`
 	Remediation bool   `json:"remediation,omitempty"`
 	// Summary says in a sentence how a revert ended.
 	Summary string `json:"summary,omitempty"`

@@ -38,6 +38,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(RolloutWorkflow)
 			r.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
+			r.RegisterWorkflowWithOptions(RolloutWorkflow, workflow.RegisterOptions{Name: RevertWorkflowName})
+			r.RegisterWorkflowWithOptions(RolloutWorkflow, workflow.RegisterOptions{Name: RemediateWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
 			}
@@ -48,6 +50,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 			rc.RegisterWorkflow(RolloutWorkflow)
 			rc.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
+			rc.RegisterWorkflowWithOptions(RolloutWorkflow, workflow.RegisterOptions{Name: RevertWorkflowName})
+			rc.RegisterWorkflowWithOptions(RolloutWorkflow, workflow.RegisterOptions{Name: RemediateWorkflowName})
 			if err := rc.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replaying %s with the payload codec: %v", f, err)
 			}

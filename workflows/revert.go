@@ -100,6 +100,13 @@ func (r *rollout) loadReverted(ctx workflow.Context) error {
 	if err := json.Unmarshal(rec.State, &prev); err != nil {
 		return fmt.Errorf("run %s has no rollout state to revert: %w", r.revertRunID, err)
 	}
+	// The undo runs with this run's plan (tenant, directory profile,
+	// approvers): it must be the plan the reverted run ran.
+	want, _ := json.Marshal(rec.Plan.WithDefaults())
+	got, _ := json.Marshal(r.plan)
+	if string(want) != string(got) {
+		return fmt.Errorf("the plan of this revert is not the plan run %s ran: start the revert with 'ssprflow rollout revert', which reads it from that run", r.revertRunID)
+	}
 	if !prev.Status.Ended() {
 		return fmt.Errorf("run %s is %s: only a finished rollout can be reverted (cancel a running one instead)", r.revertRunID, prev.Status)
 	}
@@ -109,12 +116,12 @@ func (r *rollout) loadReverted(ctx workflow.Context) error {
 	for _, c := range prev.Changes {
 		if c.Compensation == nil || c.Compensation.Status != CompensationDone {
 			c.Compensation = nil
-			r.record(c)
+			r.st.ToRevert = append(r.st.ToRevert, c)
 		}
 	}
 	r.st.RevertOf = r.revertRunID
 	r.st.GroupID, r.st.GroupName = prev.GroupID, prev.GroupName
-	if len(r.st.Changes) == 0 {
+	if len(r.st.ToRevert) == 0 {
 		return fmt.Errorf("run %s recorded no change that is not undone already: nothing to revert", r.revertRunID)
 	}
 	return nil
@@ -142,9 +149,20 @@ func (r *rollout) approvalGate(ctx workflow.Context, o op) error {
 	}()
 	next, what := "undo", r.revertSummary()
 	if o.stage == RemediateStage {
-		next, what = "remediate", []string{"put back the plan's settings, the connector's AD rights and the SSPR scope where they drifted (no members are added)"}
+		if !gs.RequestedOnce {
+			var err error
+			if gs.Instructions, err = r.driftToRemediate(ctx); err != nil {
+				return err
+			}
+			if len(gs.Instructions) == 0 {
+				gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
+				r.st.Summary, r.nothingToDo = "nothing has drifted: nothing to remediate", true
+				return nil
+			}
+		}
+		next, what = "remediate", gs.Instructions
 	}
-	if err := r.awaitApproval(ctx, gs, o.stage, next, 1, what); err != nil {
+	if err := r.awaitApproval(ctx, gs, o.stage, next, approvalQuorum(&r.plan), what); err != nil {
 		return err
 	}
 	gs.Status, gs.ClosedAt = GatePassed, workflow.Now(ctx)
@@ -152,11 +170,45 @@ func (r *rollout) approvalGate(ctx workflow.Context, o op) error {
 	return nil
 }
 
+// approvalQuorum is what a revert or a remediation needs: as many
+// approvals as the plan's strictest gate, at least one.
+func approvalQuorum(p *plan.Rollout) int {
+	q := 1
+	for i := range p.Spec.Stages {
+		if g := p.GateFor(i); g != nil && g.Approvals > q {
+			q = g.Approvals
+		}
+	}
+	return q
+}
+
+// driftToRemediate is what the remediation would put back, as the
+// approvers read it: the drift a read-only check finds now.
+func (r *rollout) driftToRemediate(ctx workflow.Context) ([]string, error) {
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         retry(5*time.Second, 2*time.Minute, 5),
+	})
+	var rep activities.DriftReport
+	if err := workflow.ExecuteActivity(dctx, a.CheckDrift, activities.DriftInput{Plan: WatchTarget(r.plan)}).Get(ctx, &rep); err != nil {
+		return nil, fmt.Errorf("read what drifted: %w", err)
+	}
+	var out []string
+	for _, it := range rep.Items {
+		if it.Kind == activities.DriftCoverage {
+			continue // registrations are the users', not a setting to put back
+		}
+		out = append(out, "put back: "+it.Detail)
+	}
+	return out, nil
+}
+
 // revertSummary lists what the revert will undo, last change first.
 func (r *rollout) revertSummary() []string {
-	out := make([]string, 0, len(r.st.Changes))
-	for i := len(r.st.Changes) - 1; i >= 0; i-- {
-		c := r.st.Changes[i]
+	out := make([]string, 0, len(r.st.ToRevert))
+	for i := len(r.st.ToRevert) - 1; i >= 0; i-- {
+		c := r.st.ToRevert[i]
 		what := string(c.Kind)
 		if len(c.Settings) > 0 {
 			fields := make([]string, 0, len(c.Settings))
@@ -173,6 +225,13 @@ func (r *rollout) revertSummary() []string {
 // finishRevert undoes the changes and says what was reverted and what needs
 // a human.
 func (r *rollout) finishRevert(ctx workflow.Context) (State, error) {
+	// Approved: the reverted run's changes become this run's, then undone.
+	if len(r.st.Changes) == 0 {
+		for _, c := range r.st.ToRevert {
+			r.record(c)
+		}
+		r.st.ToRevert = nil
+	}
 	r.compensate(ctx, func(Change) bool { return true })
 	var done, conflicts, human int
 	for _, c := range r.st.Changes {
@@ -189,5 +248,9 @@ func (r *rollout) finishRevert(ctx workflow.Context) (State, error) {
 	r.st.Stage = RevertStage
 	msg := fmt.Sprintf("reverted run %s: %d change(s) undone, %d conflict(s) left as found, %d need a human", r.st.RevertOf, done, conflicts, human)
 	r.st.Summary = msg
+	if human > 0 || done == 0 {
+		// Not undone: the rollout's configuration stays (and watched).
+		return r.finish(ctx, StatusFailed, "partly reverted: "+msg)
+	}
 	return r.finish(ctx, StatusReverted, "")
 }

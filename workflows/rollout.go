@@ -43,6 +43,10 @@ func runRollout(ctx workflow.Context, in RolloutInput, t Trust) (State, error) {
 	if in.Resume != nil && (info.ContinuedExecutionRunID == "" || info.Attempt > 1) {
 		return State{}, temporal.NewNonRetryableApplicationError(errResumeForged.Error(), string(errtype.ResumeForged), nil)
 	}
+	if want := workflowType(in); info.WorkflowType.Name != want && info.WorkflowType.Name != "" {
+		return State{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("this run must be started as workflow type %s, not %s", want, info.WorkflowType.Name), "WorkflowTypeMismatch", nil)
+	}
 	r := newRollout(ctx, in, t)
 	if err := r.setup(ctx); err != nil {
 		return r.st, err
@@ -64,6 +68,8 @@ type rollout struct {
 	// revertRunID and remediate: see RolloutInput and revert.go.
 	revertRunID string
 	remediate   bool
+	// nothingToDo: a remediation found nothing drifted.
+	nothingToDo bool
 	logger      interface {
 		Info(string, ...interface{})
 		Warn(string, ...interface{})
@@ -170,6 +176,9 @@ func (r *rollout) run(ctx workflow.Context) (State, error) {
 		err := r.exec(ctx, o)
 		if err == nil {
 			r.st.Next++
+			if r.nothingToDo {
+				break
+			}
 			continue
 		}
 		if errors.Is(err, errContinueAsNew) {
@@ -223,7 +232,8 @@ var errContinueAsNew = errors.New("continue as new")
 func (r *rollout) continueAsNew(ctx workflow.Context) (State, error) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	st := r.st
-	return r.st, workflow.NewContinueAsNewError(ctx, RolloutWorkflow, RolloutInput{Plan: r.plan, StartedBy: r.st.StartedBy, Resume: &st,
+	// The same workflow type: a revert continues as a revert.
+	return r.st, workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name, RolloutInput{Plan: r.plan, StartedBy: r.st.StartedBy, Resume: &st,
 		RevertRunID: r.revertRunID, Remediate: r.remediate})
 }
 
@@ -245,6 +255,9 @@ func (r *rollout) finish(ctx workflow.Context, status Status, msg string) (State
 	// The tenant lock is handed back before the rollout shows as ended, so
 	// whoever sees it ended and starts the next one finds the tenant free.
 	r.releaseTenant(ctx)
+	// So is the watch set up (or stopped): nothing of this run is left to
+	// do once it shows as ended.
+	r.afterEnd(ctx, status)
 	r.st.Status = status
 	r.st.EndedAt = workflow.Now(ctx)
 	if msg != "" && r.st.LastError == "" {
@@ -255,7 +268,6 @@ func (r *rollout) finish(ctx workflow.Context, status Status, msg string) (State
 		msg = r.st.Summary
 	}
 	r.emit(ctx, rolloutKind(status), r.st.Stage, "", string(status), msg)
-	r.afterEnd(ctx, status)
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	if status == StatusSucceeded || status == StatusReverted {
 		return r.st, nil

@@ -36,6 +36,8 @@ type harness struct {
 	before entra.Settings
 	// selfApproval and unverifiedStart are the worker's policy in this test.
 	selfApproval, unverifiedStart bool
+	// rollouts reads finished runs (a revert's).
+	rollouts activities.RolloutReader
 }
 
 func newHarness(t *testing.T, opts ...func(*harness)) *harness {
@@ -54,9 +56,10 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 			h.dir.setAdminSDHolder(d.AdminSDHolder)
 			return h.dir, nil
 		},
-		Events: h.events,
-		Blobs:  h.blobs,
-		Locker: grantLock,
+		Events:   h.events,
+		Blobs:    h.blobs,
+		Locker:   grantLock,
+		Rollouts: h.rollouts,
 	}
 	h.env.RegisterActivity(acts)
 	h.register()

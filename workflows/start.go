@@ -53,7 +53,7 @@ func StartRollout(ctx context.Context, c client.Client, p *plan.Rollout, o Start
 		TaskQueue:             queue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: SearchAttributes(p.Metadata.Tenant, p.Metadata.Name, PreflightStage, StatusRunning),
-	}, RolloutWorkflowName, in)
+	}, workflowType(in), in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return id, fmt.Errorf("rollout %s is %w: watch it with 'ssprflow rollout status %s' or cancel it first", id, ErrAlreadyRunning, id)

@@ -18,6 +18,26 @@ import (
 // RolloutWorkflowName is the rollout workflow's registered name.
 const RolloutWorkflowName = "RolloutWorkflow"
 
+// A revert and a remediation are runs of the rollout's own workflow id,
+// under workflow types of their own: a worker from before them has no such
+// type and fails the task until a worker that knows it picks it up, instead
+// of running the plan's whole rollout.
+const (
+	RevertWorkflowName    = "RevertRollout"
+	RemediateWorkflowName = "RemediateRollout"
+)
+
+// workflowType is the workflow type a run with this input must have.
+func workflowType(in RolloutInput) string {
+	switch {
+	case in.RevertRunID != "":
+		return RevertWorkflowName
+	case in.Remediate:
+		return RemediateWorkflowName
+	}
+	return RolloutWorkflowName
+}
+
 // Purposes of the signatures the workflow checks (see attest).
 const (
 	DecisionPurpose = "ssprflow/decision/v1"
@@ -129,9 +149,10 @@ func Register(w sdkworker.WorkflowRegistry, t Trust) {
 	if t == nil {
 		t = refuseAll{}
 	}
-	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in RolloutInput) (State, error) {
-		return runRollout(ctx, in, t)
-	}, workflow.RegisterOptions{Name: RolloutWorkflowName})
+	run := func(ctx workflow.Context, in RolloutInput) (State, error) { return runRollout(ctx, in, t) }
+	for _, name := range []string{RolloutWorkflowName, RevertWorkflowName, RemediateWorkflowName} {
+		w.RegisterWorkflowWithOptions(run, workflow.RegisterOptions{Name: name})
+	}
 	w.RegisterWorkflowWithOptions(TenantLock, workflow.RegisterOptions{Name: TenantLockWorkflowName})
 	w.RegisterWorkflowWithOptions(DriftCheck, workflow.RegisterOptions{Name: DriftCheckWorkflowName})
 }

@@ -73,8 +73,22 @@ func DriftCheck(ctx workflow.Context, in activities.DriftInput) (DriftResult, er
 		HeartbeatTimeout:    2 * time.Minute,
 		RetryPolicy:         retry(5*time.Second, 2*time.Minute, 5),
 	})
+	info := workflow.GetInfo(ctx)
+	emit := func(kind approval.EventKind, outcome, detail string) {
+		ev := activities.EventInput{
+			ID:     info.WorkflowExecution.ID + "-" + info.WorkflowExecution.RunID,
+			Tenant: p.TenantToken(), Rollout: p.Metadata.Name, WorkflowID: info.WorkflowExecution.ID,
+			Kind: kind, Stage: WatchStage, Outcome: outcome, Detail: detail, At: res.CheckedAt,
+		}
+		if err := workflow.ExecuteActivity(shortCtx(ctx), activityEmit, ev).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("drift event not published", "error", err)
+		}
+	}
 	if err := workflow.ExecuteActivity(dctx, a.CheckDrift, in).Get(ctx, &res.DriftReport); err != nil {
+		// A watch that cannot look is said as loudly as drift: an expired
+		// credential must not leave the tenant unwatched for weeks.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, searchUpdates(p.Metadata.Tenant, p.Metadata.Name, WatchStage, StatusFailed)...)
+		emit(approval.KindDriftFailed, string(StatusFailed), "the drift check could not read the tenant or the domain: "+errText(err))
 		return res, err
 	}
 	if wb := p.Spec.Writeback; wb.Enabled() && wb.AgentQueue != "" {
@@ -88,16 +102,11 @@ func DriftCheck(ctx workflow.Context, in activities.DriftInput) (DriftResult, er
 		}
 		state, kind, detail = StateDrift, approval.KindDriftDetected, fmt.Sprintf("%d drift(s): %s", len(res.Items), strings.Join(parts, "; "))
 	}
+	if len(res.Unreadable) > 0 {
+		detail += fmt.Sprintf(" (%d managed setting(s) could not be read)", len(res.Unreadable))
+	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, searchUpdates(p.Metadata.Tenant, p.Metadata.Name, WatchStage, state)...)
-	info := workflow.GetInfo(ctx)
-	ev := activities.EventInput{
-		ID:     info.WorkflowExecution.ID + "-" + info.WorkflowExecution.RunID,
-		Tenant: p.TenantToken(), Rollout: p.Metadata.Name, WorkflowID: info.WorkflowExecution.ID,
-		Kind: kind, Stage: WatchStage, Outcome: string(state), Detail: detail, At: res.CheckedAt,
-	}
-	if err := workflow.ExecuteActivity(shortCtx(ctx), activityEmit, ev).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("drift event not published", "error", err)
-	}
+	emit(kind, string(state), detail)
 	return res, nil
 }
 

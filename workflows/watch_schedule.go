@@ -48,6 +48,10 @@ func UpsertWatch(ctx context.Context, c client.Client, p plan.Rollout, every tim
 				return &client.ScheduleUpdate{Schedule: &s}, nil
 			},
 		})
+		if err == nil {
+			// As a new schedule does: the first check with this plan now.
+			err = c.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
+		}
 	}
 	if err != nil {
 		return id, fmt.Errorf("watch schedule %s: %w", id, err)

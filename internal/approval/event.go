@@ -56,6 +56,8 @@ const (
 	// domain no longer as the plan left it; KindDriftClear: it found none.
 	KindDriftDetected EventKind = "drift.detected"
 	KindDriftClear    EventKind = "drift.clear"
+	// KindDriftFailed: the drift check could not read what it compares.
+	KindDriftFailed EventKind = "drift.failed"
 )
 
 // Event is a CloudEvents 1.0 event in structured JSON mode.

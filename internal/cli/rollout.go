@@ -250,9 +250,9 @@ func runRolloutList(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	// Rollouts, their reverts and remediations (runs of the same workflow
-	// type), and the drift checks of their watches.
-	q := []string{fmt.Sprintf("WorkflowType IN ('RolloutWorkflow', '%s')", workflows.DriftCheckWorkflowName)}
+	// Rollouts and their reverts and remediations (runs of the same
+	// workflow ids); drift checks are 'watch status'.
+	q := []string{fmt.Sprintf("WorkflowType IN ('%s', '%s', '%s')", workflows.RolloutWorkflowName, workflows.RevertWorkflowName, workflows.RemediateWorkflowName)}
 	if *tenant != "" {
 		q = append(q, fmt.Sprintf("%s = '%s'", workflows.SATenant, strings.ReplaceAll(*tenant, "'", "")))
 	}

@@ -132,7 +132,8 @@ func TestAfterTheRollout(t *testing.T) {
 	}
 	if *updateHistories {
 		e.saveHistory(id, "watch-remediation.json")
-		e.saveHistory(e.latestDriftCheck(p.Metadata.Name), "watch-drift-check.json")
+		dc, run := e.latestDriftCheck(p.Metadata.Name)
+		e.saveRunHistory(dc, run, "watch-drift-check.json")
 	}
 	if clean := e.driftChecksAfter(p.Metadata.Name, time.Now(), 1, time.Minute)[0]; clean.Drifted() {
 		t.Fatalf("drift after the remediation: %+v", clean.Items)
@@ -244,15 +245,16 @@ func (e *env) driftChecksAfter(planName string, after time.Time, n int, d time.D
 	}
 }
 
-// latestDriftCheck is the workflow id of the plan's latest finished drift
-// check (each scheduled run has its own id).
-func (e *env) latestDriftCheck(planName string) string {
+// latestDriftCheck is the workflow and run id of the plan's latest
+// finished drift check.
+func (e *env) latestDriftCheck(planName string) (string, string) {
 	q := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND ExecutionStatus = 'Completed'", workflows.DriftCheckWorkflowName, workflows.SAPlan, planName)
 	resp, err := e.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1})
 	if err != nil || len(resp.GetExecutions()) == 0 {
 		e.t.Fatalf("no drift check of %s: %v", planName, err)
 	}
-	return resp.GetExecutions()[0].GetExecution().GetWorkflowId()
+	ex := resp.GetExecutions()[0].GetExecution()
+	return ex.GetWorkflowId(), ex.GetRunId()
 }
 
 // lastRun is the latest run id of a workflow.

@@ -112,6 +112,9 @@ func newEnvWith(t testing.TB, o localstack.StackOptions) *env {
 	st.LabDirectory(cfg, envADPassword)
 	st.Identity(cfg)
 	st.Codec(cfg)
+	// No drift watch after a successful rollout unless a test asks for one:
+	// its checks would read the tenant between another test's requests.
+	cfg.Watch = &config.Watch{Off: true}
 	t.Setenv(config.EnvCodecKeys, st.CodecKeys()) // for the CLI commands the tests run in process
 	cfg.NATS.User, cfg.NATS.Password = localstack.WorkerUser, config.Secret{Env: envWorkerPW}
 	tc, err := dial.Temporal(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)

@@ -124,9 +124,12 @@ func (e *env) operate(id string, action workflows.Action) error {
 	return h.Get(context.Background(), nil)
 }
 
-func (e *env) saveHistory(id, name string) {
+func (e *env) saveHistory(id, name string) { e.saveRunHistory(id, "", name) }
+
+// saveRunHistory saves one run's history (runID "" is the latest).
+func (e *env) saveRunHistory(id, runID, name string) {
 	e.t.Helper()
-	hist := runHistory(e.t, e.tc, id, "")
+	hist := runHistory(e.t, e.tc, id, runID)
 	// Recorded in clear text, so the replay test needs no key.
 	decodeHistory(e.t, e.cfg.Temporal, hist)
 	b, err := protojson.MarshalOptions{Indent: " "}.Marshal(hist)

@@ -66,6 +66,10 @@ func ExportPlan(tenant string, snap Snapshot, dir *plan.Directory) (plan.Rollout
 		spec.Methods = plan.DefaultMethods()
 		notes = append(notes, "no SSPR method is enabled (or none could be read): methods are the plan's defaults")
 	}
+	if spec.MethodsRequired > len(spec.Methods) {
+		notes = append(notes, fmt.Sprintf("the tenant requires %d methods but offers %d, which no user can meet: the plan requires %d", spec.MethodsRequired, len(spec.Methods), len(spec.Methods)))
+		spec.MethodsRequired = len(spec.Methods)
+	}
 	for _, gp := range graphPolicies {
 		if st, ok := s[PolicyField(gp.id)]; ok && st != StateEnabled && slices.ContainsFunc(gp.methods, func(m plan.Method) bool { return slices.Contains(spec.Methods, m) }) {
 			notes = append(notes, fmt.Sprintf("the authentication methods policy %s is %s although SSPR offers %v: a rollout of this plan switches it on", gp.label, st, gp.methods))
@@ -81,10 +85,14 @@ func ExportPlan(tenant string, snap Snapshot, dir *plan.Directory) (plan.Rollout
 	spec.Notifications.NotifyUsersOnReset = boolPtr(FieldNotifyUsers)
 	spec.Notifications.NotifyAdminsOnAdminReset = boolPtr(FieldNotifyAdmins)
 	if c, ok := read(FieldHelpdeskCustomized); ok && c == "true" {
-		if v, _ := read(FieldHelpdeskContact); strings.Contains(v, "://") {
+		v, _ := read(FieldHelpdeskContact)
+		switch {
+		case strings.HasPrefix(v, "https://"):
 			spec.Helpdesk.URL = v
-		} else {
+		case strings.Contains(v, "@") && !strings.Contains(v, "://"):
 			spec.Helpdesk.Email = v
+		default:
+			notes = append(notes, fmt.Sprintf("the custom helpdesk link %q is neither an https:// URL nor an e-mail address, which a plan refuses: the plan leaves the link uncustomized; set helpdesk.url or helpdesk.email", v))
 		}
 	}
 

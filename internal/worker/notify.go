@@ -15,6 +15,7 @@ import (
 	"github.com/ssprflow/ssprflow/internal/approvalweb"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/notify"
+	"github.com/ssprflow/ssprflow/workflows"
 )
 
 // notifyKinds are the events people are told of, with a title.
@@ -34,6 +35,7 @@ var notifyKinds = map[approval.EventKind]func(in activities.EventInput) string{
 	approval.KindRolloutCancelled:  func(activities.EventInput) string { return "Rollout cancelled" },
 	"rollout.reverted":             func(activities.EventInput) string { return "Rollout reverted" },
 	approval.KindDriftDetected:     func(activities.EventInput) string { return "Drift found: the tenant no longer matches the plan" },
+	approval.KindDriftFailed:       func(activities.EventInput) string { return "Drift check failed: the tenant is not being watched" },
 }
 
 // Notification outcomes recorded on the events stream.
@@ -95,8 +97,8 @@ func messageText(in activities.EventInput) string {
 
 func (n *notifyingEvents) link(in activities.EventInput) string {
 	aw := n.cfg.ApprovalWeb
-	if aw == nil || aw.PublicURL == "" {
-		return ""
+	if aw == nil || aw.PublicURL == "" || in.Stage == workflows.WatchStage {
+		return "" // a drift check has no gate to link to
 	}
 	return approvalweb.GateLink(aw.PublicURL, in.WorkflowID, in.Stage)
 }

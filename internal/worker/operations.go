@@ -58,7 +58,13 @@ func (o *Operations) Export(ctx context.Context, operator string, req approval.E
 	if err != nil {
 		return approval.ExportReply{}, fmt.Errorf("export: connect to tenant %s: %w", req.Tenant, err)
 	}
-	snap, err := t.Snapshot(ctx)
+	// Preview reads what it can and names the rest (a portal field without
+	// a portal credential), where Snapshot fails on it.
+	read := t.Snapshot
+	if pv, ok := t.(entra.Previewer); ok {
+		read = pv.Preview
+	}
+	snap, err := read(ctx)
 	if err != nil {
 		return approval.ExportReply{}, fmt.Errorf("export: read the SSPR configuration of %s: %w", req.Tenant, err)
 	}
@@ -161,9 +167,6 @@ func (o *Operations) Revert(ctx context.Context, tenant, rollout, operator strin
 	if err != nil {
 		return approval.RevertReply{}, err
 	}
-	if run.State.Status == workflows.StatusRolledBack || run.State.Status == workflows.StatusCancelled {
-		return approval.RevertReply{}, fmt.Errorf("%s run %s ended %s: its changes were undone already", id, run.RunID, run.State.Status)
-	}
 	p := run.Input.Plan
 	if _, err := workflows.StartRollout(ctx, o.Client, &p, workflows.StartOptions{StartedBy: person.ID, Via: "nats:" + operator,
 		Keys: o.Keys, TaskQueue: o.Queue, RevertRunID: run.RunID}); err != nil {
@@ -178,9 +181,10 @@ func (o *Operations) Revert(ctx context.Context, tenant, rollout, operator strin
 }
 
 // runToRevert is the run named, or the latest run of id that is the
-// plan's own rollout: remediations after it are skipped (the revert undoes
-// the rollout's recorded changes, which they only put back), a revert
-// after it means there is nothing left to revert.
+// plan's own rollout and left changes to undo: remediations, reverts that
+// did not complete (refused, expired, failed), runs that changed nothing
+// and runs rolled back already are passed over; a completed revert means
+// there is nothing left to revert.
 func (o *Operations) runToRevert(ctx context.Context, id, runID string) (workflows.Run, error) {
 	if runID != "" {
 		run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, runID)
@@ -189,25 +193,53 @@ func (o *Operations) runToRevert(ctx context.Context, id, runID string) (workflo
 		}
 		return run, err
 	}
-	q := fmt.Sprintf("WorkflowId = '%s'", strings.ReplaceAll(id, "'", ""))
-	resp, err := o.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 50})
-	if err != nil {
-		return workflows.Run{}, fmt.Errorf("list the runs of %s: %w", id, err)
-	}
-	for _, e := range resp.GetExecutions() {
-		run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, e.GetExecution().GetRunId())
+	q := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus != 'Running'", strings.ReplaceAll(id, "'", ""))
+	var token []byte
+	var skipped []string
+	for {
+		resp, err := o.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 100, NextPageToken: token})
 		if err != nil {
-			return run, err
+			return workflows.Run{}, fmt.Errorf("list the runs of %s: %w", id, err)
 		}
-		switch {
-		case run.Input.Remediate:
-			continue
-		case run.Input.RevertRunID != "":
-			return run, fmt.Errorf("%s was reverted already (run %s reverted run %s): run the plan again to have something to revert", id, run.RunID, run.Input.RevertRunID)
+		for _, e := range resp.GetExecutions() {
+			rid := e.GetExecution().GetRunId()
+			run, err := workflows.ReadRun(ctx, o.Client, o.Converter, id, rid)
+			switch {
+			case err != nil:
+				skipped = append(skipped, rid+" (unreadable: "+err.Error()+")")
+				continue
+			case run.Input.Remediate:
+				continue
+			case run.Input.RevertRunID != "" && run.State.Status == workflows.StatusReverted:
+				return run, fmt.Errorf("%s was reverted already (run %s reverted run %s): run the plan again to have something to revert", id, run.RunID, run.Input.RevertRunID)
+			case run.Input.RevertRunID != "":
+				continue // a revert that did not complete
+			case run.State.Status == workflows.StatusRolledBack || run.State.Status == workflows.StatusCancelled:
+				return run, fmt.Errorf("%s run %s ended %s: its changes were undone already", id, rid, run.State.Status)
+			case !hasChangesToUndo(run.State):
+				skipped = append(skipped, rid+" (changed nothing)")
+				continue
+			}
+			return run, nil
 		}
-		return run, nil
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
 	}
-	return workflows.Run{}, fmt.Errorf("no finished rollout %s to revert", id)
+	msg := "no finished rollout " + id + " with changes to revert"
+	if len(skipped) > 0 {
+		msg += "; passed over: " + strings.Join(skipped, ", ")
+	}
+	return workflows.Run{}, errors.New(msg)
+}
+
+func hasChangesToUndo(st workflows.State) bool {
+	for _, c := range st.Changes {
+		if c.Compensation == nil || c.Compensation.Status != workflows.CompensationDone {
+			return true
+		}
+	}
+	return false
 }
 
 // watches create and delete watch schedules for the rollout's activities.
