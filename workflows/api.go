@@ -309,7 +309,7 @@ type State struct {
 	// Remediation marks a remediation.
 	RevertOf    string   `json:"revertOf,omitempty"`
 	ToRevert    []Change `json:"toRevert,omitempty"`
-	Remediation bool   `json:"remediation,omitempty"`
+	Remediation bool     `json:"remediation,omitempty"`
 	// Summary says in a sentence how a revert ended.
 	Summary string `json:"summary,omitempty"`
 }
