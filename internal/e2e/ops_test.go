@@ -203,6 +203,25 @@ func TestWorkerSIGTERMMidStage(t *testing.T) {
 				}
 			}
 			t.Logf("activity attempts after the first: %d", retried)
+			if tc.wantRetries {
+				// The cancelled activity's error line names the rollout: the
+				// SDK's logger (slog JSON) tags WorkflowID, sspr/<tenant>/<rollout>.
+				logs, _ := filepath.Glob(filepath.Join(e.dir, "worker-*.log"))
+				found := false
+				for _, f := range logs {
+					b, _ := os.ReadFile(f)
+					for _, line := range strings.Split(string(b), "\n") {
+						if strings.Contains(line, `"WorkflowID":"`+id+`"`) && strings.Contains(line, `"ActivityType":"AddRoster"`) {
+							found = true
+							t.Logf("worker log: %.300s", line)
+							break
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no worker log line about the cancelled AddRoster names the rollout %s", id)
+				}
+			}
 			if (retried > 0) != tc.wantRetries {
 				t.Errorf("%d activity retries, want retries: %v", retried, tc.wantRetries)
 			}
