@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	enumspb "go.temporal.io/api/enums/v1"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ssprflow/ssprflow/internal/approval"
+	"github.com/ssprflow/ssprflow/internal/blob"
 
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
@@ -56,17 +63,13 @@ func readyz(t *testing.T, url string, code int, within time.Duration) (string, t
 	}
 }
 
-// TestWorkerReadyzNATSRestart: the whole worker (worker.Run, on the
-// embedded Temporal server) with its NATS being a real nats-server process:
-// /readyz is 200 once it polls; the nats-server is SIGKILLed and /readyz
-// turns 503 naming NATS; it restarts on the same port and store directory,
-// the worker's connection reconnects by itself (dial.NATS: reconnect
-// forever) and /readyz is 200 again, the worker never having stopped.
-func TestWorkerReadyzNATSRestart(t *testing.T) {
+// smallStack starts the local stack without a DC (Temporal, its NATS, the
+// simulator) for tests that give the worker a NATS of their own.
+func smallStack(t *testing.T, dir string) *localstack.Stack {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st, err := localstack.StartStack(ctx, localstack.StackOptions{Dir: dir, SimAddr: "127.0.0.1:0", Users: 10, TimeScale: 3600,
@@ -77,7 +80,121 @@ func TestWorkerReadyzNATSRestart(t *testing.T) {
 	t.Cleanup(st.Stop)
 	t.Setenv(envToken, st.Sim.Token())
 	t.Setenv(envToken+"_PORTAL", st.Sim.PortalToken())
+	return st
+}
 
+// TestWorkerStartRefusedOnStreamMismatch: on a three-node NATS cluster
+// whose streams an earlier worker made with one replica (and which hold
+// a message), ssprflow-worker configured for nats.streams.replicas: 3
+// exits 1 before it polls, printing each stream, what differs and the
+// nats stream edit that fixes it; the streams are unchanged afterwards.
+// Configured for what the streams are (R1), the same worker starts.
+func TestWorkerStartRefusedOnStreamMismatch(t *testing.T) {
+	dir := t.TempDir()
+	st := smallStack(t, dir)
+	cl := natsproc.StartCluster(t, 3)
+	nc, err := nats.Connect(cl.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := approval.EnsureStreams(ctx, js); err != nil { // as workers did before nats.streams
+		t.Fatal(err)
+	}
+	if err := blob.EnsureStream(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "ssprflow.t.r.event.x", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	infos := func() map[string]*jetstream.StreamInfo {
+		out := map[string]*jetstream.StreamInfo{}
+		for _, name := range []string{approval.ApprovalsStream, approval.EventsStream, blob.Stream} {
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = s.CachedInfo()
+		}
+		return out
+	}
+	before := infos()
+
+	cfg := localstack.SimConfig(st.SimURL, envToken, st.Temporal.HostPort(), cl.URLs(), 3600)
+	st.Identity(cfg)
+	st.Codec(cfg)
+	cfg.NATS.Streams.Replicas = 3
+	run := func(cfg *config.Config, wantCode int) string {
+		t.Helper()
+		path := filepath.Join(dir, "worker.yaml")
+		b, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer wcancel()
+		var stdout, stderr bytes.Buffer
+		code := worker.Main(wctx, []string{"--config", path, "--log-level", "warn"}, &stdout, &stderr)
+		if code != wantCode {
+			t.Fatalf("ssprflow-worker exit %d, want %d:\n%s", code, wantCode, stderr.String())
+		}
+		return stderr.String()
+	}
+	out := run(cfg, 1)
+	for _, name := range []string{approval.ApprovalsStream, approval.EventsStream, blob.Stream} {
+		want := name + ": replicas is 1, configured 3; fix: nats stream edit " + name + " --replicas 3"
+		if !strings.Contains(out, want) {
+			t.Errorf("ssprflow-worker does not say %q:\n%s", want, out)
+		}
+	}
+	t.Logf("ssprflow-worker exit 1:\n%s", out)
+	after := infos()
+	for name, b := range before {
+		a := after[name]
+		if a.Config.Replicas != 1 || !a.Created.Equal(b.Created) || a.State.Msgs != b.State.Msgs {
+			t.Errorf("%s changed: replicas %d, created %v (was %v), %d messages (was %d)", name, a.Config.Replicas, a.Created, b.Created, a.State.Msgs, b.State.Msgs)
+		}
+	}
+
+	// Configured as the streams are, the same worker starts.
+	cfg.NATS.Streams.Replicas = 1
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- worker.Run(wctx, cfg, worker.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("worker with nats.streams as the streams are: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("worker did not start")
+	}
+	wcancel()
+	if err := <-done; err != nil {
+		t.Errorf("worker stop: %v", err)
+	}
+}
+
+// TestWorkerReadyzNATSRestart: the whole worker (worker.Run, on the
+// embedded Temporal server) with its NATS being a real nats-server process:
+// /readyz is 200 once it polls; the nats-server is SIGKILLed and /readyz
+// turns 503 naming NATS; it restarts on the same port and store directory,
+// the worker's connection reconnects by itself (dial.NATS: reconnect
+// forever) and /readyz is 200 again, the worker never having stopped.
+func TestWorkerReadyzNATSRestart(t *testing.T) {
+	dir := t.TempDir()
+	st := smallStack(t, dir)
 	natsAddr := freeAddr(t)
 	conf := filepath.Join(dir, "nats.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", natsAddr, filepath.Join(dir, "nats-js"))), 0o600); err != nil {
