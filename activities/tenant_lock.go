@@ -127,6 +127,13 @@ func (l *LockActivities) WatchRollout(ctx context.Context, in WatchInput) (Watch
 		poll = 5 * time.Second
 	}
 	deadline := time.Now().Add(in.For)
+	// A stopping worker ends the watch at once ("not closed yet"): the lock
+	// workflow asks again, and another worker watches, instead of the stop
+	// waiting out the whole shutdown bound.
+	var stopping <-chan struct{}
+	if activity.IsActivity(ctx) {
+		stopping = activity.GetWorkerStopChannel(ctx)
+	}
 	for {
 		d, err := l.Client.DescribeWorkflowExecution(ctx, in.WorkflowID, "")
 		var nf *serviceerror.NotFound
@@ -151,6 +158,8 @@ func (l *LockActivities) WatchRollout(ctx context.Context, in WatchInput) (Watch
 		select {
 		case <-ctx.Done():
 			return WatchResult{}, ctx.Err()
+		case <-stopping:
+			return WatchResult{}, nil
 		case <-time.After(poll):
 		}
 	}
