@@ -28,18 +28,7 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 	}
 	now := workflow.Now(ctx)
 	timeout := gateTimeout(g)
-	if gs.OpenedAt.IsZero() {
-		gs.OpenedAt = now
-		r.emit(ctx, approval.KindGateOpened, o.stage, "gate", "open", "")
-	}
-	r.st.Status = StatusWaiting
-	r.upsert(ctx)
-	defer func() {
-		if r.st.Status == StatusWaiting {
-			r.st.Status = StatusRunning
-			r.upsert(ctx)
-		}
-	}()
+	defer r.openGate(ctx, gs, o.stage)()
 
 	if g.Soak > 0 {
 		if gs.SoakUntil.IsZero() {
@@ -69,6 +58,23 @@ func (r *rollout) gate(ctx workflow.Context, o op) error {
 	timeGateWait(ctx, gs.ClosedAt.Sub(gs.OpenedAt))
 	r.emit(ctx, approval.KindGatePassed, o.stage, "gate", "passed", "")
 	return nil
+}
+
+// openGate marks the gate open (once) and the rollout waiting; the
+// returned func sets it running again when the gate is done.
+func (r *rollout) openGate(ctx workflow.Context, gs *Gate, stage string) (done func()) {
+	if gs.OpenedAt.IsZero() {
+		gs.OpenedAt = workflow.Now(ctx)
+		r.emit(ctx, approval.KindGateOpened, stage, "gate", "open", "")
+	}
+	r.st.Status = StatusWaiting
+	r.upsert(ctx)
+	return func() {
+		if r.st.Status == StatusWaiting {
+			r.st.Status = StatusRunning
+			r.upsert(ctx)
+		}
+	}
 }
 
 // awaitCoverage polls registration coverage until it reaches the gate's

@@ -134,19 +134,10 @@ func (r *rollout) approvalGate(ctx workflow.Context, o op) error {
 	if gs.Status == GatePassed {
 		return nil
 	}
-	now := workflow.Now(ctx)
-	if gs.OpenedAt.IsZero() {
-		gs.OpenedAt, gs.ExpiresAt = now, now.Add(approvalTimeout)
-		r.emit(ctx, approval.KindGateOpened, o.stage, "gate", "open", "")
+	if gs.ExpiresAt.IsZero() {
+		gs.ExpiresAt = workflow.Now(ctx).Add(approvalTimeout)
 	}
-	r.st.Status = StatusWaiting
-	r.upsert(ctx)
-	defer func() {
-		if r.st.Status == StatusWaiting {
-			r.st.Status = StatusRunning
-			r.upsert(ctx)
-		}
-	}()
+	defer r.openGate(ctx, gs, o.stage)()
 	next, what := "undo", r.revertSummary()
 	if o.stage == RemediateStage {
 		if !gs.RequestedOnce {

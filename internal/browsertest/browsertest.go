@@ -126,3 +126,17 @@ func (b *Browser) Text(id string) string {
 	}
 	return s
 }
+
+// Decide opens the first gate of the "waiting for me" list on the page
+// shown and answers it: verdict is "approve" or "reject", the id of the
+// button the gate page has. It returns once the page shows the verdict.
+func (b *Browser) Decide(verdict, comment string) {
+	b.t.Helper()
+	b.Do(verdict+" the first gate waiting",
+		chromedp.Click(chromedp.CSS("a.open-gate")),
+		chromedp.WaitVisible(chromedp.ID(verdict)),
+		chromedp.SendKeys(chromedp.ID("comment"), comment),
+		chromedp.Click(chromedp.ID(verdict)),
+		chromedp.WaitVisible(chromedp.ID("verdict")),
+	)
+}

@@ -101,14 +101,8 @@ func TestApprovalInTheBrowser(t *testing.T) {
 	if st := e.wait(id, time.Second, func(workflows.State) bool { return true }); len(st.Gates[0].Decisions) != 0 {
 		t.Fatalf("a refused form decided: %+v", st.Gates[0].Decisions)
 	}
-	a.Do("alice approves",
-		chromedp.Navigate(app),
-		chromedp.Click(chromedp.CSS("a.open-gate")),
-		chromedp.WaitVisible(chromedp.ID("approve")),
-		chromedp.SendKeys(chromedp.ID("comment"), "pilot looks good"),
-		chromedp.Click(chromedp.ID("approve")),
-		chromedp.WaitVisible(chromedp.ID("verdict")),
-	)
+	a.Do("back to the list", chromedp.Navigate(app), chromedp.WaitVisible(chromedp.CSS("a.open-gate")))
+	a.Decide("approve", "pilot looks good")
 	a.Screenshot("web-approved")
 	if v := a.Text("verdict"); !strings.Contains(v, "Accepted") {
 		t.Fatalf("verdict on the page: %q", v)
@@ -170,13 +164,7 @@ func TestApprovalInTheBrowser(t *testing.T) {
 	e.wait(id2, 2*time.Minute, func(st workflows.State) bool { return gateStatus(st, "pilot") == workflows.GateApproval })
 	b := browser(t)
 	b.SignIn(app, "bob")
-	b.Do("bob rejects",
-		chromedp.Click(chromedp.CSS("a.open-gate")),
-		chromedp.WaitVisible(chromedp.ID("reject")),
-		chromedp.SendKeys(chromedp.ID("comment"), "not before the audit"),
-		chromedp.Click(chromedp.ID("reject")),
-		chromedp.WaitVisible(chromedp.ID("verdict")),
-	)
+	b.Decide("reject", "not before the audit")
 	b.Screenshot("web-rejected")
 	if st := e.wait(id2, 2*time.Minute, ended); st.Status != workflows.StatusRolledBack {
 		t.Fatalf("rollout after the web rejection: %s: %s", st.Status, st.LastError)

@@ -50,6 +50,20 @@ func Run(t testing.TB, conf, addr string, env []string, args ...string) *Server 
 	return s
 }
 
+// RunJetStream runs a lone nats-server with JetStream on a free loopback
+// port, its store in a directory of the test's, under this process's
+// environment.
+func RunJetStream(t testing.TB) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Run(t, conf, addr, os.Environ())
+}
+
 // Addr is the server's client host:port.
 func (s *Server) Addr() string { return s.addr }
 

@@ -3,9 +3,6 @@ package streams
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,13 +153,7 @@ func TestEnsureCreatesR3Streams(t *testing.T) {
 // TestEnsureR3OnOneServer: R3 against a single server fails to create and
 // says why.
 func TestEnsureR3OnOneServer(t *testing.T) {
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", natsproc.FreePort(t))
-	conf := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsproc.Run(t, conf, addr, os.Environ())
+	srv := natsproc.RunJetStream(t)
 	js := connect(t, srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

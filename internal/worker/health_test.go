@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,13 +67,7 @@ func waitFor(t *testing.T, url string, code int, within time.Duration) (string, 
 // connection reconnects by itself and /readyz is 200 again. Temporal's
 // health check and the streams check are part of the same answer.
 func TestReadyzFollowsNATS(t *testing.T) {
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", natsproc.FreePort(t))
-	conf := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsproc.Run(t, conf, addr, os.Environ())
+	srv := natsproc.RunJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	nc, js, err := dial.NATS(ctx, config.NATS{URL: srv.URL()}, "health-test")

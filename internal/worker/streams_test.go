@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +20,7 @@ import (
 // streams once it answers; a mismatch is reported at once, not retried; and
 // the wait is bounded.
 func TestEnsureStreamsWaitsForJetStream(t *testing.T) {
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", natsproc.FreePort(t))
-	conf := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsproc.Run(t, conf, addr, os.Environ())
+	srv := natsproc.RunJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	nc, js, err := dial.NATS(ctx, config.NATS{URL: srv.URL()}, "streams-test")
