@@ -11,6 +11,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -31,8 +32,15 @@ type Config struct {
 	Policy Policy `yaml:"policy,omitempty"`
 	// Signing keys authenticate decisions and starts to the workflow.
 	Signing *Signing `yaml:"signing,omitempty"`
-	// Metrics is the Prometheus listen address (empty = off).
+	// Metrics is the Prometheus listen address (empty = off). It serves
+	// /healthz and /readyz too, unless Health has its own address.
 	Metrics string `yaml:"metrics,omitempty"`
+	// Health serves /healthz and /readyz on their own address.
+	Health *Health `yaml:"health,omitempty"`
+	// ShutdownTimeout bounds how long a stopping worker (SIGTERM) lets
+	// running activities finish before it cancels them (default 20s; keep
+	// it below the orchestrator's grace period).
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout,omitempty"`
 	// TaskQueue overrides the main task queue.
 	TaskQueue string `yaml:"taskQueue,omitempty"`
 	// LogLevel is debug, info, warn or error.
@@ -128,7 +136,21 @@ type NATS struct {
 	User      string `yaml:"user,omitempty"`
 	Password  Secret `yaml:"password,omitempty"`
 	TLS       *TLS   `yaml:"tls,omitempty"`
+	// Streams sizes and places the JetStream streams (see Streams).
+	Streams Streams `yaml:"streams,omitempty"`
 }
+
+// Health is the address of the worker's probes: /healthz (the process
+// serves) and /readyz (connected to Temporal and NATS, streams as
+// configured).
+type Health struct {
+	// Listen is host:port, e.g. ":8081".
+	Listen string `yaml:"listen"`
+}
+
+// DefaultShutdownTimeout is ShutdownTimeout's default: below Kubernetes'
+// default 30 s grace period, with room for the rest of the shutdown.
+const DefaultShutdownTimeout = 20 * time.Second
 
 // Tenant holds how the worker reaches one Entra tenant.
 type Tenant struct {
@@ -281,6 +303,16 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Temporal.validateCodec()...)
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
+	}
+	errs = append(errs, c.NATS.Streams.validate()...)
+	if c.Health != nil && c.Health.Listen == "" {
+		errs = append(errs, errors.New("health.listen is required when health is set (host:port for /healthz and /readyz, e.g. \":8081\"; or remove health to serve them on metrics)"))
+	}
+	switch {
+	case c.ShutdownTimeout < 0:
+		errs = append(errs, fmt.Errorf("shutdownTimeout %v: must be positive, e.g. 20s (or omit it for the default %v)", c.ShutdownTimeout, DefaultShutdownTimeout))
+	case c.ShutdownTimeout == 0:
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	for i, t := range c.Tenants {
 		if t.Tenant == "" {

@@ -18,7 +18,7 @@ func TestParse(t *testing.T) {
 		{"every unknown key at once", "temporal: {address: t:7233}\nmetrcs: :9090\nsigning:\n  curent: k1\n  keys: [{id: k1, secret: {env: K}}]\n",
 			"w.yaml:2: unknown field \"metrcs\" at the top level; did you mean \"metrics\"?\nw.yaml:4: unknown field \"curent\" in signing; did you mean \"current\"?"},
 		{"unknown key without a near one", "temporal: {address: t:7233}\nnats: {url: nats://x, colour: red}\n",
-			`w.yaml:2: unknown field "colour" in nats (fix: remove it; fields allowed here: credsFile, password, tls, url, user)`},
+			`w.yaml:2: unknown field "colour" in nats (fix: remove it; fields allowed here: credsFile, password, streams, tls, url, user)`},
 		{"tab", "temporal:\n\taddress: t:7233\n", "w.yaml:2: a tab indents this line; YAML indents with spaces only (fix: replace the tab with spaces)"},
 		{"indented too little", "temporal:\n  address: t:7233\n namespace: x\n", "w.yaml:3: this line is indented by 1 space, which lines up with no block above it (fix: indent it by 2 spaces to continue the block above, or by 0 spaces to end that block)"},
 		{"indented too far", "temporal:\n  address: t:7233\n    namespace: x\n", "w.yaml:3: this line is indented further than the line above"},

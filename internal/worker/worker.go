@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/streams"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -65,11 +65,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	defer nc.Close()
-	if err := approval.EnsureStreams(ctx, js); err != nil {
-		return fmt.Errorf("create NATS streams: %w", err)
+	// Missing streams are created; existing ones are checked, never
+	// changed: a difference stops the start with the fix (internal/streams).
+	created, err := streams.Ensure(ctx, js, cfg.NATS.Streams)
+	if len(created) > 0 {
+		logger.Info("created NATS streams", "streams", created, "replicas", cfg.NATS.Streams.ReplicaCount())
 	}
-	if err := blob.EnsureStream(ctx, js); err != nil {
-		return fmt.Errorf("create NATS streams: %w", err)
+	if err != nil {
+		return err
 	}
 	blobs, err := blob.New(nc, blobCacheDir(cfg))
 	if err != nil {
@@ -97,17 +100,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	// Heartbeats carry a wave's progress (rollout status, the demo): send
 	// them every few seconds, not at 80% of the 30 s heartbeat timeout.
-	w := sdkworker.New(tc, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: progressHeartbeat})
+	// On stop (SIGTERM) the worker stops polling and gives running
+	// activities ShutdownTimeout to finish; then their contexts are
+	// cancelled and Temporal retries them on another worker.
+	w := sdkworker.New(tc, queue, sdkworker.Options{MaxHeartbeatThrottleInterval: progressHeartbeat, WorkerStopTimeout: cfg.ShutdownTimeout})
 	workflows.Register(w, workflows.KeyringTrust{Keys: keys, SelfApproval: cfg.Policy.AllowSelfApproval, UnverifiedStart: cfg.Policy.AllowUnverifiedStarts})
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&activities.LockActivities{Client: tc})
 
+	probes := &Probes{Temporal: tc, NATS: nc, JS: js, Streams: cfg.NATS.Streams}
 	g, gctx := errgroup.WithContext(ctx)
+	if err := serveOps(gctx, g, cfg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), probes); err != nil {
+		return err
+	}
 	g.Go(func() error {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker on %s: %w", queue, err)
 		}
+		probes.Polling()
 		<-gctx.Done()
+		probes.Stopping()
+		logger.Info("ssprflow worker stopping: no new tasks; running activities get the shutdown timeout", "shutdownTimeout", cfg.ShutdownTimeout)
 		w.Stop() // waits for running activities to finish or time out
 		return nil
 	})
@@ -159,21 +172,6 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			return err
 		}
 		g.Go(func() error { return serve(gctx) })
-	}
-	if cfg.Metrics != "" {
-		srv := &http.Server{Addr: cfg.Metrics, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("metrics on %s: %w", cfg.Metrics, err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
 	}
 	logger.Info("ssprflow worker running", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "queue", queue, "nats", cfg.NATS.URL)
 	if opts.Ready != nil {
