@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,12 +20,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/internal/approval"
-	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/natsproc"
 	"github.com/ssprflow/ssprflow/internal/sambadc"
+	"github.com/ssprflow/ssprflow/internal/streams"
 )
 
 // Names every part of the topology agrees on.
@@ -114,7 +115,6 @@ func newTopology(t *testing.T) *topology {
 		t.Fatal(err)
 	}
 	t.Cleanup(top.tc.Close)
-	top.ensureStreams()
 	t.Logf("topology up in %s: Temporal %s on PostgreSQL database %s (through proxy %s), NATS %s, DC %s",
 		time.Since(start).Round(time.Millisecond), top.temporal.hostPort(), top.temporal.db, top.pg.addr(), top.nats.urls(), top.dc.URL())
 	return top
@@ -139,25 +139,10 @@ func (top *topology) natsAs(user string) config.NATS {
 	return config.NATS{URL: top.nats.urls(), User: user, Password: config.Secret{Env: env}}
 }
 
-// streamConfigs are the worker's streams at R3, as a cluster runs them.
-func streamConfigs() []jetstream.StreamConfig {
-	cfgs := []jetstream.StreamConfig{approval.ApprovalsStreamConfig(), approval.EventsStreamConfig(), blob.StreamConfig()}
-	for i := range cfgs {
-		cfgs[i].Replicas = streamReplicas
-	}
-	return cfgs
-}
-
-// ensureStreams creates the worker's streams at R3 (or puts them back to
-// R3) and returns the replicas each had before.
-//
-// The worker on main creates its streams with one replica and, finding
-// them at R3, updates them to R1 (CreateOrUpdateStream): issue 17 part 1
-// (branch issue17-ops) makes replicas part of the worker configuration.
-// Until that is merged here, the harness restores R3 after every worker
-// start, and says so in the log.
-func (top *topology) ensureStreams() map[string]int {
-	t := top.t
+// checkStreams fails the test unless every stream of the worker exists at
+// R3 with a leader and every replica current: the workers create them from
+// nats.streams (replicas: 3) and must never change them.
+func (top *topology) checkStreams(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -166,29 +151,34 @@ func (top *topology) ensureStreams() map[string]int {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	before := map[string]int{}
-	for _, cfg := range streamConfigs() {
+	for _, cfg := range streams.Configs(config.Streams{Replicas: streamReplicas}) {
 		for {
 			s, err := js.Stream(ctx, cfg.Name)
-			if err == nil {
-				before[cfg.Name] = s.CachedInfo().Config.Replicas
-				if before[cfg.Name] == cfg.Replicas {
-					break
+			var why string
+			switch {
+			case err != nil:
+				why = err.Error()
+			case s.CachedInfo().Config.Replicas != streamReplicas:
+				t.Fatalf("stream %s has %d replicas, want %d", cfg.Name, s.CachedInfo().Config.Replicas, streamReplicas)
+			case s.CachedInfo().Cluster == nil || s.CachedInfo().Cluster.Leader == "":
+				why = "no leader"
+			default:
+				why = ""
+				for _, p := range s.CachedInfo().Cluster.Replicas {
+					if !p.Current || p.Offline {
+						why = "replica " + p.Name + " not current"
+					}
 				}
-				_, err = js.UpdateStream(ctx, cfg)
-			} else {
-				_, err = js.CreateStream(ctx, cfg)
 			}
-			if err == nil {
-				continue // read it back
+			if why == "" {
+				break
 			}
 			if ctx.Err() != nil {
-				t.Fatalf("stream %s at R%d: %v", cfg.Name, cfg.Replicas, err)
+				t.Fatalf("stream %s not healthy at R%d: %s", cfg.Name, streamReplicas, why)
 			}
-			time.Sleep(200 * time.Millisecond) // JetStream not ready yet (meta leader being elected)
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	return before
 }
 
 // streamLeader returns the index of the node leading stream, and the
@@ -396,7 +386,8 @@ func (tn *tenant) writeConfig(t *testing.T) {
 	top := tn.top
 	cfg := &config.Config{
 		Temporal: top.temporalConfig(),
-		NATS:     config.NATS{URL: top.nats.urls(), User: workerUser, Password: config.Secret{Env: envNATSPW}},
+		NATS: config.NATS{URL: top.nats.urls(), User: workerUser, Password: config.Secret{Env: envNATSPW},
+			Streams: config.Streams{Replicas: streamReplicas}},
 		Tenants: []config.Tenant{{
 			Tenant: "*", GraphURL: tn.simURL + "/v1.0", PortalURL: tn.simURL,
 			Graph:       config.Credential{Method: "token", Token: config.Secret{Env: envSimToken}},
@@ -428,13 +419,17 @@ func (tn *tenant) startWorker(t *testing.T) *proc {
 	t.Helper()
 	top := tn.top
 	i := len(tn.workers) + 1
-	cache := filepath.Join(tn.dir, fmt.Sprintf("blobs-%d", i))
-	cfgPath := tn.cfgPath
-	if b, err := os.ReadFile(tn.cfgPath); err == nil {
-		cfgPath = filepath.Join(tn.dir, fmt.Sprintf("worker-%d.yaml", i))
-		if err := os.WriteFile(cfgPath, append(b, []byte("blobCache: "+cache+"\n")...), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	// What differs between two hosts: the blob cache and the probes'
+	// address.
+	health := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	b, err := os.ReadFile(tn.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = fmt.Appendf(b, "blobCache: %s\nhealth:\n  listen: %q\n", filepath.Join(tn.dir, fmt.Sprintf("blobs-%d", i)), health)
+	cfgPath := filepath.Join(tn.dir, fmt.Sprintf("worker-%d.yaml", i))
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	env := minimalEnv(
 		envSimToken+"="+tn.sim.Token(), envSimToken+"_PORTAL="+tn.sim.PortalToken(),
@@ -442,35 +437,29 @@ func (tn *tenant) startWorker(t *testing.T) *proc {
 		envCodecKey+"="+top.codecKey, envSigningKy+"="+top.signKey)
 	p := startProc(t, tn.dir, "worker-"+tn.name, env, bins.worker, "--config", cfgPath, "--log-level", "info")
 	tn.workers = append(tn.workers, p)
-	waitLog(t, p, "ssprflow worker running", time.Minute)
-	if before := top.ensureStreams(); anyBelow(before) {
-		t.Logf("worker %s changed the streams to %v replicas; put back to R%d (issue17-ops not merged yet)", p.name, before, streamReplicas)
-	}
+	waitReady(t, p, "http://"+health+"/readyz", time.Minute)
+	top.checkStreams(t)
 	return p
 }
 
-func anyBelow(m map[string]int) bool {
-	for _, r := range m {
-		if r < streamReplicas {
-			return true
-		}
-	}
-	return false
-}
-
-// waitLog polls p's stderr (JSON log lines) until one contains want.
-func waitLog(t testing.TB, p *proc, want string, d time.Duration) {
+// waitReady polls the worker's /readyz until it answers 200: it polls
+// its task queue, NATS and Temporal are connected, the streams are as
+// configured.
+func waitReady(t testing.TB, p *proc, url string, d time.Duration) {
 	t.Helper()
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
-		b, _ := os.ReadFile(p.log)
-		if strings.Contains(string(b), want) {
-			return
+		if resp, err := hc.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		if p.exited() {
-			t.Fatalf("%s exited before %q:\n%s", p.name, want, tail(p.log, 40))
+			t.Fatalf("%s exited before it was ready:\n%s", p.name, tail(p.log, 40))
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no %q in its log after %s:\n%s", p.name, want, d, tail(p.log, 40))
+			t.Fatalf("%s: %s not ready after %s:\n%s", p.name, url, d, tail(p.log, 40))
 		}
 	}
 }
