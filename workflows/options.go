@@ -43,7 +43,7 @@ func tenantCtx(ctx workflow.Context) workflow.Context {
 func membersCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 6 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    20 * time.Second,
 		WaitForCancellation: true,
 		RetryPolicy:         retry(2*time.Second, 2*time.Minute, 10),
 	})
@@ -93,7 +93,7 @@ func compensationCtx(ctx workflow.Context) workflow.Context {
 func rosterUndoCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 12 * time.Hour,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy:         retry(2*time.Second, time.Minute, 10),
 	})
 }
