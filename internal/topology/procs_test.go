@@ -63,7 +63,11 @@ func build(dir string) error {
 		{&bins.dev, "./internal/localstack/cmd/ssprflow-dev"},
 	} {
 		*b.out = filepath.Join(dir, filepath.Base(b.pkg))
-		cmd := exec.Command("go", "build", "-o", *b.out, b.pkg)
+		args := []string{"build", "-o", *b.out}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
