@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	enumspb "go.temporal.io/api/enums/v1"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ssprflow/ssprflow/examples"
 	"github.com/ssprflow/ssprflow/internal/ad"
 	"github.com/ssprflow/ssprflow/internal/approval"
 	"github.com/ssprflow/ssprflow/internal/cli"
+	"github.com/ssprflow/ssprflow/internal/dial"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/plan"
 	"github.com/ssprflow/ssprflow/workflows"
@@ -359,7 +361,14 @@ func killWorkerRunningWave(t *testing.T, r *rollout) time.Duration {
 	victim.signal(syscall.SIGKILL)
 	t.Logf("SIGKILLed %s (pid %d), which ran the wave's members step, at %d members added", victim.name, victim.cmd.Process.Pid, base)
 	rec := r.resumed(t, at, r.added())
-	t.Logf("RECOVERY worker kill: the other worker resumed the wave %s after the kill", rec.Round(100*time.Millisecond))
+	var others []*proc
+	for _, w := range r.tn.workers {
+		if w != victim {
+			others = append(others, w)
+		}
+	}
+	survivor, _ := r.runningOn(t, others, isWaveWrite)
+	t.Logf("RECOVERY worker kill: %s (pid %d) resumed the wave %s after the kill", survivor.name, survivor.cmd.Process.Pid, rec.Round(100*time.Millisecond))
 	if rec > recoveryLimit {
 		t.Errorf("recovery after a worker kill took %s, want under %s", rec, recoveryLimit)
 	}
@@ -370,21 +379,37 @@ func killWorkerRunningWave(t *testing.T, r *rollout) time.Duration {
 
 func (r *rollout) workerRunningWave(t *testing.T) *proc {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+	p, _ := r.runningOn(t, r.tn.workers, isWaveWrite)
+	return p
+}
+
+// runningOn waits until one of procs has started a pending activity of the
+// rollout whose type match accepts (Temporal names the attempt's worker,
+// pid@host), and returns that process and the activity type.
+func (r *rollout) runningOn(t *testing.T, procs []*proc, match func(activityType string) bool) (*proc, string) {
+	t.Helper()
+	var last []string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		desc, err := r.top.tc.DescribeWorkflowExecution(context.Background(), r.id, "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		last = last[:0]
 		for _, pa := range desc.GetPendingActivities() {
+			name := pa.GetActivityType().GetName()
+			last = append(last, fmt.Sprintf("%s %s on %q", name, pa.GetState(), pa.GetLastWorkerIdentity()))
+			if pa.GetState() != enumspb.PENDING_ACTIVITY_STATE_STARTED || !match(name) {
+				continue
+			}
 			pid, _, _ := strings.Cut(pa.GetLastWorkerIdentity(), "@")
-			for _, w := range r.tn.workers {
-				if !w.exited() && strconv.Itoa(w.cmd.Process.Pid) == pid && isWaveWrite(pa.GetActivityType().GetName()) {
-					return w
+			for _, p := range procs {
+				if p != nil && !p.exited() && strconv.Itoa(p.cmd.Process.Pid) == pid {
+					return p, name
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no worker runs the wave's members activity: %v", desc.GetPendingActivities())
+			t.Fatalf("no activity running on %d processes after a minute; pending: %v", len(procs), last)
 		}
 	}
 }
@@ -454,7 +479,52 @@ func killApprovalsLeader(t *testing.T, r *rollout) time.Duration {
 		t.Errorf("wave gate decisions %v, want each once: %v", got, want)
 	}
 	t.Logf("EXACTLY-ONCE decisions on the wave gate: %v", got)
+	// And in the audit trail: one accepted approval.decision event each
+	// (a redelivered decision may be recorded again, refused as a repeat).
+	accepted, all := r.decisionEvents(t)
+	for k, n := range want {
+		id := strings.Fields(k)[1]
+		if accepted[id] != n {
+			t.Errorf("decision %s: %d accepted approval.decision events, want %d (all events per decision: %v)", k, accepted[id], n, all)
+		}
+	}
+	t.Logf("EXACTLY-ONCE approval.decision events: accepted per decision %v; recorded per decision (accepted or refused) %v", accepted, all)
 	return max(elected, aliceTook)
+}
+
+// decisionEvents counts the rollout's approval.decision events per
+// decision id: accepted ones, and all.
+func (r *rollout) decisionEvents(t *testing.T) (accepted, all map[string]int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, js, err := dial.NATS(ctx, r.top.natsAs(workerUser), "topology-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	evs, err := approval.ListEvents(ctx, js, tenantToken(r.plan), r.plan.Metadata.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, all = map[string]int{}, map[string]int{}
+	for _, e := range evs {
+		if !strings.HasSuffix(e.Type, "approval.decision") {
+			continue
+		}
+		var d struct {
+			DecisionID string `json:"decision_id"`
+			Accepted   bool   `json:"accepted"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		all[d.DecisionID]++
+		if d.Accepted {
+			accepted[d.DecisionID]++
+		}
+	}
+	return accepted, all
 }
 
 func replicaNames(ci *jetstream.ClusterInfo) string {
@@ -527,16 +597,17 @@ func dropPostgres(t *testing.T, r *rollout) time.Duration {
 // and starts it again (its service manager would); measures until the step
 // has ended.
 func killAgent(t *testing.T, r *rollout) time.Duration {
-	ag := r.tn.agent
+	ag, activity := r.runningOn(t, []*proc{r.tn.agent}, func(string) bool { return true })
 	at := time.Now()
 	ag.signal(syscall.SIGKILL)
-	t.Logf("SIGKILLed the writeback agent (pid %d) during the writeback step", ag.cmd.Process.Pid)
+	t.Logf("SIGKILLed the writeback agent (pid %d) while it ran %s of the writeback step", ag.cmd.Process.Pid, activity)
 	r.tn.startAgent(t)
 	st := r.wait(t, 5*time.Minute, "the writeback step to end", func(st workflows.State) bool {
 		return st.StepStatus("pilot", workflows.StepWriteback) != workflows.StepRunning
 	})
 	rec := time.Since(at)
-	t.Logf("RECOVERY agent kill: writeback step %s %s after the kill", st.StepStatus("pilot", workflows.StepWriteback), rec.Round(100*time.Millisecond))
+	t.Logf("RECOVERY agent kill: writeback step %s %s after the kill (the attempt on the dead agent ends by its heartbeat timeout, agentCtx's 1 min)",
+		st.StepStatus("pilot", workflows.StepWriteback), rec.Round(100*time.Millisecond))
 	return rec
 }
 

@@ -76,6 +76,7 @@ func newTopology(t *testing.T) *topology {
 		t.Skipf("SKIPPED LOUDLY: samba is not installed: %v", err)
 	}
 	natsproc.Binary(t)
+	requirePostgres(t)
 	dir := t.TempDir()
 	top := &topology{t: t, dir: dir, passwords: map[string]string{}, codecKey: randomKey(), signKey: randomKey()}
 	start := time.Now()
@@ -118,6 +119,21 @@ func newTopology(t *testing.T) *topology {
 	t.Logf("topology up in %s: Temporal %s on PostgreSQL database %s (through proxy %s), NATS %s, DC %s",
 		time.Since(start).Round(time.Millisecond), top.temporal.hostPort(), top.temporal.db, top.pg.addr(), top.nats.urls(), top.dc.URL())
 	return top
+}
+
+// requirePostgres: the machine's PostgreSQL (trust auth for postgres on
+// 127.0.0.1:5432) and its psql client; skipped loudly without them, except
+// in CI, where a skip would hide a suite that never ran.
+func requirePostgres(t *testing.T) {
+	t.Helper()
+	err := psql("SELECT 1")
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and psql are required in CI: %v", err)
+	}
+	t.Skipf("SKIPPED LOUDLY: no PostgreSQL on 127.0.0.1:5432 with psql: %v", err)
 }
 
 func randomKey() string {
