@@ -66,7 +66,7 @@ test: deps lint windows
 ## test-topology: the production-topology suite (internal/topology): a
 ## Temporal server process on PostgreSQL, three clustered nats-server with R3
 ## streams, two ssprflow-worker processes, the writeback agent, the tenant
-## simulator and a Samba DC; one rollout (pilot, a wave of 3,000, a gate) per
+## simulator and a Samba DC; one rollout (pilot, a wave of 4,000, a gate) per
 ## fault: worker SIGKILL, NATS stream leader SIGKILL, Temporal restart,
 ## PostgreSQL down 10 s, agent SIGKILL. `make test` runs its short variant
 ## (the worker kill only). SSPRFLOW_TOPOLOGY_FAULTS=name,... picks faults.

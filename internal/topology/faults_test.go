@@ -34,7 +34,7 @@ import (
 // slowed by writeLatency, so that every fault lands inside the wave.
 // SSPRFLOW_TOPOLOGY_MEMBERS overrides it.
 const (
-	defaultWaveMembers = 3000
+	defaultWaveMembers = 4000
 	writeLatency       = "100ms"
 	// recoveryLimit is issue 17's bound for resuming after a worker kill.
 	recoveryLimit = 30 * time.Second
@@ -588,19 +588,26 @@ func dropPostgres(t *testing.T, r *rollout) time.Duration {
 	at := time.Now()
 	answers := r.answers(t, at)
 	adding := r.resumed(t, at, r.added())
-	t.Logf("RECOVERY PostgreSQL outage: %d members added during the 10 s (the activity runs on; then its heartbeats fail); after PostgreSQL came back the rollout answers queries in %s and adds members again in %s",
+	t.Logf("RECOVERY PostgreSQL outage: %d members added during the 10 s (the attempt in flight writes on); after PostgreSQL came back the rollout answers queries in %s and adds members again in %s",
 		during, answers.Round(100*time.Millisecond), adding.Round(100*time.Millisecond))
 	return max(answers, adding)
 }
 
-// killAgent SIGKILLs the writeback agent while the writeback step runs,
-// and starts it again (its service manager would); measures until the step
-// has ended.
+// killAgent stops the writeback agent in the middle of the writeback step:
+// once the step runs, the agent is frozen (SIGSTOP) until Temporal shows one
+// of the step's activities started on it, then SIGKILLed, and started
+// again as its service manager would. (Its activities take milliseconds on
+// the simulated sync server; freezing it first lands the kill inside one.)
+// Measures until the step has ended.
 func killAgent(t *testing.T, r *rollout) time.Duration {
-	ag, activity := r.runningOn(t, []*proc{r.tn.agent}, func(string) bool { return true })
+	ag := r.tn.agent
+	if err := syscall.Kill(-ag.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	_, activity := r.runningOn(t, []*proc{ag}, func(string) bool { return true })
 	at := time.Now()
 	ag.signal(syscall.SIGKILL)
-	t.Logf("SIGKILLed the writeback agent (pid %d) while it ran %s of the writeback step", ag.cmd.Process.Pid, activity)
+	t.Logf("SIGKILLed the writeback agent (pid %d) while it held %s of the writeback step", ag.cmd.Process.Pid, activity)
 	r.tn.startAgent(t)
 	st := r.wait(t, 5*time.Minute, "the writeback step to end", func(st workflows.State) bool {
 		return st.StepStatus("pilot", workflows.StepWriteback) != workflows.StepRunning
