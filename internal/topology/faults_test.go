@@ -335,6 +335,7 @@ func (r *rollout) decide(t *testing.T, who, id string, d time.Duration) (time.Du
 			return time.Since(start), nil
 		}
 		last = err
+		t.Logf("%s's decision %s: %v; sending it again", who, id, err)
 		time.Sleep(200 * time.Millisecond)
 	}
 	return 0, fmt.Errorf("%s's approval: no verdict within %s: %w", who, d, last)
