@@ -125,8 +125,9 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 // workerPermissions are the worker's: durable is its bridge consumer's name.
 //
 // The JetStream API subjects are exactly those nats.go's jetstream package
-// (v1.55) sends for what the worker does: EnsureStreams (CreateOrUpdateStream
-// tries STREAM.UPDATE, then STREAM.CREATE), the bridge
+// (v1.55) sends for what the worker does: its streams at start
+// (internal/streams: STREAM.INFO, then STREAM.CREATE for a missing one; the
+// older EnsureStreams here tries STREAM.UPDATE, then STREAM.CREATE), the bridge
 // (CreateOrUpdateConsumer sends CONSUMER.CREATE.<stream>.<durable>.<filter>;
 // CONSUMER.DURABLE.CREATE is the older form; Messages pulls with
 // CONSUMER.MSG.NEXT and acknowledges on $JS.ACK, in the v1 and the v2
@@ -134,7 +135,8 @@ func RolePermissions(role Role, id string) (Permissions, error) {
 // blob store (SSPRFLOW_BLOBS: publish chunks, DIRECT.GET them).
 // STREAM.INFO and CONSUMER.INFO are for "nats stream info"-style checks as
 // the worker. There is no delete, purge, list or names subject. The worker
-// still holds STREAM.UPDATE (it creates its streams), so a stolen worker
+// still holds STREAM.UPDATE (EnsureStreams, and the operator's `nats stream
+// edit` fixes that a worker's start asks for run as this user), so a stolen worker
 // password could change their limits or add a RePublish: the worker's
 // credential is as sensitive as the worker itself. A separate bootstrap
 // user for the streams would close that (not done).

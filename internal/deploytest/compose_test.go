@@ -17,6 +17,12 @@ import (
 	"github.com/ssprflow/ssprflow/internal/config"
 )
 
+// natsNodes and workers are compose's NATS cluster and workers.
+var (
+	natsNodes = []string{"nats1", "nats2", "nats3"}
+	workers   = []string{"worker1", "worker2"}
+)
+
 type composeFile struct {
 	Services map[string]struct {
 		Image       string            `yaml:"image"`
@@ -72,7 +78,7 @@ func TestComposeExposure(t *testing.T) {
 		}
 	}
 	for p := range public {
-		if p != "temporal:7233" && p != "nats:4222" {
+		if p != "temporal:7233" && p != "nats1:4222" && p != "nats2:4222" && p != "nats3:4222" {
 			t.Errorf("%s is published on every interface", p)
 		}
 	}
@@ -92,8 +98,10 @@ func TestComposeExposure(t *testing.T) {
 	if ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] != "true" {
 		t.Error("temporal-ui: write actions enabled: its certificate would let any UI user signal or terminate rollouts")
 	}
-	if !slices.Contains(c.Services["nats"].Volumes, "./nats-tls.conf:/etc/nats/nats-tls.conf:ro") {
-		t.Error("nats: nats-tls.conf is not mounted next to nats.conf")
+	for _, n := range natsNodes {
+		if !slices.Contains(c.Services[n].Volumes, "./nats-tls.conf:/etc/nats/nats-tls.conf:ro") {
+			t.Errorf("%s: nats-tls.conf is not mounted next to nats.conf", n)
+		}
 	}
 }
 
@@ -103,7 +111,7 @@ func TestComposeExposure(t *testing.T) {
 func TestComposeMountsOnlyOwnCerts(t *testing.T) {
 	d := certsDir(t)
 	c := loadCompose(t)
-	want := map[string]string{"temporal": "temporal", "temporal-ui": "temporal-ui", "nats": "nats", "worker": "worker"}
+	want := map[string]string{"temporal": "temporal", "temporal-ui": "temporal-ui", "nats1": "nats", "nats2": "nats", "nats3": "nats", "worker1": "worker", "worker2": "worker"}
 	for name, s := range c.Services {
 		var dirs []string
 		for _, v := range s.Volumes {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,7 +44,11 @@ import (
 // a worker process and start another.
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv("SSPRFLOW_E2E_WORKER_CONFIG"); cfg != "" {
-		os.Exit(worker.Main(context.Background(), []string{"--config", cfg, "--log-level", "warn"}, os.Stdout, os.Stderr))
+		// SIGTERM stops it gracefully, as cmdline.Exec does for ssprflow-worker.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := worker.Main(ctx, []string{"--config", cfg, "--log-level", "warn"}, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "agent" { // the writeback agent on its simulated sync server
 		os.Exit(localstack.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
@@ -403,6 +408,15 @@ func TestWorkerKilledMidStageAppliesOnce(t *testing.T) {
 	if st.Status != workflows.StatusSucceeded {
 		t.Fatalf("status %s (%s)", st.Status, st.LastError)
 	}
+	e.assertAppliedOnce(p)
+}
+
+// assertAppliedOnce checks what a rollout of p that a worker failure
+// interrupted applied: exactly one group and each member added once in
+// the simulator's write audit, each writeback ACE once on the domain root.
+func (e *env) assertAppliedOnce(p *plan.Rollout) {
+	t := e.t
+	t.Helper()
 	// Exactly one group, five successful member additions, no duplicate.
 	created, added := 0, 0
 	var trail []string

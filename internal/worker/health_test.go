@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ssprflow/ssprflow/internal/config"
 	"github.com/ssprflow/ssprflow/internal/dial"
@@ -134,5 +137,49 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	}
 	if code, _ := get(t, hs.URL+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("other paths go to the next handler: %d", code)
+	}
+}
+
+// TestServeOps: without health.listen the probes share the metrics
+// address with /metrics; with it they have their own, and a taken address
+// fails the start.
+func TestServeOps(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "ssprflow_test_total", Help: "test"}))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	free := func() string { return fmt.Sprintf("127.0.0.1:%d", natsproc.FreePort(t)) }
+	for _, tc := range []struct {
+		name    string
+		cfg     *config.Config
+		probeAt func(*config.Config) string
+	}{
+		{"probes on metrics", &config.Config{Metrics: free()}, func(c *config.Config) string { return c.Metrics }},
+		{"probes on health.listen", &config.Config{Metrics: free(), Health: &config.Health{Listen: free()}}, func(c *config.Config) string { return c.Health.Listen }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			g, gctx := errgroup.WithContext(ctx)
+			if err := serveOps(gctx, g, tc.cfg, metrics, &Probes{Temporal: &fakeTemporal{}}); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := get(t, "http://"+tc.cfg.Metrics+"/metrics"); code != http.StatusOK || !strings.Contains(body, "ssprflow_test_total") {
+				t.Errorf("/metrics: %d %.200q", code, body)
+			}
+			if code, body := get(t, "http://"+tc.probeAt(tc.cfg)+"/healthz"); code != http.StatusOK || body != "ok\n" {
+				t.Errorf("/healthz: %d %q", code, body)
+			}
+			if code, body := get(t, "http://"+tc.probeAt(tc.cfg)+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not polling") {
+				t.Errorf("/readyz: %d %q", code, body)
+			}
+			// The address is taken now: a second worker on it fails to start.
+			g2, g2ctx := errgroup.WithContext(ctx)
+			if err := serveOps(g2ctx, g2, tc.cfg, metrics, &Probes{}); err == nil || !strings.Contains(err.Error(), "address already in use") {
+				t.Errorf("second serveOps on the same addresses: %v", err)
+			}
+			cancel()
+			if err := g.Wait(); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		})
 	}
 }

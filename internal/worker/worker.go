@@ -25,7 +25,6 @@ import (
 	"github.com/ssprflow/ssprflow/internal/attest"
 	"github.com/ssprflow/ssprflow/internal/blob"
 	"github.com/ssprflow/ssprflow/internal/config"
-	"github.com/ssprflow/ssprflow/internal/streams"
 	"github.com/ssprflow/ssprflow/workflows"
 )
 
@@ -67,11 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer nc.Close()
 	// Missing streams are created; existing ones are checked, never
 	// changed: a difference stops the start with the fix (internal/streams).
-	created, err := streams.Ensure(ctx, js, cfg.NATS.Streams)
-	if len(created) > 0 {
-		logger.Info("created NATS streams", "streams", created, "replicas", cfg.NATS.Streams.ReplicaCount())
-	}
-	if err != nil {
+	if err := ensureStreams(ctx, js, cfg.NATS.Streams, logger, streamsWait); err != nil {
 		return err
 	}
 	blobs, err := blob.New(nc, blobCacheDir(cfg))
