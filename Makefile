@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./internal/signin:FuzzOpen \
 	./internal/approvalweb:FuzzCookieDecode
 
-.PHONY: all build demo demo-org test lint windows bench fuzz deps clean
+.PHONY: all build demo demo-org test test-topology lint windows bench fuzz deps clean
 
 all: build
 
@@ -62,6 +62,16 @@ demo-org: deps
 ## test: lint, the Windows build of the agent, unit and integration tests with -race
 test: deps lint windows
 	$(GO) test -race -count=1 -timeout 60m ./...
+
+## test-topology: the production-topology suite (internal/topology): a
+## Temporal server process on PostgreSQL, three clustered nats-server with R3
+## streams, two ssprflow-worker processes, the writeback agent, the tenant
+## simulator and a Samba DC; one rollout (pilot, a wave of 4,000, a gate) per
+## fault: worker SIGKILL, NATS stream leader SIGKILL, Temporal restart,
+## PostgreSQL down 10 s, agent SIGKILL. `make test` runs its short variant
+## (the worker kill only). SSPRFLOW_TOPOLOGY_FAULTS=name,... picks faults.
+test-topology: deps
+	SSPRFLOW_TOPOLOGY=full $(GO) test -race -count=1 -timeout 30m -v -run '^TestFaults$$' ./internal/topology
 
 ## lint: gofmt and go vet. vet runs with -race so that it compiles the same
 ## (race-instrumented) packages the tests use: one cold compile, not two.
