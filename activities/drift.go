@@ -35,6 +35,8 @@ const (
 	DriftPasswordAge DriftKind = "password-age"
 	DriftWriteback   DriftKind = "writeback"
 	DriftCoverage    DriftKind = "coverage"
+	// DriftFailed: the check itself failed (watch status shows it so).
+	DriftFailed DriftKind = "failed"
 )
 
 // DriftItem is one difference between the plan and the tenant or domain.

@@ -76,6 +76,22 @@ func (c *command) parseFile(args []string) (string, error) {
 
 // readPlan reads and validates a plan file; raw is what was read, for
 // the worker to validate again.
+// planOnNATS parses a command that names one plan file, reads the plan,
+// then connects to NATS as the asking operator. The caller closes the
+// session.
+func (c *command) planOnNATS(ctx context.Context, args []string) (file string, p *plan.Rollout, raw []byte, nc *natsSession, err error) {
+	if file, err = c.parseFile(args); err != nil {
+		return "", nil, nil, nil, err
+	}
+	if p, raw, err = readPlan(file); err != nil {
+		return "", nil, nil, nil, err
+	}
+	if nc, err = c.conn.dialNATS(ctx, true); err != nil {
+		return "", nil, nil, nil, err
+	}
+	return file, p, raw, nc, nil
+}
+
 func readPlan(file string) (p *plan.Rollout, raw []byte, err error) {
 	raw, err = os.ReadFile(file)
 	if err != nil {

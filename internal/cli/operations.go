@@ -64,15 +64,7 @@ func runWatch(action string) func(ctx context.Context, io IO, args []string) err
 			approval.WatchRemediate: "Put the plan's settings, the connector's AD rights and the SSPR scope back where they drifted: a rollout\nrun of its own that waits for an approver first (no members are added).",
 		}[action]
 		c := newCommand(io, "watch "+action, "FILE", summary, natsFlags)
-		file, err := c.parseFile(args)
-		if err != nil {
-			return err
-		}
-		p, raw, err := readPlan(file)
-		if err != nil {
-			return err
-		}
-		nc, err := c.conn.dialNATS(ctx, true)
+		file, p, raw, nc, err := c.planOnNATS(ctx, args)
 		if err != nil {
 			return err
 		}
@@ -187,5 +179,5 @@ func runWatchStatus(ctx context.Context, io IO, args []string) error {
 }
 
 func driftFailed(msg string) activities.DriftItem {
-	return activities.DriftItem{Kind: "failed", Detail: "the check failed: " + msg}
+	return activities.DriftItem{Kind: activities.DriftFailed, Detail: "the check failed: " + msg}
 }

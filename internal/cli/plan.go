@@ -90,15 +90,7 @@ func runPlanDiff(ctx context.Context, io IO, args []string) error {
 			"and answers over NATS; you ask as your NATS user, an operator.\n"+
 			"Exit 0: no change; 2: changes (or settings it could not read); 1: an error, or the rollout would stop (a failed check,\n"+
 			"missing members under missingMembers: stop) — as terraform plan -detailed-exitcode.", natsFlags|outputFlag)
-	file, err := c.parseFile(args)
-	if err != nil {
-		return err
-	}
-	p, raw, err := readPlan(file)
-	if err != nil {
-		return err
-	}
-	nc, err := c.conn.dialNATS(ctx, true)
+	file, p, raw, nc, err := c.planOnNATS(ctx, args)
 	if err != nil {
 		return err
 	}

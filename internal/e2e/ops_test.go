@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	enumspb "go.temporal.io/api/enums/v1"
 	"gopkg.in/yaml.v3"
@@ -24,6 +22,7 @@ import (
 	"github.com/ssprflow/ssprflow/internal/blob"
 
 	"github.com/ssprflow/ssprflow/internal/config"
+	"github.com/ssprflow/ssprflow/internal/devstack"
 	"github.com/ssprflow/ssprflow/internal/entrasim"
 	"github.com/ssprflow/ssprflow/internal/localstack"
 	"github.com/ssprflow/ssprflow/internal/natsproc"
@@ -33,12 +32,11 @@ import (
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := devstack.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // readyz polls url until it answers code and returns the body and how long
@@ -93,15 +91,7 @@ func TestWorkerStartRefusedOnStreamMismatch(t *testing.T) {
 	dir := t.TempDir()
 	st := smallStack(t, dir)
 	cl := natsproc.StartCluster(t, 3)
-	nc, err := nats.Connect(cl.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := cl.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := approval.EnsureStreams(ctx, js); err != nil { // as workers did before nats.streams

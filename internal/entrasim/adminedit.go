@@ -60,12 +60,8 @@ func (s *Server) EditByHand(tenantName string, e AdminEdit) error {
 
 // overlay sets the keys of patch on v (a struct with JSON tags).
 func overlay(v any, patch map[string]any) error {
-	b, err := json.Marshal(v)
+	m, err := jsonObject(v)
 	if err != nil {
-		return err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	for k, val := range patch {
@@ -74,8 +70,22 @@ func overlay(v any, patch map[string]any) error {
 		}
 		m[k] = val
 	}
-	if b, err = json.Marshal(m); err != nil {
+	b, err := json.Marshal(m)
+	if err != nil {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// jsonObject is v (a struct with JSON tags) as its JSON object.
+func jsonObject(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

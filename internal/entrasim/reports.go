@@ -269,12 +269,8 @@ func checkSelect(sel []string, v any) error {
 	if len(sel) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(v)
+	m, err := jsonObject(v)
 	if err != nil {
-		return err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	for _, f := range sel {

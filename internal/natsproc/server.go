@@ -173,15 +173,7 @@ func (c *Cluster) URLs() string {
 // leader).
 func (c *Cluster) WaitJetStream(t testing.TB) {
 	t.Helper()
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.JetStream(t)
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := js.AccountInfo(ctx)
@@ -194,6 +186,21 @@ func (c *Cluster) WaitJetStream(t testing.TB) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// JetStream connects to the cluster (any node) for the rest of the test.
+func (c *Cluster) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // lockedBuffer is a bytes.Buffer that a process's output and a test's
